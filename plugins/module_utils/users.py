@@ -1,0 +1,383 @@
+# -*- coding: utf-8 -*-
+# Copyright: sfops.integration_users contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one reader of users: profile, license, permission sets, PSLs, login mix, candidate checks.
+
+Used by sf_user_info, sf_profile_check and sf_integration_user. API:
+
+    users = read_users(client, usernames=None, user_ids=None, active=None, standard_only=True,
+                       lookback_days=90, with_logins=True)
+        -> list of user dicts (shape below), in Username order. ``usernames`` / ``user_ids`` select
+           (case-insensitive usernames, 15/18-char Ids); neither means every user of the org.
+           Users asked for but absent are simply missing from the list: see ``missing_usernames``.
+           Cost: ONE composite call for up to 2000 users, plus one call per further page of 2000
+           users, plus (only past ~600 users) one composite per 1000 users for the login mix.
+
+    missing_usernames(usernames, users) -> the requested usernames not found (original spelling)
+
+    assess_candidate(user, running_user_id=None) -> {"candidate": bool, "checks": [...], "reasons": [...]}
+        pure: why a user is or is not an integration-user candidate (see CANDIDATE_CHECKS).
+
+    annotate_candidates(users, running_user_id=None) -> users, each with "candidate" and "candidate_checks"
+
+Pure helpers (no HTTP, unit-tested): build_users_soql, build_login_mix_soql, normalize_user,
+merge_login_rows, classify_login_type, license_kind_of.
+
+User dict::
+
+    {"id": 18-char Id, "username", "name", "first_name", "last_name", "email", "alias",
+     "active": bool, "user_type", "last_login": "2023-03-14T10:00:00.000+0000" | None,
+     "time_zone", "locale", "email_encoding", "language",
+     "profile": {"id", "name", "license_id", "license", "api_enabled", "api_user_only"},
+     "license": user license name (the profile's) | None,
+     "api_enabled": bool (profile or any assigned permission set grants API Enabled),
+     "permission_sets": [{"assignment_id", "id", "name", "label", "license_id",
+                          "license": name | None, "license_kind": "user_license" |
+                          "permission_set_license" | None, "api_enabled": bool,
+                          "group_id": Id | None}],           # profile-owned sets excluded
+     "permission_set_licenses": [{"assignment_id", "id", "developer_name", "label"}],
+     "logins": {"lookback_days", "total", "api", "ui", "other", "by_type": {LoginType: n},
+                "last_api": datetime str | None, "last_ui": ... | None}   # successful logins only
+    }
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
+from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
+
+INTEGRATION_LICENSE = "Salesforce Integration"
+INTEGRATION_PSL_DEVELOPER_NAME = "SalesforceAPIIntegrationPsl"
+# Seats worth freeing: users on these licenses cost money, the integration license is (mostly) free.
+PAID_LICENSES = ("Salesforce", "Salesforce Platform")
+
+# LoginHistory.LoginType values. API logins per the fidelity notes; anything SAML or "Application"
+# means a person went through a browser. Unknown types count as "other" and do not make a user a
+# candidate (a new login type must be looked at by a person before anyone is moved).
+API_LOGIN_TYPES = frozenset([
+    "remote access 2.0", "remote access client", "other apex api", "partner product",
+    "oauth", "api", "soap", "rest",
+])
+UI_LOGIN_TYPES = frozenset(["application", "chatter communities external user"])
+
+DEFAULT_LOOKBACK_DAYS = 90
+
+# Aggregate queries cannot be paged (Salesforce refuses queryMore on GROUP BY): keep every login
+# query under one batch of 2000 rows. A user has a handful of login types, so chunks of 400 users
+# stay far below that; the org-wide query is trusted only when it did not hit its LIMIT.
+_AGGREGATE_ROW_LIMIT = 2000
+_LOGIN_CHUNK_USERS = 400
+
+USER_FIELDS = (
+    "Id", "Username", "Name", "FirstName", "LastName", "Email", "Alias", "IsActive", "UserType",
+    "LastLoginDate", "TimeZoneSidKey", "LocaleSidKey", "EmailEncodingKey", "LanguageLocaleKey",
+    "ProfileId", "Profile.Name", "Profile.UserLicenseId", "Profile.UserLicense.Name",
+    "Profile.PermissionsApiEnabled", "Profile.PermissionsApiUserOnly",
+)
+_ASSIGNMENTS_SUBQUERY = (
+    "(SELECT Id, PermissionSetId, PermissionSet.Name, PermissionSet.Label, PermissionSet.LicenseId, "
+    "PermissionSet.PermissionsApiEnabled, PermissionSetGroupId FROM PermissionSetAssignments "
+    "WHERE PermissionSet.IsOwnedByProfile = false)"
+)
+_PSL_SUBQUERY = (
+    "(SELECT Id, PermissionSetLicenseId, PermissionSetLicense.DeveloperName, "
+    "PermissionSetLicense.MasterLabel FROM PermissionSetLicenseAssignments)"
+)
+LICENSE_NAMES_SOQL = "SELECT Id, Name FROM UserLicense"
+PSL_NAMES_SOQL = "SELECT Id, DeveloperName, MasterLabel FROM PermissionSetLicense"
+
+CANDIDATE_CHECKS = ("active", "api_enabled", "api_only_logins", "paid_license", "not_running_user",
+                    "not_migrated")
+
+
+def classify_login_type(login_type):
+    """'api', 'ui' or 'other' for a LoginHistory.LoginType value."""
+    text = (login_type or "").strip().lower()
+    if text in API_LOGIN_TYPES:
+        return "api"
+    if text in UI_LOGIN_TYPES or text.startswith("saml"):
+        return "ui"
+    return "other"
+
+
+def license_kind_of(license_id):
+    """PermissionSet.LicenseId points at a UserLicense (100) or a PermissionSetLicense (0PL)."""
+    if not license_id:
+        return None
+    if license_id.startswith("100"):
+        return "user_license"
+    if license_id.startswith("0PL"):
+        return "permission_set_license"
+    return None
+
+
+def _user_where(usernames=None, user_ids=None, active=None, standard_only=True):
+    clauses = []
+    if usernames is not None:
+        clauses.append("Username IN %s" % soql_literal(sorted(set(u.lower() for u in usernames))))
+    if user_ids is not None:
+        clauses.append("Id IN %s" % soql_literal(sorted(set(to18(i) for i in user_ids))))
+    if active is not None:
+        clauses.append("IsActive = %s" % ("true" if active else "false"))
+    if standard_only:
+        clauses.append("UserType = 'Standard'")
+    return " AND ".join(clauses)
+
+
+def build_users_soql(usernames=None, user_ids=None, active=None, standard_only=True):
+    """SELECT of users with their assignments and PSLs as child subqueries (one row per user)."""
+    where = _user_where(usernames, user_ids, active, standard_only)
+    return "SELECT %s, %s, %s FROM User%s ORDER BY Username" % (
+        ", ".join(USER_FIELDS), _ASSIGNMENTS_SUBQUERY, _PSL_SUBQUERY,
+        " WHERE " + where if where else "")
+
+
+def build_login_mix_soql(lookback_days=DEFAULT_LOOKBACK_DAYS, usernames=None, user_ids=None,
+                         active=None, standard_only=True):
+    """Successful logins per user and LoginType over the window, as aggregate rows.
+
+    Selects users with a semi-join on the same filter as build_users_soql, so both queries can go in
+    one composite request without knowing the Ids first.
+    """
+    days = int(lookback_days)
+    if days < 1:
+        raise ValueError("lookback_days must be at least 1")
+    where = ["LoginTime = LAST_N_DAYS:%d" % days, "Status = 'Success'"]
+    user_where = _user_where(usernames, user_ids, active, standard_only)
+    if user_ids is not None and usernames is None and active is None and not standard_only:
+        where.append("UserId IN %s" % soql_literal(sorted(set(to18(i) for i in user_ids))))
+    elif user_where:
+        where.append("UserId IN (SELECT Id FROM User WHERE %s)" % user_where)
+    return ("SELECT UserId, LoginType, COUNT(Id) logins, MAX(LoginTime) lastLogin FROM LoginHistory "
+            "WHERE %s GROUP BY UserId, LoginType LIMIT %d" % (" AND ".join(where), _AGGREGATE_ROW_LIMIT))
+
+
+def _child_records(value):
+    # A child subquery with no rows is null, not an empty envelope.
+    if not value:
+        return []
+    return value.get("records") or []
+
+
+def _ref(record, name):
+    value = record.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def normalize_user(record, license_names=None, psl_names=None):
+    """User dict (module docstring) from one User row of build_users_soql.
+
+    ``license_names`` / ``psl_names`` map 18-char Ids to UserLicense.Name / PSL MasterLabel, so each
+    permission set's binding gets a readable license name.
+    """
+    license_names = license_names or {}
+    psl_names = psl_names or {}
+    profile = _ref(record, "Profile")
+    user_license = _ref(profile, "UserLicense")
+    permission_sets = []
+    for row in _child_records(record.get("PermissionSetAssignments")):
+        pset = _ref(row, "PermissionSet")
+        license_id = to18(pset.get("LicenseId")) if pset.get("LicenseId") else None
+        kind = license_kind_of(license_id)
+        names = license_names if kind == "user_license" else psl_names
+        permission_sets.append({
+            "assignment_id": row.get("Id"),
+            "id": to18(row.get("PermissionSetId")),
+            "name": pset.get("Name"),
+            "label": pset.get("Label"),
+            "license_id": license_id,
+            "license": names.get(license_id) if license_id else None,
+            "license_kind": kind,
+            "api_enabled": bool(pset.get("PermissionsApiEnabled")),
+            "group_id": row.get("PermissionSetGroupId"),
+        })
+    permission_sets.sort(key=lambda p: ((p["name"] or "").lower(), p["id"] or ""))
+    psls = []
+    for row in _child_records(record.get("PermissionSetLicenseAssignments")):
+        psl = _ref(row, "PermissionSetLicense")
+        psls.append({
+            "assignment_id": row.get("Id"),
+            "id": to18(row.get("PermissionSetLicenseId")),
+            "developer_name": psl.get("DeveloperName"),
+            "label": psl.get("MasterLabel"),
+        })
+    psls.sort(key=lambda p: (p["developer_name"] or "").lower())
+    profile_api = bool(profile.get("PermissionsApiEnabled"))
+    return {
+        "id": to18(record.get("Id")),
+        "username": record.get("Username"),
+        "name": record.get("Name"),
+        "first_name": record.get("FirstName"),
+        "last_name": record.get("LastName"),
+        "email": record.get("Email"),
+        "alias": record.get("Alias"),
+        "active": bool(record.get("IsActive")),
+        "user_type": record.get("UserType"),
+        "last_login": record.get("LastLoginDate"),
+        "time_zone": record.get("TimeZoneSidKey"),
+        "locale": record.get("LocaleSidKey"),
+        "email_encoding": record.get("EmailEncodingKey"),
+        "language": record.get("LanguageLocaleKey"),
+        "profile": {
+            "id": to18(record.get("ProfileId")) if record.get("ProfileId") else None,
+            "name": profile.get("Name"),
+            "license_id": to18(profile.get("UserLicenseId")) if profile.get("UserLicenseId") else None,
+            "license": user_license.get("Name"),
+            "api_enabled": profile_api,
+            "api_user_only": bool(profile.get("PermissionsApiUserOnly")),
+        },
+        "license": user_license.get("Name"),
+        "api_enabled": profile_api or any(p["api_enabled"] for p in permission_sets),
+        "permission_sets": permission_sets,
+        "permission_set_licenses": psls,
+        "logins": empty_login_mix(None),
+    }
+
+
+def empty_login_mix(lookback_days):
+    return {"lookback_days": lookback_days, "total": 0, "api": 0, "ui": 0, "other": 0, "by_type": {},
+            "last_api": None, "last_ui": None}
+
+
+def _aggregate_value(row, alias, position):
+    # Aliased aggregates come back under their alias; tolerate exprN for servers that drop aliases.
+    if alias in row:
+        return row[alias]
+    return row.get("expr%d" % position)
+
+
+def merge_login_rows(users, rows, lookback_days):
+    """Fill every user's ``logins`` from aggregate rows of build_login_mix_soql (pure, in place)."""
+    by_id = {}
+    for user in users:
+        user["logins"] = empty_login_mix(lookback_days)
+        by_id[user["id"]] = user
+    for row in rows:
+        user = by_id.get(to18(row.get("UserId") or ""))
+        if user is None:
+            continue
+        count = int(_aggregate_value(row, "logins", 0) or 0)
+        last = _aggregate_value(row, "lastLogin", 1)
+        login_type = row.get("LoginType") or "(none)"
+        kind = classify_login_type(login_type)
+        mix = user["logins"]
+        mix["by_type"][login_type] = mix["by_type"].get(login_type, 0) + count
+        mix["total"] += count
+        mix[kind] += count
+        if kind in ("api", "ui") and last and (mix["last_" + kind] is None or last > mix["last_" + kind]):
+            mix["last_" + kind] = last
+    return users
+
+
+def _by_id(rows, label_field):
+    return dict((to18(r["Id"]), r.get(label_field)) for r in rows if r.get("Id"))
+
+
+def read_users(client, usernames=None, user_ids=None, active=None, standard_only=True,
+               lookback_days=DEFAULT_LOOKBACK_DAYS, with_logins=True):
+    """Users as dicts (module docstring), read in a constant number of calls per page of users."""
+    if usernames is not None and not usernames:
+        return []
+    if user_ids is not None and not user_ids:
+        return []
+    selector = dict(usernames=usernames, user_ids=user_ids, active=active, standard_only=standard_only)
+    queries = [
+        ("users", build_users_soql(**selector)),
+        ("user_licenses", LICENSE_NAMES_SOQL),
+        ("permission_set_licenses", PSL_NAMES_SOQL),
+    ]
+    if with_logins:
+        queries.append(("logins", build_login_mix_soql(lookback_days, **selector)))
+    results = run_queries(client, queries)
+    license_names = _by_id(results["user_licenses"], "Name")
+    psl_names = _by_id(results["permission_set_licenses"], "MasterLabel")
+    users = [normalize_user(r, license_names, psl_names) for r in results["users"]]
+    if with_logins:
+        rows = results["logins"]
+        if len(rows) >= _AGGREGATE_ROW_LIMIT:
+            # The org-wide aggregate may have been cut at its LIMIT: ask again per chunk of users.
+            rows = _login_rows_by_chunks(client, [u["id"] for u in users], lookback_days)
+        merge_login_rows(users, rows, lookback_days)
+    return users
+
+
+def _login_rows_by_chunks(client, ids, lookback_days):
+    chunks = [ids[i:i + _LOGIN_CHUNK_USERS] for i in range(0, len(ids), _LOGIN_CHUNK_USERS)]
+    queries = [("logins%d" % n, build_login_mix_soql(lookback_days, user_ids=chunk, standard_only=False))
+               for n, chunk in enumerate(chunks)]
+    rows = []
+    for name, records in sorted(run_queries(client, queries).items()):
+        rows.extend(records)
+    return rows
+
+
+def run_queries(client, named_queries):
+    """{name: all records} for [(name, soql)].
+
+    Interim: one paged query each, until the client's composite batching is wired in here.
+    """
+    return dict((name, client.query(soql)) for name, soql in named_queries)
+
+
+def missing_usernames(usernames, users):
+    found = set((u["username"] or "").lower() for u in users)
+    return [name for name in usernames if name.lower() not in found]
+
+
+def _check(name, passed, detail):
+    return {"check": name, "passed": bool(passed), "detail": detail}
+
+
+def assess_candidate(user, running_user_id=None):
+    """Why ``user`` is or is not an integration-user candidate; every check is always reported."""
+    logins = user.get("logins") or empty_login_mix(None)
+    window = logins.get("lookback_days")
+    window_text = ("in the last %s days" % window) if window else "in the login window"
+    license_name = user.get("license")
+    checks = [
+        _check("active", user.get("active"),
+               "active" if user.get("active") else "inactive (deactivated users hold no seat)"),
+        _check("api_enabled", user.get("api_enabled"),
+               "API Enabled" if user.get("api_enabled")
+               else "API Enabled is not granted by the profile or any permission set"),
+    ]
+    if logins["ui"] or logins["other"]:
+        passed = False
+        detail = "%d UI and %d other logins %s besides %d API logins: a person uses this account" % (
+            logins["ui"], logins["other"], window_text, logins["api"])
+        if not logins["ui"]:
+            detail = "%d logins of a type that is neither API nor UI %s (%s): check them first" % (
+                logins["other"], window_text,
+                ", ".join(sorted(t for t in logins["by_type"] if classify_login_type(t) == "other")))
+    elif logins["api"]:
+        passed, detail = True, "only API logins %s (%d)" % (window_text, logins["api"])
+    else:
+        passed, detail = False, "no successful login %s: nothing shows it is an integration" % window_text
+    checks.append(_check("api_only_logins", passed, detail))
+    checks.append(_check(
+        "paid_license", license_name in PAID_LICENSES,
+        "on the paid license %r" % license_name if license_name in PAID_LICENSES
+        else "on license %r, not one of %s" % (license_name, ", ".join(PAID_LICENSES))))
+    is_running = bool(running_user_id) and to18(running_user_id) == user.get("id")
+    checks.append(_check("not_running_user", not is_running,
+                         "the user this task connects as: moving it would cut the task off" if is_running
+                         else "not the connecting user"))
+    migrated = license_name == INTEGRATION_LICENSE
+    checks.append(_check("not_migrated", not migrated,
+                         "already on the %s license" % INTEGRATION_LICENSE if migrated
+                         else "not on the %s license yet" % INTEGRATION_LICENSE))
+    candidate = all(c["passed"] for c in checks)
+    reasons = [c["detail"] for c in checks if not c["passed"]] or [
+        "candidate: " + "; ".join(c["detail"] for c in checks)]
+    return {"candidate": candidate, "checks": checks, "reasons": reasons}
+
+
+def annotate_candidates(users, running_user_id=None):
+    for user in users:
+        verdict = assess_candidate(user, running_user_id)
+        user["candidate"] = verdict["candidate"]
+        user["candidate_checks"] = verdict["checks"]
+        user["candidate_reasons"] = verdict["reasons"]
+    return users
