@@ -1,0 +1,392 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure planning for sf_integration_user: user state, desired state, preflight, write plan, diff.
+
+No HTTP here: everything takes and returns plain data so it is unit-tested without an org.
+
+A *user state* is the part of a user the module manages, the same shape in results, diffs and backups::
+
+    {"id": "005...", "username": "svc@acme.com", "is_active": True,
+     "profile": {"id": "00e...", "name": "...", "license_id": "100...", "license": "Salesforce"},
+     "permission_sets": [{"id": "0PS...", "name": "...", "license_id": None | "100..." | "0PL..."}],
+     "permission_set_licenses": [{"id": "0PL...", "name": "SalesforceAPIIntegrationPsl"}],
+     "assignments": {"0PS...": "0Pa...", "0PL...": "2LA..."}}
+
+``assignments`` (assignment record Ids, needed to delete them) is never compared nor shown in diffs.
+
+*Org facts* (``facts``) is what the preflight needs about the org, built by ``org_facts``.
+
+A *write plan* is a list of steps in the order Salesforce requires: an assignment bound to a license
+must go before the profile (hence the license) changes; a permission set bound to a permission set
+license needs that license first. Any change, the migration and its undo alike, is expressed as
+"converge this state to that one", so restoring from a backup and rolling back a failed run use the
+same planner as the migration itself:
+
+    remove_permission_sets -> remove_permission_set_licenses -> update_users
+    -> assign_permission_set_licenses -> assign_permission_sets
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+INTEGRATION_LICENSE = "Salesforce Integration"
+INTEGRATION_PSL = "SalesforceAPIIntegrationPsl"
+STANDARD_PROFILE = "Minimum Access - API Only Integrations"
+DEPRECATED_PROFILE = "Salesforce API Only System Integrations"
+# LoginHistory.LoginType values of API logins; anything else (Application, SAML...) is a person.
+API_LOGIN_TYPES = ("Remote Access 2.0", "Other Apex API", "Partner Product")
+
+USER_LICENSE_PREFIX = "100"
+PSL_PREFIX = "0PL"
+
+STEP_ORDER = (
+    "remove_permission_sets",
+    "remove_permission_set_licenses",
+    "update_users",
+    "assign_permission_set_licenses",
+    "assign_permission_sets",
+)
+_STEP_SOBJECT = {
+    "remove_permission_sets": "PermissionSetAssignment",
+    "remove_permission_set_licenses": "PermissionSetLicenseAssign",
+    "update_users": "User",
+    "assign_permission_set_licenses": "PermissionSetLicenseAssign",
+    "assign_permission_sets": "PermissionSetAssignment",
+}
+_STEP_OPERATION = {
+    "remove_permission_sets": "delete",
+    "remove_permission_set_licenses": "delete",
+    "update_users": "update",
+    "assign_permission_set_licenses": "create",
+    "assign_permission_sets": "create",
+}
+# Salesforce may assign the integration PSL by itself when the profile changes (disputed): an
+# assignment that already exists is the state we wanted.
+STEP_TOLERATED_ERRORS = {
+    "assign_permission_set_licenses": ("DUPLICATE_VALUE",),
+    "assign_permission_sets": ("DUPLICATE_VALUE",),
+}
+
+
+def _sorted_by_name(items):
+    return sorted(items, key=lambda item: ((item.get("name") or "").lower(), item.get("id") or ""))
+
+
+def _child_records(value):
+    # A child subquery with no rows is null, not an empty envelope.
+    return (value or {}).get("records") or []
+
+
+def user_state(user_record, psl_assignment_records=()):
+    """State of one user from a User row (with Profile fields and the PermissionSetAssignments
+    subquery) and that user's PermissionSetLicenseAssign rows."""
+    profile = user_record.get("Profile") or {}
+    user_license = profile.get("UserLicense") or {}
+    permission_sets = []
+    assignments = {}
+    for row in _child_records(user_record.get("PermissionSetAssignments")):
+        permission_set = row.get("PermissionSet") or {}
+        if permission_set.get("IsOwnedByProfile") or row.get("PermissionSetGroupId"):
+            # The profile's hidden set and group-granted sets are not assigned one by one.
+            continue
+        permission_sets.append({
+            "id": row["PermissionSetId"],
+            "name": permission_set.get("Name"),
+            "license_id": permission_set.get("LicenseId"),
+        })
+        assignments[row["PermissionSetId"]] = row.get("Id")
+    licenses = []
+    for row in psl_assignment_records:
+        psl = row.get("PermissionSetLicense") or {}
+        licenses.append({"id": row["PermissionSetLicenseId"], "name": psl.get("DeveloperName")})
+        assignments[row["PermissionSetLicenseId"]] = row.get("Id")
+    return {
+        "id": user_record["Id"],
+        "username": user_record["Username"],
+        "is_active": bool(user_record.get("IsActive")),
+        "profile": {
+            "id": user_record.get("ProfileId"),
+            "name": profile.get("Name"),
+            "license_id": profile.get("UserLicenseId"),
+            "license": user_license.get("Name"),
+        },
+        "permission_sets": _sorted_by_name(permission_sets),
+        "permission_set_licenses": _sorted_by_name(licenses),
+        "assignments": assignments,
+    }
+
+
+def comparable(state):
+    """The state without assignment Ids: what results, diffs and comparisons show."""
+    if state is None:
+        return None
+    shown = {key: value for key, value in state.items() if key != "assignments"}
+    return copy.deepcopy(shown)
+
+
+def org_facts(licenses=(), psls=(), profiles=(), permission_sets=(), ui_login_counts=None,
+              running_user_id=None):
+    """Index the org rows the preflight needs (UserLicense, PermissionSetLicense, Profile,
+    PermissionSet rows as returned by SOQL; ``ui_login_counts`` {user Id: UI logins in the window})."""
+    return {
+        "licenses": {row["Id"]: {"id": row["Id"], "name": row.get("Name"), "total": row.get("TotalLicenses"),
+                                 "used": row.get("UsedLicenses")} for row in licenses},
+        "psls": {row["Id"]: {"id": row["Id"], "name": row.get("DeveloperName"), "label": row.get("MasterLabel"),
+                             "total": row.get("TotalLicenses"), "used": row.get("UsedLicenses")} for row in psls},
+        "profiles": {row["Id"]: {"id": row["Id"], "name": row.get("Name"), "license_id": row.get("UserLicenseId"),
+                                 "license": (row.get("UserLicense") or {}).get("Name")} for row in profiles},
+        "permission_sets": {row["Id"]: {"id": row["Id"], "name": row.get("Name"),
+                                        "license_id": row.get("LicenseId")} for row in permission_sets},
+        "ui_login_counts": dict(ui_login_counts or {}),
+        "running_user_id": running_user_id,
+    }
+
+
+def integration_psl(facts):
+    for psl in facts["psls"].values():
+        if psl["name"] == INTEGRATION_PSL:
+            return psl
+    return None
+
+
+def find_by_name(table, name):
+    """Entry of ``facts[...]`` whose name equals ``name`` (case-insensitive, as Salesforce names are)."""
+    wanted = (name or "").lower()
+    for entry in table.values():
+        if (entry.get("name") or "").lower() == wanted:
+            return entry
+    return None
+
+
+def select_target_profile(facts, target_profile=None):
+    """The profile to move users to, and None or a reason why there is none.
+
+    Profiles are chosen by license, never by name alone: a custom "API Only" profile on the full
+    license looks right and is not."""
+    if target_profile:
+        profile = find_by_name(facts["profiles"], target_profile)
+        if profile is None:
+            return None, "target profile %r does not exist" % target_profile
+        if profile["license"] != INTEGRATION_LICENSE:
+            return None, ("target profile %r is on the %r license, not %r: it would not free a full license"
+                          % (target_profile, profile["license"], INTEGRATION_LICENSE))
+        return profile, None
+    candidates = [p for p in facts["profiles"].values() if p["license"] == INTEGRATION_LICENSE]
+    for preferred in (STANDARD_PROFILE, DEPRECATED_PROFILE):
+        for profile in candidates:
+            if profile["name"] == preferred:
+                return profile, None
+    if len(candidates) == 1:
+        return candidates[0], None
+    if not candidates:
+        return None, "the org has no profile on the %r license (is the license provisioned?)" % INTEGRATION_LICENSE
+    return None, ("several profiles on the %r license and none is the standard %r: set target_profile to one of %s"
+                  % (INTEGRATION_LICENSE, STANDARD_PROFILE, ", ".join(sorted(p["name"] for p in candidates))))
+
+
+def license_name(facts, license_id):
+    """Readable name of a user license or permission set license Id."""
+    if license_id in facts["licenses"]:
+        return facts["licenses"][license_id]["name"]
+    if license_id in facts["psls"]:
+        return facts["psls"][license_id]["label"] or facts["psls"][license_id]["name"]
+    return license_id
+
+
+def permission_set_fits(permission_set, user_license_id, psl_ids):
+    """Whether a user on ``user_license_id`` holding ``psl_ids`` may be assigned the set."""
+    bound_to = permission_set.get("license_id")
+    if not bound_to:
+        return True
+    if bound_to.startswith(PSL_PREFIX):
+        return bound_to in psl_ids
+    return bound_to == user_license_id
+
+
+def migrated_state(current, facts, target, options):
+    """Desired state of an existing user moved to ``target`` (a profile entry), and the problems
+    that forbid it (a list of sentences; empty when the user can be migrated).
+
+    ``options``: permission_sets (names), permission_sets_mode (add|exact),
+    conflicting_permission_sets (fail|remove), allow_ui_users (bool)."""
+    problems = []
+    desired = copy.deepcopy(current)
+    desired["profile"] = {"id": target["id"], "name": target["name"], "license_id": target["license_id"],
+                          "license": target["license"]}
+    psl = integration_psl(facts)
+    if psl is None:
+        problems.append("the org has no %r permission set license" % INTEGRATION_PSL)
+    elif psl["id"] not in [held["id"] for held in desired["permission_set_licenses"]]:
+        desired["permission_set_licenses"] = _sorted_by_name(
+            desired["permission_set_licenses"] + [{"id": psl["id"], "name": psl["name"]}])
+    psl_ids = set(held["id"] for held in desired["permission_set_licenses"])
+
+    requested = []
+    for name in options.get("permission_sets") or []:
+        permission_set = find_by_name(facts["permission_sets"], name)
+        if permission_set is None:
+            problems.append("permission set %r does not exist" % name)
+        elif not permission_set_fits(permission_set, target["license_id"], psl_ids):
+            problems.append("permission set %r is bound to the %r license and cannot be assigned on %r"
+                            % (name, license_name(facts, permission_set["license_id"]), target["license"]))
+        else:
+            requested.append(permission_set)
+
+    requested_ids = set(ps["id"] for ps in requested)
+    if options.get("permission_sets_mode") == "exact":
+        kept = []
+    else:
+        kept = [ps for ps in current["permission_sets"] if ps["id"] not in requested_ids]
+        conflicting = [ps for ps in kept if not permission_set_fits(ps, target["license_id"], psl_ids)]
+        if conflicting and options.get("conflicting_permission_sets", "fail") != "remove":
+            problems.append(
+                "holds permission sets bound to another license, which Salesforce refuses on the %r license: %s "
+                "(set conflicting_permission_sets: remove to unassign them, after replicating the access they grant)"
+                % (target["license"], ", ".join("%s (%s)" % (ps["name"], license_name(facts, ps["license_id"]))
+                                                 for ps in conflicting)))
+        kept = [ps for ps in kept if ps not in conflicting]
+    desired["permission_sets"] = _sorted_by_name(
+        kept + [{"id": ps["id"], "name": ps["name"], "license_id": ps["license_id"]} for ps in requested])
+
+    if not changes(current, desired):
+        # Converged: old UI logins from before the migration must not make a re-run fail.
+        return desired, problems
+    problems.extend(user_guard_problems(current, facts))
+    ui_logins = facts["ui_login_counts"].get(current["id"], 0)
+    if ui_logins and not options.get("allow_ui_users"):
+        problems.append("has %d user-interface login(s) in the lookback window: a person uses it, and the integration "
+                        "license cannot log in to the UI (set allow_ui_users: true to move it anyway)" % ui_logins)
+    return desired, problems
+
+
+def user_guard_problems(current, facts):
+    if facts.get("running_user_id") and current["id"] == facts["running_user_id"]:
+        return ["is the user this module runs as: changing it would cut the module's own access"]
+    return []
+
+
+def absent_state(current):
+    """Deactivated: Salesforce users cannot be deleted, and an inactive user frees its license seat."""
+    desired = copy.deepcopy(current)
+    desired["is_active"] = False
+    return desired
+
+
+def restored_state(current, saved, facts):
+    """The state saved in a backup, with the current assignment Ids; problems if it cannot be restored."""
+    problems = []
+    desired = copy.deepcopy(saved)
+    desired["assignments"] = dict(current["assignments"]) if current else {}
+    profile_id = (saved.get("profile") or {}).get("id")
+    if profile_id not in facts["profiles"]:
+        problems.append("profile %r of the backup no longer exists" % (saved.get("profile") or {}).get("name"))
+    for permission_set in saved.get("permission_sets") or []:
+        if permission_set["id"] not in facts["permission_sets"]:
+            problems.append("permission set %r of the backup no longer exists" % permission_set["name"])
+    for psl in saved.get("permission_set_licenses") or []:
+        if psl["id"] not in facts["psls"]:
+            problems.append("permission set license %r of the backup no longer exists" % psl["name"])
+    return desired, problems
+
+
+def _uses_license_seat(state):
+    return state is not None and state["is_active"]
+
+
+def seat_problems(pairs, facts):
+    """Problems when the user license or PSL seats are fewer than the users moving onto them.
+
+    ``pairs``: [(current or None for a new user, desired)]. Users leaving a license are not counted
+    as freeing a seat before the others arrive: the writes are not ordered that way."""
+    needed_licenses = {}
+    needed_psls = {}
+    for current, desired in pairs:
+        if not desired["is_active"]:
+            continue
+        license_id = desired["profile"]["license_id"]
+        if not _uses_license_seat(current) or current["profile"]["license_id"] != license_id:
+            needed_licenses[license_id] = needed_licenses.get(license_id, 0) + 1
+        held = set(psl["id"] for psl in current["permission_set_licenses"]) if current else set()
+        for psl in desired["permission_set_licenses"]:
+            if psl["id"] not in held:
+                needed_psls[psl["id"]] = needed_psls.get(psl["id"], 0) + 1
+    problems = []
+    for table, needed, kind in ((facts["licenses"], needed_licenses, "user license"),
+                                (facts["psls"], needed_psls, "permission set license")):
+        for license_id, count in sorted(needed.items(), key=lambda item: str(item[0])):
+            entry = table.get(license_id)
+            if entry is None or entry.get("total") is None or entry.get("used") is None:
+                continue
+            free = entry["total"] - entry["used"]
+            if count > free:
+                problems.append("the %s %r has %d free seat(s) and this run needs %d"
+                                % (kind, entry.get("label") or entry["name"], max(free, 0), count))
+    return problems
+
+
+def changes(current, desired):
+    """Names of what differs between two states (empty when converged)."""
+    if current is None:
+        return ["user"]
+    found = []
+    if current["is_active"] != desired["is_active"]:
+        found.append("is_active")
+    if current["profile"]["id"] != desired["profile"]["id"]:
+        found.append("profile")
+    for key in ("permission_set_licenses", "permission_sets"):
+        if set(item["id"] for item in current[key]) != set(item["id"] for item in desired[key]):
+            found.append(key)
+    return found
+
+
+def write_plan(pairs):
+    """Ordered write steps converging every ``(current, desired)`` pair of existing users.
+
+    Each step: ``{"name", "sobject", "operation", "records", "users"}`` where ``records`` are the
+    sObject Collection payloads (Ids for deletes) and ``users`` the username of each record."""
+    steps = dict((name, {"records": [], "users": []}) for name in STEP_ORDER)
+
+    def add(name, record, username):
+        steps[name]["records"].append(record)
+        steps[name]["users"].append(username)
+
+    for current, desired in pairs:
+        username = current["username"]
+        user_id = current["id"]
+        for key, remove_step, add_step, field in (
+                ("permission_sets", "remove_permission_sets", "assign_permission_sets", "PermissionSetId"),
+                ("permission_set_licenses", "remove_permission_set_licenses", "assign_permission_set_licenses",
+                 "PermissionSetLicenseId")):
+            now = [item["id"] for item in current[key]]
+            wanted = [item["id"] for item in desired[key]]
+            for item_id in now:
+                if item_id not in wanted:
+                    add(remove_step, current["assignments"][item_id], username)
+            for item_id in wanted:
+                if item_id not in now:
+                    add(add_step, {"attributes": {"type": _STEP_SOBJECT[add_step]},
+                                   "AssigneeId": user_id, field: item_id}, username)
+        update = {}
+        if current["profile"]["id"] != desired["profile"]["id"]:
+            update["ProfileId"] = desired["profile"]["id"]
+        if current["is_active"] != desired["is_active"]:
+            update["IsActive"] = desired["is_active"]
+        if update:
+            update.update({"attributes": {"type": "User"}, "Id": user_id})
+            add("update_users", update, username)
+    return [dict(name=name, sobject=_STEP_SOBJECT[name], operation=_STEP_OPERATION[name],
+                 tolerated_errors=list(STEP_TOLERATED_ERRORS.get(name, ())), **steps[name])
+            for name in STEP_ORDER if steps[name]["records"]]
+
+
+def user_diff(pairs):
+    """Ansible ``diff`` of all users: ``{"before": {username: state}, "after": {username: state}}``."""
+    before = {}
+    after = {}
+    for current, desired in pairs:
+        name = (desired or current)["username"]
+        before[name] = comparable(current)
+        after[name] = comparable(desired)
+    return {"before": before, "after": after}

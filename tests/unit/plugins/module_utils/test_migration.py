@@ -1,0 +1,249 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+import pytest
+
+from ansible_collections.sfops.integration_users.plugins.module_utils import migration as m
+
+FULL = "100000000000001AAA"
+INTEG = "100000000000002AAA"
+PSL_INTEG = "0PL000000000001AAA"
+PSL_OTHER = "0PL000000000002AAA"
+ADMIN_PROFILE = "00e000000000001AAA"
+MIN_ACCESS = "00e000000000002AAA"
+CLONE = "00e000000000003AAA"
+LOOKALIKE = "00e000000000004AAA"
+PS_FULL = "0PS000000000001AAA"
+PS_FREE = "0PS000000000002AAA"
+PS_INTEG = "0PS000000000003AAA"
+PS_OTHER_PSL = "0PS000000000004AAA"
+USER = "005000000000001AAA"
+ME = "005000000000009AAA"
+
+
+def _license(row_id, name, total, used):
+    return {"Id": row_id, "Name": name, "TotalLicenses": total, "UsedLicenses": used}
+
+
+def _profile(row_id, name, license_id, license_name):
+    return {"Id": row_id, "Name": name, "UserLicenseId": license_id, "UserLicense": {"Name": license_name}}
+
+
+def make_facts(integration_free=5, psl_free=5, profiles=None, ui=None):
+    return m.org_facts(
+        licenses=[_license(FULL, "Salesforce", 100, 90), _license(INTEG, m.INTEGRATION_LICENSE, 5, 5 - integration_free)],
+        psls=[{"Id": PSL_INTEG, "DeveloperName": m.INTEGRATION_PSL, "MasterLabel": "Salesforce API Integration",
+               "TotalLicenses": 5, "UsedLicenses": 5 - psl_free},
+              {"Id": PSL_OTHER, "DeveloperName": "OtherPsl", "MasterLabel": "Other", "TotalLicenses": 10,
+               "UsedLicenses": 0}],
+        profiles=profiles if profiles is not None else [
+            _profile(ADMIN_PROFILE, "System Administrator", FULL, "Salesforce"),
+            _profile(MIN_ACCESS, m.STANDARD_PROFILE, INTEG, m.INTEGRATION_LICENSE),
+            _profile(CLONE, "Integration Clone", INTEG, m.INTEGRATION_LICENSE),
+            _profile(LOOKALIKE, "API Only Custom", FULL, "Salesforce")],
+        permission_sets=[{"Id": PS_FULL, "Name": "SalesCloudExtras", "LicenseId": FULL},
+                         {"Id": PS_FREE, "Name": "Unbound", "LicenseId": None},
+                         {"Id": PS_INTEG, "Name": "Integration_Access", "LicenseId": PSL_INTEG},
+                         {"Id": PS_OTHER_PSL, "Name": "OtherPslSet", "LicenseId": PSL_OTHER}],
+        ui_login_counts=ui or {},
+        running_user_id=ME,
+    )
+
+
+def user_record(user_id=USER, username="svc.mulesoft@acme.com", sets=(), active=True, profile=None):
+    profile = profile or ("System Administrator", ADMIN_PROFILE, FULL, "Salesforce")
+    rows = [{"Id": "0Pa00000000000%dAAA" % n, "PermissionSetId": ps_id,
+             "PermissionSet": {"Name": name, "LicenseId": lic, "IsOwnedByProfile": False}}
+            for n, (ps_id, name, lic) in enumerate(sets)]
+    rows.append({"Id": "0Pa00000000009ZAAA", "PermissionSetId": "0PS00000000009ZAAA",
+                 "PermissionSet": {"Name": "X00ex", "LicenseId": FULL, "IsOwnedByProfile": True}})
+    return {"Id": user_id, "Username": username, "IsActive": active, "ProfileId": profile[1],
+            "Profile": {"Name": profile[0], "UserLicenseId": profile[2], "UserLicense": {"Name": profile[3]}},
+            "PermissionSetAssignments": {"totalSize": len(rows), "done": True, "records": rows}}
+
+
+def test_user_state_skips_profile_owned_sets_and_reads_psls():
+    state = m.user_state(user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL)]),
+                         [{"Id": "2LA000000000001AAA", "PermissionSetLicenseId": PSL_OTHER,
+                           "PermissionSetLicense": {"DeveloperName": "OtherPsl"}}])
+    assert [ps["name"] for ps in state["permission_sets"]] == ["SalesCloudExtras"]
+    assert state["permission_set_licenses"] == [{"id": PSL_OTHER, "name": "OtherPsl"}]
+    assert state["assignments"] == {PS_FULL: "0Pa000000000000AAA", PSL_OTHER: "2LA000000000001AAA"}
+    assert state["profile"]["license"] == "Salesforce"
+    assert "assignments" not in m.comparable(state)
+
+
+def test_user_state_tolerates_null_child_subquery():
+    record = user_record()
+    record["PermissionSetAssignments"] = None
+    assert m.user_state(record)["permission_sets"] == []
+
+
+@pytest.mark.parametrize("target,expected_id", [(None, MIN_ACCESS), ("integration clone", CLONE)])
+def test_target_profile_by_license(target, expected_id):
+    profile, reason = m.select_target_profile(make_facts(), target)
+    assert reason is None and profile["id"] == expected_id
+
+
+def test_lookalike_profile_on_full_license_is_refused():
+    profile, reason = m.select_target_profile(make_facts(), "API Only Custom")
+    assert profile is None and "not 'Salesforce Integration'" in reason
+
+
+def test_no_standard_profile_and_several_clones_asks_for_target():
+    facts = make_facts(profiles=[_profile(CLONE, "A", INTEG, m.INTEGRATION_LICENSE),
+                                 _profile(MIN_ACCESS, "B", INTEG, m.INTEGRATION_LICENSE)])
+    profile, reason = m.select_target_profile(facts)
+    assert profile is None and "set target_profile to one of A, B" in reason
+
+
+def test_deprecated_profile_used_when_standard_missing():
+    facts = make_facts(profiles=[_profile(CLONE, "Clone", INTEG, m.INTEGRATION_LICENSE),
+                                 _profile(MIN_ACCESS, m.DEPRECATED_PROFILE, INTEG, m.INTEGRATION_LICENSE)])
+    assert m.select_target_profile(facts)[0]["id"] == MIN_ACCESS
+
+
+def _migrate(record, facts=None, **options):
+    facts = facts or make_facts()
+    current = m.user_state(record)
+    target, _ = m.select_target_profile(facts, options.pop("target_profile", None))
+    desired, problems = m.migrated_state(current, facts, target, options)
+    return current, desired, problems
+
+
+def test_conflicting_sets_fail_by_default_naming_them():
+    _, _, problems = _migrate(user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL), (PS_FREE, "Unbound", None)]))
+    assert len(problems) == 1
+    assert "SalesCloudExtras (Salesforce)" in problems[0] and "Unbound" not in problems[0]
+
+
+def test_conflicting_sets_removed_plan_is_ordered():
+    current, desired, problems = _migrate(
+        user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL), (PS_FREE, "Unbound", None)]),
+        conflicting_permission_sets="remove", permission_sets=["Integration_Access"])
+    assert problems == []
+    assert [ps["name"] for ps in desired["permission_sets"]] == ["Integration_Access", "Unbound"]
+    assert desired["permission_set_licenses"] == [{"id": PSL_INTEG, "name": m.INTEGRATION_PSL}]
+    plan = m.write_plan([(current, desired)])
+    assert [step["name"] for step in plan] == [
+        "remove_permission_sets", "update_users", "assign_permission_set_licenses", "assign_permission_sets"]
+    assert plan[0]["records"] == ["0Pa000000000000AAA"]
+    assert plan[1]["records"] == [{"attributes": {"type": "User"}, "Id": USER, "ProfileId": MIN_ACCESS}]
+    assert plan[2]["records"][0]["PermissionSetLicenseId"] == PSL_INTEG
+    assert plan[2]["tolerated_errors"] == ["DUPLICATE_VALUE"]
+    assert plan[3]["records"][0] == {"attributes": {"type": "PermissionSetAssignment"}, "AssigneeId": USER,
+                                     "PermissionSetId": PS_INTEG}
+    assert all(step["users"] == ["svc.mulesoft@acme.com"] for step in plan)
+
+
+def test_exact_mode_removes_unlisted_without_conflict_failure():
+    current, desired, problems = _migrate(
+        user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL), (PS_FREE, "Unbound", None)]),
+        permission_sets=["Integration_Access"], permission_sets_mode="exact")
+    assert problems == []
+    assert [ps["name"] for ps in desired["permission_sets"]] == ["Integration_Access"]
+    removed = m.write_plan([(current, desired)])[0]
+    assert removed["name"] == "remove_permission_sets" and len(removed["records"]) == 2
+
+
+def test_requested_set_missing_or_bound_elsewhere():
+    _, _, problems = _migrate(user_record(), permission_sets=["Nope", "SalesCloudExtras", "OtherPslSet"])
+    assert any("'Nope' does not exist" in p for p in problems)
+    assert any("'SalesCloudExtras' is bound to the 'Salesforce' license" in p for p in problems)
+    # A set bound to a PSL the user does not hold cannot be assigned either.
+    assert any("'OtherPslSet' is bound to the 'Other' license" in p for p in problems)
+
+
+def test_running_user_and_ui_logins_refused_unless_allowed():
+    facts = make_facts(ui={ME: 3})
+    _, _, problems = _migrate(user_record(user_id=ME), facts)
+    assert any("runs as" in p for p in problems)
+    assert any("3 user-interface login(s)" in p for p in problems)
+    _, _, problems = _migrate(user_record(user_id=ME), facts, allow_ui_users=True)
+    assert not any("user-interface" in p for p in problems)
+
+
+def test_converged_user_has_no_changes_and_ignores_old_ui_logins():
+    record = user_record(profile=(m.STANDARD_PROFILE, MIN_ACCESS, INTEG, m.INTEGRATION_LICENSE),
+                         sets=[(PS_INTEG, "Integration_Access", PSL_INTEG)])
+    psla = [{"Id": "2LA000000000001AAA", "PermissionSetLicenseId": PSL_INTEG,
+             "PermissionSetLicense": {"DeveloperName": m.INTEGRATION_PSL}}]
+    current = m.user_state(record, psla)
+    facts = make_facts(ui={USER: 2})
+    target, _ = m.select_target_profile(facts)
+    desired, problems = m.migrated_state(current, facts, target, {"permission_sets": ["Integration_Access"]})
+    assert problems == []
+    assert m.changes(current, desired) == []
+    assert m.write_plan([(current, desired)]) == []
+
+
+def test_seats_counted_for_license_and_psl():
+    pairs = []
+    for n in range(3):
+        current, desired, _ = _migrate(user_record(user_id="00500000000000%dAAA" % n, username="u%d@x" % n))
+        pairs.append((current, desired))
+    assert m.seat_problems(pairs, make_facts(integration_free=3, psl_free=3)) == []
+    problems = m.seat_problems(pairs, make_facts(integration_free=2, psl_free=1))
+    assert problems == [
+        "the user license 'Salesforce Integration' has 2 free seat(s) and this run needs 3",
+        "the permission set license 'Salesforce API Integration' has 1 free seat(s) and this run needs 3"]
+
+
+def test_inactive_target_needs_no_seat_and_reactivation_does():
+    current = m.user_state(user_record())
+    assert m.seat_problems([(current, m.absent_state(current))], make_facts(integration_free=0)) == []
+    inactive = m.user_state(user_record(active=False))
+    back = copy.deepcopy(inactive)
+    back["is_active"] = True
+    facts = m.org_facts(licenses=[_license(FULL, "Salesforce", 10, 10)])
+    assert m.seat_problems([(inactive, back)], facts) == [
+        "the user license 'Salesforce' has 0 free seat(s) and this run needs 1"]
+
+
+def test_absent_plan_only_deactivates():
+    current = m.user_state(user_record(sets=[(PS_FREE, "Unbound", None)]))
+    plan = m.write_plan([(current, m.absent_state(current))])
+    assert plan == [{"name": "update_users", "sobject": "User", "operation": "update", "tolerated_errors": [],
+                     "records": [{"attributes": {"type": "User"}, "Id": USER, "IsActive": False}],
+                     "users": ["svc.mulesoft@acme.com"]}]
+
+
+def test_restore_is_the_inverse_in_salesforce_order():
+    before = m.user_state(user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL)]))
+    _, migrated, _ = _migrate(user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL)]),
+                              conflicting_permission_sets="remove", permission_sets=["Integration_Access"])
+    # After the migration the org gave new assignment Ids.
+    migrated["assignments"] = {PS_INTEG: "0Pa00000000000NAAA", PSL_INTEG: "2LA00000000000NAAA"}
+    desired, problems = m.restored_state(migrated, m.comparable(before), make_facts())
+    assert problems == []
+    plan = m.write_plan([(migrated, desired)])
+    assert [(step["name"], step["records"]) for step in plan] == [
+        ("remove_permission_sets", ["0Pa00000000000NAAA"]),
+        ("remove_permission_set_licenses", ["2LA00000000000NAAA"]),
+        ("update_users", [{"attributes": {"type": "User"}, "Id": USER, "ProfileId": ADMIN_PROFILE}]),
+        ("assign_permission_sets", [{"attributes": {"type": "PermissionSetAssignment"}, "AssigneeId": USER,
+                                     "PermissionSetId": PS_FULL}]),
+    ]
+    assert m.changes(desired, before) == []
+
+
+def test_restore_reports_vanished_references():
+    saved = m.comparable(m.user_state(user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL)])))
+    facts = make_facts(profiles=[])
+    facts["permission_sets"].pop(PS_FULL)
+    _, problems = m.restored_state(m.user_state(user_record()), saved, facts)
+    assert problems == ["profile 'System Administrator' of the backup no longer exists",
+                        "permission set 'SalesCloudExtras' of the backup no longer exists"]
+
+
+def test_diff_by_username_without_assignment_ids():
+    current, desired, _ = _migrate(user_record(), permission_sets=["Unbound"])
+    diff = m.user_diff([(current, desired)])
+    assert diff["before"]["svc.mulesoft@acme.com"]["profile"]["name"] == "System Administrator"
+    assert diff["after"]["svc.mulesoft@acme.com"]["profile"]["name"] == m.STANDARD_PROFILE
+    assert "assignments" not in diff["after"]["svc.mulesoft@acme.com"]
