@@ -202,16 +202,45 @@ def test_missing_usernames_case_insensitive():
 
 
 class FakeClient:
-    """Answers queries by the object after FROM (outermost); records what it was asked."""
+    """Answers queries by their outermost FROM object; counts calls as Salesforce would."""
 
-    def __init__(self, answers):
+    def __init__(self, answers, page_size=None):
         self.answers = answers
         self.asked = []
+        self.calls = 0
+        self.page_size = page_size
 
-    def query(self, soql):
+    def _answer(self, soql):
         self.asked.append(soql)
         outer = soql.split(" FROM ")[-1] if "LoginHistory" not in soql else "LoginHistory"
-        return self.answers[outer.split()[0]]
+        rows = self.answers[outer.split()[0]]
+        if callable(rows):
+            rows = rows(soql)
+        if self.page_size and len(rows) > self.page_size:
+            return {"totalSize": len(rows), "done": False, "nextRecordsUrl": "/next",
+                    "records": rows[:self.page_size], "_rest": rows[self.page_size:]}
+        return {"totalSize": len(rows), "done": True, "records": rows}
+
+    def query(self, soql):
+        self.calls += 1
+        return self.finish_query(self._answer(soql))
+
+    def query_subrequest(self, reference, soql):
+        return {"referenceId": reference, "soql": soql}
+
+    def composite(self, subrequests):
+        self.calls += 1
+        assert len(subrequests) <= 5
+        return dict((s["referenceId"], self._answer(s["soql"])) for s in subrequests)
+
+    def finish_query(self, page):
+        records = list(page["records"])
+        rest = page.get("_rest") or []
+        while rest:
+            self.calls += 1
+            records.extend(rest[:self.page_size])
+            rest = rest[self.page_size:]
+        return {"total_size": page["totalSize"], "records": records}
 
 
 def test_read_users_end_to_end_on_a_fake_client():
@@ -224,7 +253,29 @@ def test_read_users_end_to_end_on_a_fake_client():
     users = U.read_users(client, usernames=["svc@acme.example"], lookback_days=30)
     assert users[0]["permission_sets"][0]["license"] == "Salesforce"
     assert users[0]["logins"]["api"] == 5 and users[0]["logins"]["lookback_days"] == 30
-    assert len(client.asked) == 4
+    assert len(client.asked) == 4 and client.calls == 1
+
+
+def test_read_users_cost_is_constant_per_page_of_users():
+    many = [user_row(to18("005%012d" % n), "u%04d@acme.example" % n) for n in range(1, 4501)]
+    # 4500 users: 3 pages of 2000; the org-wide aggregate hits its limit, so the login mix is asked
+    # again per chunk of 400 users, five chunks a composite.
+    client = FakeClient({
+        "User": many, "UserLicense": [], "PermissionSetLicense": [],
+        "LoginHistory": lambda soql: ([login_row(u["Id"], "Remote Access 2.0", 1) for u in many[:2000]]
+                                      if "SELECT Id FROM User" in soql else
+                                      [login_row(i, "Application", 1) for i in many_ids_in(soql)]),
+    }, page_size=2000)
+    users = U.read_users(client, lookback_days=90)
+    assert len(users) == 4500
+    assert all(u["logins"]["ui"] == 1 and u["logins"]["api"] == 0 for u in users)
+    chunks = -(-4500 // 400)
+    assert client.calls == 1 + 2 + -(-chunks // 5)
+
+
+def many_ids_in(soql):
+    inside = soql.split("UserId IN (")[1].split(")")[0]
+    return [part.strip().strip("'") for part in inside.split(",")]
 
 
 def test_read_users_empty_selection_makes_no_call():
