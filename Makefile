@@ -1,0 +1,89 @@
+# Developer and CI entry points. `make test` is what CI (.ci/run) runs.
+#
+# Tools come from a virtualenv: $(VENV) (default .venv in the checkout, or the active one).
+# Use another with `make test VENV=/path/to/venv`.
+
+VENV ?= $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),.venv)
+BIN := $(VENV)/bin
+PYTHON_FOR_VENV ?= python3.11
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+
+STAGE := tests/tools/stage.sh
+PYTEST := $(BIN)/python -m pytest
+
+# Ansible finds the collection through a symlink tests/output/.collections/ansible_collections/
+# sfops/integration_users -> checkout (made by the collections-root target), so nothing is installed.
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/tests/output/.collections
+# Tools run from the venv without activating it (ansible-playbook, ansible-test, molecule...).
+export PATH := $(abspath $(BIN)):$(PATH)
+export ANSIBLE_NOCOLOR := 1
+export ANSIBLE_FORCE_COLOR := 0
+
+.PHONY: help venv test test-emulator test-unit test-integration sanity lint molecule bench bench-quick \
+	demo collections-root clean
+
+help:
+	@echo "make venv              create $(VENV) and install requirements.txt + tests/requirements.txt"
+	@echo "make test              every suite CI runs: test-emulator test-unit test-integration sanity lint molecule"
+	@echo "make test-emulator     pytest tests/emulator/tests (the Salesforce org emulator)"
+	@echo "make test-unit         pytest tests/unit"
+	@echo "make test-integration  pytest tests/integration (playbooks against the emulator)"
+	@echo "make sanity            ansible-test sanity --python 3.11 (offline, on a copy; tests/sanity/run.sh)"
+	@echo "make lint              ansible-lint, production profile (.ansible-lint)"
+	@echo "make molecule          molecule scenarios under extensions/molecule/ (none yet)"
+	@echo "make bench             benchmarks/run.py: 10/40/100 orgs x forks 5/10/25, action plugins vs AnsiballZ"
+	@echo "make bench-quick       a small benchmark run"
+	@echo "make demo              the migration demo (comes with the role issue)"
+	@echo "Variables: VENV=$(VENV) PYTEST_ARGS='...' BENCH_ARGS='...'"
+
+venv: $(BIN)/.installed
+
+# Reinstalls when a requirements file changes; an existing venv is reused.
+$(BIN)/.installed: $(wildcard requirements.txt) tests/requirements.txt
+	test -x $(BIN)/python || $(PYTHON_FOR_VENV) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check --quiet --upgrade pip
+	$(BIN)/python -m pip install --disable-pip-version-check --quiet \
+		$(if $(wildcard requirements.txt),-r requirements.txt) -r tests/requirements.txt
+	touch $@
+
+# molecule is part of test: it reports and passes while no scenario exists (the role issue adds them).
+test: test-emulator test-unit test-integration sanity lint molecule
+
+collections-root:
+	@$(BIN)/python tests/tools/collections_root.py >/dev/null
+
+test-emulator:
+	@$(STAGE) test-emulator $(PYTEST) tests/emulator/tests $(PYTEST_ARGS)
+
+test-unit: collections-root
+	@$(STAGE) test-unit $(PYTEST) tests/unit $(PYTEST_ARGS)
+
+test-integration: collections-root
+	@$(STAGE) test-integration $(PYTEST) tests/integration $(PYTEST_ARGS)
+
+sanity:
+	@$(STAGE) sanity tests/sanity/run.sh
+
+lint: collections-root
+	@$(STAGE) lint $(BIN)/ansible-lint
+
+molecule: collections-root
+	@if ls extensions/molecule/*/molecule.yml >/dev/null 2>&1; then \
+		cd extensions && ../$(STAGE) molecule $(abspath $(BIN))/molecule test --all; \
+	else \
+		echo "molecule: no scenarios under extensions/molecule/ yet (they come with the role issue)"; \
+	fi
+
+bench: collections-root
+	@$(STAGE) bench $(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+bench-quick: collections-root
+	@$(STAGE) bench-quick $(BIN)/python benchmarks/run.py --quick $(BENCH_ARGS)
+
+demo:
+	@echo "make demo: not built yet; the migration demo comes with the role issue (license_migration role)." >&2
+	@exit 1
+
+clean:
+	rm -rf tests/output .pytest_cache
