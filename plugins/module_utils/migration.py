@@ -74,48 +74,40 @@ def _sorted_by_name(items):
     return sorted(items, key=lambda item: ((item.get("name") or "").lower(), item.get("id") or ""))
 
 
-def _child_records(value):
-    # A child subquery with no rows is null, not an empty envelope.
-    return (value or {}).get("records") or []
-
-
-def user_state(user_record, psl_assignment_records=()):
-    """State of one user from a User row (with Profile fields and the PermissionSetAssignments
-    subquery) and that user's PermissionSetLicenseAssign rows."""
-    profile = user_record.get("Profile") or {}
-    user_license = profile.get("UserLicense") or {}
+def state_from_user(user):
+    """State of one user from a user dict of users.read_users / users.normalize_user."""
     permission_sets = []
     assignments = {}
-    for row in _child_records(user_record.get("PermissionSetAssignments")):
-        permission_set = row.get("PermissionSet") or {}
-        if permission_set.get("IsOwnedByProfile") or row.get("PermissionSetGroupId"):
-            # The profile's hidden set and group-granted sets are not assigned one by one.
+    for permission_set in user.get("permission_sets") or []:
+        if permission_set.get("group_id"):
+            # Granted through a permission set group: not assigned one by one, not ours to move.
             continue
-        permission_sets.append({
-            "id": row["PermissionSetId"],
-            "name": permission_set.get("Name"),
-            "license_id": permission_set.get("LicenseId"),
-        })
-        assignments[row["PermissionSetId"]] = row.get("Id")
+        permission_sets.append({"id": permission_set["id"], "name": permission_set["name"],
+                                "license_id": permission_set.get("license_id")})
+        assignments[permission_set["id"]] = permission_set.get("assignment_id")
     licenses = []
-    for row in psl_assignment_records:
-        psl = row.get("PermissionSetLicense") or {}
-        licenses.append({"id": row["PermissionSetLicenseId"], "name": psl.get("DeveloperName")})
-        assignments[row["PermissionSetLicenseId"]] = row.get("Id")
+    for psl in user.get("permission_set_licenses") or []:
+        licenses.append({"id": psl["id"], "name": psl.get("developer_name")})
+        assignments[psl["id"]] = psl.get("assignment_id")
+    profile = user.get("profile") or {}
     return {
-        "id": user_record["Id"],
-        "username": user_record["Username"],
-        "is_active": bool(user_record.get("IsActive")),
-        "profile": {
-            "id": user_record.get("ProfileId"),
-            "name": profile.get("Name"),
-            "license_id": profile.get("UserLicenseId"),
-            "license": user_license.get("Name"),
-        },
+        "id": user["id"],
+        "username": user["username"],
+        "is_active": bool(user.get("active")),
+        "profile": {"id": profile.get("id"), "name": profile.get("name"),
+                    "license_id": profile.get("license_id"), "license": profile.get("license")},
         "permission_sets": _sorted_by_name(permission_sets),
         "permission_set_licenses": _sorted_by_name(licenses),
         "assignments": assignments,
     }
+
+
+def new_user_state(user_id, username, target):
+    """State of a user just created on ``target`` (a profile entry): no assignments yet."""
+    return {"id": user_id, "username": username, "is_active": True,
+            "profile": {"id": target["id"], "name": target["name"], "license_id": target["license_id"],
+                        "license": target["license"]},
+            "permission_sets": [], "permission_set_licenses": [], "assignments": {}}
 
 
 def comparable(state):

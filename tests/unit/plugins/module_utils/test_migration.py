@@ -9,21 +9,23 @@ import copy
 import pytest
 
 from ansible_collections.sfops.integration_users.plugins.module_utils import migration as m
+from ansible_collections.sfops.integration_users.plugins.module_utils.users import normalize_user
+from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 
-FULL = "100000000000001AAA"
-INTEG = "100000000000002AAA"
-PSL_INTEG = "0PL000000000001AAA"
-PSL_OTHER = "0PL000000000002AAA"
-ADMIN_PROFILE = "00e000000000001AAA"
-MIN_ACCESS = "00e000000000002AAA"
-CLONE = "00e000000000003AAA"
-LOOKALIKE = "00e000000000004AAA"
-PS_FULL = "0PS000000000001AAA"
-PS_FREE = "0PS000000000002AAA"
-PS_INTEG = "0PS000000000003AAA"
-PS_OTHER_PSL = "0PS000000000004AAA"
-USER = "005000000000001AAA"
-ME = "005000000000009AAA"
+FULL = to18("100000000000001")
+INTEG = to18("100000000000002")
+PSL_INTEG = to18("0PL000000000001")
+PSL_OTHER = to18("0PL000000000002")
+ADMIN_PROFILE = to18("00e000000000001")
+MIN_ACCESS = to18("00e000000000002")
+CLONE = to18("00e000000000003")
+LOOKALIKE = to18("00e000000000004")
+PS_FULL = to18("0PS000000000001")
+PS_FREE = to18("0PS000000000002")
+PS_INTEG = to18("0PS000000000003")
+PS_OTHER_PSL = to18("0PS000000000004")
+USER = to18("005000000000001")
+ME = to18("005000000000009")
 
 
 def _license(row_id, name, total, used):
@@ -55,33 +57,40 @@ def make_facts(integration_free=5, psl_free=5, profiles=None, ui=None):
     )
 
 
-def user_record(user_id=USER, username="svc.mulesoft@acme.com", sets=(), active=True, profile=None):
+def user_record(user_id=USER, username="svc.mulesoft@acme.com", sets=(), active=True, profile=None, psls=()):
     profile = profile or ("System Administrator", ADMIN_PROFILE, FULL, "Salesforce")
-    rows = [{"Id": "0Pa00000000000%dAAA" % n, "PermissionSetId": ps_id,
+    rows = [{"Id": to18("0Pa00000000000%d" % n), "PermissionSetId": ps_id,
              "PermissionSet": {"Name": name, "LicenseId": lic, "IsOwnedByProfile": False}}
             for n, (ps_id, name, lic) in enumerate(sets)]
-    rows.append({"Id": "0Pa00000000009ZAAA", "PermissionSetId": "0PS00000000009ZAAA",
-                 "PermissionSet": {"Name": "X00ex", "LicenseId": FULL, "IsOwnedByProfile": True}})
+    psl_rows = [{"Id": to18("2LA00000000000%d" % n), "PermissionSetLicenseId": psl_id,
+                 "PermissionSetLicense": {"DeveloperName": name}} for n, (psl_id, name) in enumerate(psls)]
     return {"Id": user_id, "Username": username, "IsActive": active, "ProfileId": profile[1],
             "Profile": {"Name": profile[0], "UserLicenseId": profile[2], "UserLicense": {"Name": profile[3]}},
-            "PermissionSetAssignments": {"totalSize": len(rows), "done": True, "records": rows}}
+            "PermissionSetAssignments": {"totalSize": len(rows), "done": True, "records": rows},
+            "PermissionSetLicenseAssignments": ({"totalSize": len(psl_rows), "done": True, "records": psl_rows}
+                                                if psl_rows else None)}
 
 
-def test_user_state_skips_profile_owned_sets_and_reads_psls():
-    state = m.user_state(user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL)]),
-                         [{"Id": "2LA000000000001AAA", "PermissionSetLicenseId": PSL_OTHER,
-                           "PermissionSetLicense": {"DeveloperName": "OtherPsl"}}])
-    assert [ps["name"] for ps in state["permission_sets"]] == ["SalesCloudExtras"]
-    assert state["permission_set_licenses"] == [{"id": PSL_OTHER, "name": "OtherPsl"}]
-    assert state["assignments"] == {PS_FULL: "0Pa000000000000AAA", PSL_OTHER: "2LA000000000001AAA"}
-    assert state["profile"]["license"] == "Salesforce"
-    assert "assignments" not in m.comparable(state)
+def state(record):
+    return m.state_from_user(normalize_user(record))
 
 
-def test_user_state_tolerates_null_child_subquery():
+def test_state_skips_group_sets_and_reads_psls():
+    record = user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL), (PS_FREE, "Unbound", None)],
+                         psls=[(PSL_OTHER, "OtherPsl")])
+    record["PermissionSetAssignments"]["records"][1]["PermissionSetGroupId"] = "0PG000000000001AAA"
+    found = state(record)
+    assert [ps["name"] for ps in found["permission_sets"]] == ["SalesCloudExtras"]
+    assert found["permission_set_licenses"] == [{"id": PSL_OTHER, "name": "OtherPsl"}]
+    assert found["assignments"] == {PS_FULL: to18("0Pa000000000000"), PSL_OTHER: to18("2LA000000000000")}
+    assert found["profile"]["license"] == "Salesforce"
+    assert "assignments" not in m.comparable(found)
+
+
+def test_state_tolerates_null_child_subquery():
     record = user_record()
     record["PermissionSetAssignments"] = None
-    assert m.user_state(record)["permission_sets"] == []
+    assert state(record)["permission_sets"] == []
 
 
 @pytest.mark.parametrize("target,expected_id", [(None, MIN_ACCESS), ("integration clone", CLONE)])
@@ -110,7 +119,7 @@ def test_deprecated_profile_used_when_standard_missing():
 
 def _migrate(record, facts=None, **options):
     facts = facts or make_facts()
-    current = m.user_state(record)
+    current = state(record)
     target, _ = m.select_target_profile(facts, options.pop("target_profile", None))
     desired, problems = m.migrated_state(current, facts, target, options)
     return current, desired, problems
@@ -132,7 +141,7 @@ def test_conflicting_sets_removed_plan_is_ordered():
     plan = m.write_plan([(current, desired)])
     assert [step["name"] for step in plan] == [
         "remove_permission_sets", "update_users", "assign_permission_set_licenses", "assign_permission_sets"]
-    assert plan[0]["records"] == ["0Pa000000000000AAA"]
+    assert plan[0]["records"] == [to18("0Pa000000000000")]
     assert plan[1]["records"] == [{"attributes": {"type": "User"}, "Id": USER, "ProfileId": MIN_ACCESS}]
     assert plan[2]["records"][0]["PermissionSetLicenseId"] == PSL_INTEG
     assert plan[2]["tolerated_errors"] == ["DUPLICATE_VALUE"]
@@ -171,9 +180,10 @@ def test_running_user_and_ui_logins_refused_unless_allowed():
 def test_converged_user_has_no_changes_and_ignores_old_ui_logins():
     record = user_record(profile=(m.STANDARD_PROFILE, MIN_ACCESS, INTEG, m.INTEGRATION_LICENSE),
                          sets=[(PS_INTEG, "Integration_Access", PSL_INTEG)])
-    psla = [{"Id": "2LA000000000001AAA", "PermissionSetLicenseId": PSL_INTEG,
-             "PermissionSetLicense": {"DeveloperName": m.INTEGRATION_PSL}}]
-    current = m.user_state(record, psla)
+    record["PermissionSetLicenseAssignments"] = {"totalSize": 1, "done": True, "records": [
+        {"Id": "2LA000000000001AAA", "PermissionSetLicenseId": PSL_INTEG,
+         "PermissionSetLicense": {"DeveloperName": m.INTEGRATION_PSL}}]}
+    current = state(record)
     facts = make_facts(ui={USER: 2})
     target, _ = m.select_target_profile(facts)
     desired, problems = m.migrated_state(current, facts, target, {"permission_sets": ["Integration_Access"]})
@@ -185,7 +195,7 @@ def test_converged_user_has_no_changes_and_ignores_old_ui_logins():
 def test_seats_counted_for_license_and_psl():
     pairs = []
     for n in range(3):
-        current, desired, _ = _migrate(user_record(user_id="00500000000000%dAAA" % n, username="u%d@x" % n))
+        current, desired, _ = _migrate(user_record(user_id=to18("00500000000000%d" % n), username="u%d@x" % n))
         pairs.append((current, desired))
     assert m.seat_problems(pairs, make_facts(integration_free=3, psl_free=3)) == []
     problems = m.seat_problems(pairs, make_facts(integration_free=2, psl_free=1))
@@ -195,9 +205,9 @@ def test_seats_counted_for_license_and_psl():
 
 
 def test_inactive_target_needs_no_seat_and_reactivation_does():
-    current = m.user_state(user_record())
+    current = state(user_record())
     assert m.seat_problems([(current, m.absent_state(current))], make_facts(integration_free=0)) == []
-    inactive = m.user_state(user_record(active=False))
+    inactive = state(user_record(active=False))
     back = copy.deepcopy(inactive)
     back["is_active"] = True
     facts = m.org_facts(licenses=[_license(FULL, "Salesforce", 10, 10)])
@@ -206,7 +216,7 @@ def test_inactive_target_needs_no_seat_and_reactivation_does():
 
 
 def test_absent_plan_only_deactivates():
-    current = m.user_state(user_record(sets=[(PS_FREE, "Unbound", None)]))
+    current = state(user_record(sets=[(PS_FREE, "Unbound", None)]))
     plan = m.write_plan([(current, m.absent_state(current))])
     assert plan == [{"name": "update_users", "sobject": "User", "operation": "update", "tolerated_errors": [],
                      "records": [{"attributes": {"type": "User"}, "Id": USER, "IsActive": False}],
@@ -214,7 +224,7 @@ def test_absent_plan_only_deactivates():
 
 
 def test_restore_is_the_inverse_in_salesforce_order():
-    before = m.user_state(user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL)]))
+    before = state(user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL)]))
     _, migrated, _ = _migrate(user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL)]),
                               conflicting_permission_sets="remove", permission_sets=["Integration_Access"])
     # After the migration the org gave new assignment Ids.
@@ -233,10 +243,10 @@ def test_restore_is_the_inverse_in_salesforce_order():
 
 
 def test_restore_reports_vanished_references():
-    saved = m.comparable(m.user_state(user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL)])))
+    saved = m.comparable(state(user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL)])))
     facts = make_facts(profiles=[])
     facts["permission_sets"].pop(PS_FULL)
-    _, problems = m.restored_state(m.user_state(user_record()), saved, facts)
+    _, problems = m.restored_state(state(user_record()), saved, facts)
     assert problems == ["profile 'System Administrator' of the backup no longer exists",
                         "permission set 'SalesCloudExtras' of the backup no longer exists"]
 
