@@ -1,0 +1,116 @@
+"""Command line: ``python -m sfemu serve ...`` and ``python -m sfemu generate ...`` (see README.md)."""
+import argparse
+import json
+import os
+import signal
+import sys
+import tempfile
+import threading
+
+from . import DEFAULT_API_VERSION
+
+
+def _write_atomically(path, text):
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".ready-")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def serve(args):
+    from .estate import Estate
+    from .faults import FaultRuleError, Faults
+    from .server import Emulator, EmulatorServer
+    from .tls import generate_certificates, server_context
+
+    state_dir = args.state_dir or tempfile.mkdtemp(prefix="sfemu-")
+    os.makedirs(state_dir, exist_ok=True)
+    if args.state_file and os.path.exists(args.state_file):
+        estate = Estate.load_state(args.state_file, args.estate)
+    else:
+        estate = Estate.from_file(args.estate, seed=args.seed)
+    faults = Faults(seed=args.seed, latency_ms=args.latency_ms)
+    try:
+        for rule in args.fault:
+            faults.add(rule)
+    except FaultRuleError as exc:
+        sys.exit("sfemu: bad --fault: %s" % exc)
+
+    ca_path, cert_path, key_path = generate_certificates(state_dir)
+    app = Emulator(estate, faults)
+    server = EmulatorServer((args.host, args.port), app, server_context(cert_path, key_path), verbose=args.verbose)
+    app.base_url = "https://%s:%d" % (args.host, server.server_address[1])
+
+    stopping = threading.Event()
+
+    def stop(signum, frame):
+        # shutdown() waits for serve_forever() to return, so it must not run on the serving thread.
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    ready = {"base_url": app.base_url, "ca_file": ca_path, "pid": os.getpid(),
+             "api_version": DEFAULT_API_VERSION, "state_dir": state_dir,
+             "admin_url": app.base_url + "/__emulator__/", "orgs": app.connections()}
+    if args.ready_file:
+        _write_atomically(args.ready_file, json.dumps(ready, indent=2) + "\n")
+    print("sfemu: serving %d orgs at %s" % (len(estate.orgs), app.base_url), file=sys.stderr, flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        if args.state_file:
+            with estate.lock:
+                estate.save_state(args.state_file)
+        print("sfemu: stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def generate_command(args):
+    from .generate import generate
+    text = generate(orgs=args.orgs, users=args.users, seed=args.seed)
+    if not isinstance(text, str):
+        import yaml
+        text = yaml.safe_dump(text, sort_keys=False)
+    if args.out:
+        _write_atomically(args.out, text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m sfemu", description="Local HTTPS emulator of Salesforce orgs")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("serve", help="serve an estate of orgs over HTTPS")
+    run.add_argument("--estate", required=True, help="estate YAML file")
+    run.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
+    run.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one")
+    run.add_argument("--ready-file", help="write READY.json here once listening")
+    run.add_argument("--latency-ms", type=int, default=0, help="added latency on every request (plus jitter)")
+    run.add_argument("--fault", action="append", default=[], metavar="RULE", help="fault rule (repeatable)")
+    run.add_argument("--state-file", help="load state from it at start if present, save to it at shutdown")
+    run.add_argument("--seed", type=int, default=0, help="seed for generated data and faults")
+    run.add_argument("--state-dir", help="where ca.pem, keys and certificates go (default: a temp dir)")
+    run.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    run.set_defaults(func=serve)
+
+    gen = commands.add_parser("generate", help="write a large realistic estate YAML")
+    gen.add_argument("--orgs", type=int, required=True, help="production orgs (each gets a sandbox)")
+    gen.add_argument("--users", type=int, required=True, help="users per org")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--out", help="output file (default: stdout)")
+    gen.set_defaults(func=generate_command)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

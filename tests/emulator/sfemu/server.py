@@ -1,0 +1,781 @@
+"""The HTTPS server: one host and port for every org, routing, REST shapes, paging, API accounting.
+
+The org of a request comes from its credentials (access token, client id or username), never from
+the host, so every org shares ``https://127.0.0.1:PORT``.
+"""
+import itertools
+import json
+import re
+import sys
+import threading
+import time
+import traceback
+from collections import OrderedDict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from . import DEFAULT_API_VERSION
+from . import admin, oauth
+from .errors import OAuthError, SFError
+from .faults import FaultRequest, limit_exceeded
+from .http_util import Answer, to_json
+from .ids import to18
+
+OLDEST_API_VERSION = 31
+MAX_CURSORS = 2000              # open query locators kept, oldest dropped first
+DEFAULT_BATCH = 2000
+COMPOSITE_MAX = 25
+BATCH_MAX = 25
+COLLECTION_MAX = 200
+ROLLED_BACK = "Record rolled back because not all records were valid and the request was using AllOrNone header"
+HALTED = "The transaction was rolled back since another operation in the same transaction failed."
+
+_VERSION_PATH = re.compile(r"^/services/data/v(\d+\.\d)(/.*)?$")
+_REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
+# Objects that Salesforce treats as setup objects for mixed-DML purposes, used when objects.py
+# does not say (it is the authority when present).
+_SETUP_FALLBACK = {"user", "profile", "permissionset", "permissionsetassignment", "permissionsetlicenseassign",
+                   "userrole", "group", "groupmember", "userlicense", "permissionsetlicense"}
+
+
+def api_versions():
+    """[{"label", "url", "version"}], oldest first, ending at DEFAULT_API_VERSION."""
+    seasons = ("Winter", "Spring", "Summer")
+    newest = int(float(DEFAULT_API_VERSION))
+    out = []
+    for number in range(OLDEST_API_VERSION, newest + 1):
+        step = number - 59              # v59.0 is Winter '24
+        out.append({"label": "%s '%02d" % (seasons[step % 3], 24 + step // 3),
+                    "url": "/services/data/v%d.0" % number, "version": "%d.0" % number})
+    return out
+
+
+SUPPORTED_VERSIONS = {entry["version"] for entry in api_versions()}
+
+
+def not_found():
+    return SFError(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+def bad_method(method):
+    return SFError(405, "METHOD_NOT_ALLOWED", "HTTP Method '%s' not allowed. Allowed are GET,HEAD" % method)
+
+
+def _object_def(name):
+    try:
+        from .objects import OBJECTS
+    except ImportError:
+        return None
+    found = OBJECTS.get(name) if isinstance(OBJECTS, dict) else None
+    if found is not None:
+        return found
+    values = OBJECTS.values() if isinstance(OBJECTS, dict) else OBJECTS
+    for objdef in values:
+        if objdef.name.lower() == name.lower():
+            return objdef
+    return None
+
+
+def is_setup_object(name):
+    objdef = _object_def(name)
+    if objdef is not None:
+        return bool(objdef.setup)
+    return name.lower() in _SETUP_FALLBACK
+
+
+class Call:
+    """One authenticated REST call: who, where, which version."""
+
+    def __init__(self, app, org, user, token, version):
+        self.app = app
+        self.org = org
+        self.user = user
+        self.token = token
+        self.version = version
+
+    @property
+    def prefix(self):
+        return "/services/data/v%s" % self.version
+
+
+class Emulator:
+    """Shared state of the server: the estate, faults, sessions issued, query cursors."""
+
+    def __init__(self, estate, faults, base_url=""):
+        self.estate = estate
+        self.faults = faults
+        self.base_url = base_url
+        self.token_orgs = {}
+        self.cursors = OrderedDict()
+        self.cursor_numbers = itertools.count(1)
+        self.cursor_lock = threading.Lock()
+
+    # Sessions -----------------------------------------------------------------------------------
+    def issue_session(self, org, user_id):
+        with self.estate.lock:
+            token = org.new_session(user_id)
+        self.token_orgs[token] = org.name
+        return token
+
+    def resolve_token(self, token):
+        """(org, user) owning an access token, or (None, None). Caller holds estate.lock."""
+        if not token:
+            return None, None
+        name = self.token_orgs.get(token)
+        if name in self.estate.orgs:
+            user = self.estate.orgs[name].session_user(token)
+            if user is not None:
+                return self.estate.orgs[name], user
+        # Tokens survive a state reload without passing through issue_session: look them up.
+        for org in self.estate.orgs.values():
+            user = org.session_user(token)
+            if user is not None:
+                self.token_orgs[token] = org.name
+                return org, user
+        return None, None
+
+    def identity_url(self, org, user_id):
+        return "%s/id/%s/%s" % (self.base_url, org.org_id, to18(user_id))
+
+    # Query cursors -----------------------------------------------------------------------------
+    def open_cursor(self, org, records, batch, extra):
+        with self.cursor_lock:
+            locator = to18("01g%012d" % next(self.cursor_numbers))
+            self.cursors[locator] = dict(extra, org=org.name, records=records, batch=batch)
+            while len(self.cursors) > MAX_CURSORS:
+                self.cursors.popitem(last=False)
+        return locator
+
+    def cursor(self, org, locator):
+        with self.cursor_lock:
+            found = self.cursors.get(to18(locator))
+        if found is None or found["org"] != org.name:
+            raise SFError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        return found
+
+    # READY.json and reset -----------------------------------------------------------------------
+    def org_connection(self, org):
+        """What a client needs to reach one org with any auth flow (READY.json "orgs" entry)."""
+        admin_user = org.admin_user
+        apps = org.connected_apps
+        app = next((a for a in apps if to18(a.get("run_as") or "") == to18(admin_user["Id"])),
+                   apps[0] if apps else {})
+        admin = {"username": admin_user["Username"], "user_id": to18(admin_user["Id"]),
+                 "access_token": self.issue_session(org, admin_user["Id"]),
+                 "client_id": app.get("client_id"), "client_secret": app.get("client_secret"),
+                 "private_key_file": app.get("private_key_file"),
+                 "password": user_password(org, admin_user), "security_token": admin_user.get("security_token")}
+        return {"org_id": org.org_id, "instance_url": self.base_url, "login_url": self.base_url,
+                "audience": oauth.audience(org), "is_sandbox": org.is_sandbox, "admin": admin}
+
+    def connections(self):
+        return {name: self.org_connection(org) for name, org in self.estate.orgs.items()}
+
+    def reset_estate(self):
+        """Back to the loaded estate: records, sessions, cursors, counters. Returns fresh admin tokens."""
+        with self.estate.lock:
+            self.estate.reset()
+        with self.cursor_lock:
+            self.cursors.clear()
+        self.token_orgs.clear()
+        self.faults.forget_sessions()
+        return {"orgs": self.connections()}
+
+
+def user_password(org, user):
+    """The estate password of a user, wherever the store keeps it."""
+    for key in ("password", "Password"):
+        if user.get(key):
+            return user[key]
+    getter = getattr(org, "password_of", None)
+    return getter(user) if getter else None
+
+
+# REST dispatch ------------------------------------------------------------------------------------
+def _batch_size(headers):
+    options = (headers or {}).get("Sforce-Query-Options") or ""
+    found = re.search(r"batchSize\s*=\s*(\d+)", options)
+    if not found:
+        return DEFAULT_BATCH
+    return max(200, min(DEFAULT_BATCH, int(found.group(1))))
+
+
+def _page(call, records, start, batch, total, locator, tooling, object_name, query_path):
+    end = start + batch
+    done = end >= len(records)
+    next_url = None if done else "%s/%s/%s-%d" % (call.prefix, query_path, locator, end)
+    body = OrderedDict()
+    if tooling:
+        body["size"] = total
+    body["totalSize"] = total
+    body["done"] = done
+    if next_url:
+        body["nextRecordsUrl"] = next_url
+    if tooling:
+        body["queryLocator"] = None if done else "%s-%d" % (locator, end)
+        body["entityTypeName"] = object_name
+    body["records"] = records[start:end]
+    return body
+
+
+def run_query(call, soql, tooling, headers):
+    if not soql:
+        raise SFError(400, "MALFORMED_QUERY", "A query string has to be specified")
+    result = call.org.query(soql, call.user, tooling=tooling, api_version=call.version)
+    records = list(result.records)
+    batch = _batch_size(headers)
+    locator = None
+    if len(records) > batch:
+        locator = call.app.open_cursor(call.org, records, batch, {
+            "total": result.total_size, "tooling": tooling, "object_name": result.object_name})
+    query_path = "tooling/query" if tooling else "query"
+    return _page(call, records, 0, batch, result.total_size, locator, tooling, result.object_name, query_path)
+
+
+def query_more(call, locator_and_offset, tooling):
+    locator, _, offset = locator_and_offset.rpartition("-")
+    if not locator or not offset.isdigit():
+        raise SFError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+    cursor = call.app.cursor(call.org, locator)
+    query_path = "tooling/query" if tooling else "query"
+    return _page(call, cursor["records"], int(offset), cursor["batch"], cursor["total"], to18(locator),
+                 tooling, cursor["object_name"], query_path)
+
+
+def _json_object(body, what="body"):
+    if not isinstance(body, dict):
+        raise SFError(400, "JSON_PARSER_ERROR", "The request %s must be a JSON object" % what)
+    return body
+
+
+def _record_fields(body):
+    fields = dict(_json_object(body))
+    fields.pop("attributes", None)
+    return fields
+
+
+def resources(call):
+    prefix = call.prefix
+    names = ("tooling", "metadata", "eclair", "folders", "prechatForms", "contact-tracing", "jsonxform",
+             "chatter", "tabs", "appMenu", "quickActions", "queryAll", "commerce", "wave", "iot",
+             "analytics", "search", "smartdatadiscovery", "identity", "composite", "parameterizedSearch",
+             "fingerprint", "theme", "nouns", "domino", "event", "serviceTemplates", "recent",
+             "connect", "licensing", "limits", "process", "dedupe", "async-queries", "query",
+             "match", "emailConnect", "compactLayouts", "knowledgeManagement", "sobjects", "actions",
+             "support")
+    body = {name: "%s/%s" % (prefix, name) for name in names}
+    body["identity"] = call.app.identity_url(call.org, call.user["Id"])
+    return body
+
+
+def dispatch(call, method, sub, params, body, headers):
+    """Serve one REST resource below /services/data/vNN.N. Caller holds estate.lock and has counted."""
+    org, user = call.org, call.user
+    parts = [unquote(p) for p in sub.strip("/").split("/")] if sub.strip("/") else []
+    tooling = bool(parts) and parts[0] == "tooling"
+    if tooling:
+        parts = parts[1:]
+        if not parts:
+            return Answer(200, {"query": call.prefix + "/tooling/query", "sobjects": call.prefix + "/tooling/sobjects"})
+
+    if not parts:
+        if method != "GET":
+            raise bad_method(method)
+        return Answer(200, resources(call))
+    head = parts[0]
+    if head == "limits" and not tooling and len(parts) == 1:
+        return Answer(200, org.limits())
+    if head in ("query", "queryAll"):
+        if method != "GET":
+            raise bad_method(method)
+        if len(parts) == 1:
+            return Answer(200, run_query(call, (params.get("q") or [""])[0], tooling, headers))
+        if len(parts) == 2:
+            return Answer(200, query_more(call, parts[1], tooling))
+        raise not_found()
+    if head == "sobjects":
+        return _sobjects(call, method, parts[1:], params, body, tooling)
+    if head == "composite" and not tooling:
+        if len(parts) >= 2 and parts[1] == "sobjects":
+            return collections(call, method, parts[2:], params, body)
+        raise SFError(400, "INVALID_SUBREQUEST", "composite resources cannot be nested")
+    raise not_found()
+
+
+def _sobjects(call, method, parts, params, body, tooling):
+    org, user = call.org, call.user
+    if not parts:
+        if method != "GET":
+            raise bad_method(method)
+        return Answer(200, org.describe_global(user, tooling=tooling))
+    sobject = parts[0]
+    if len(parts) == 1:
+        if method == "GET":
+            described = org.describe(sobject, user, tooling=tooling)
+            keep = ("name", "label", "labelPlural", "keyPrefix", "custom", "createable", "updateable",
+                    "deletable", "queryable", "urls")
+            return Answer(200, {"objectDescribe": {k: described[k] for k in keep if k in described},
+                                "recentItems": []})
+        if method == "POST":
+            new_id = org.create(sobject, _record_fields(body), user, tooling=tooling)
+            return Answer(201, {"id": new_id, "success": True, "errors": []})
+        raise bad_method(method)
+    if len(parts) == 2 and parts[1] == "describe":
+        if method != "GET":
+            raise bad_method(method)
+        return Answer(200, org.describe(sobject, user, tooling=tooling))
+    if len(parts) == 2:
+        record_id = parts[1]
+        if method == "GET":
+            fields = None
+            if params.get("fields"):
+                fields = [f.strip() for f in params["fields"][0].split(",") if f.strip()]
+            return Answer(200, org.get_record(sobject, record_id, user, fields=fields, tooling=tooling))
+        if method == "PATCH":
+            org.update(sobject, record_id, _record_fields(body), user, tooling=tooling)
+            return Answer(204)
+        if method == "DELETE":
+            org.delete(sobject, record_id, user, tooling=tooling)
+            return Answer(204)
+        raise bad_method(method)
+    raise not_found()
+
+
+def _flag(value, default=False):
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).lower() == "true"
+
+
+def collections(call, method, parts, params, body):
+    """sObject Collections: per-record results, allOrNone, no mixing of setup and data objects."""
+    org, user = call.org, call.user
+    if parts:
+        raise not_found()
+    if method == "DELETE":
+        ids = [i for i in ",".join(params.get("ids") or []).split(",") if i]
+        all_or_none = _flag((params.get("allOrNone") or [None])[0])
+        items = [(None, record_id) for record_id in ids]
+    elif method in ("POST", "PATCH"):
+        payload = _json_object(body)
+        all_or_none = _flag(payload.get("allOrNone"))
+        records = payload.get("records")
+        if not isinstance(records, list):
+            raise SFError(400, "JSON_PARSER_ERROR", "records is required and must be a list")
+        items = [(record, record.get("id") or record.get("Id") if isinstance(record, dict) else None)
+                 for record in records]
+    else:
+        raise bad_method(method)
+    if not items:
+        raise SFError(400, "INVALID_FIELD", "No records to process")
+    if len(items) > COLLECTION_MAX:
+        raise SFError(400, "EXCEEDED_ID_LIMIT", "Maximum number of records allowed: %d" % COLLECTION_MAX)
+
+    savepoint = org.savepoint() if all_or_none else None
+    results, kind = [], None
+    for record, record_id in items:
+        try:
+            if method == "DELETE":
+                sobject = _object_of_id(org, record_id)
+            else:
+                if not isinstance(record, dict) or not (record.get("attributes") or {}).get("type"):
+                    raise SFError(400, "INVALID_TYPE", "Must send a concrete entity type.", fields=[])
+                sobject = record["attributes"]["type"]
+            setup = is_setup_object(sobject) if sobject else None
+            if kind is None:
+                kind = (setup, sobject)
+            elif setup is not None and kind[0] is not None and setup != kind[0]:
+                raise SFError(400, "MIXED_DML_OPERATION",
+                              "DML operation on setup object is not permitted after you have updated a "
+                              "non-setup object (or vice versa): %s, original object: %s" % (sobject, kind[1]),
+                              fields=[])
+            if method == "POST":
+                record_id = org.create(sobject, _record_fields(record), user)
+            elif method == "PATCH":
+                if not record_id:
+                    raise SFError(400, "MISSING_ARGUMENT", "Id not specified in an update call", fields=[])
+                fields = _record_fields(record)
+                fields.pop("id", None)
+                fields.pop("Id", None)
+                org.update(sobject, record_id, fields, user)
+            else:
+                if sobject is None:
+                    raise SFError(400, "INVALID_ID_FIELD", "invalid record id", fields=[])
+                org.delete(sobject, record_id, user)
+            results.append({"id": to18(record_id), "success": True, "errors": []})
+        except SFError as exc:
+            failed = {"success": False, "errors": [exc.as_collection_error()]}
+            if record_id and method != "POST":
+                failed = {"id": to18(record_id), **failed}
+            results.append(failed)
+    if savepoint is not None and any(not r["success"] for r in results):
+        savepoint.rollback()
+        rolled = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK", "message": ROLLED_BACK, "fields": []}
+        for index, result in enumerate(results):
+            if result["success"]:
+                replaced = {"success": False, "errors": [dict(rolled)]}
+                if method != "POST":
+                    replaced = {"id": result["id"], **replaced}
+                results[index] = replaced
+    return Answer(200, results)
+
+
+def _object_of_id(org, record_id):
+    """The sObject an Id belongs to, from its key prefix (None when unknown)."""
+    from .ids import PREFIXES
+    if not record_id or len(record_id) not in (15, 18):
+        return None
+    for name, prefix in PREFIXES.items():
+        if record_id.startswith(prefix):
+            return name
+    return None
+
+
+def _resolve_path(value, path):
+    for name, index in re.findall(r"\.([A-Za-z0-9_]+)|\[(\d+)\]", path):
+        if name:
+            if not isinstance(value, dict):
+                return None
+            lowered = {k.lower(): v for k, v in value.items()}
+            value = value[name] if name in value else lowered.get(name.lower())
+        else:
+            if not isinstance(value, list) or int(index) >= len(value):
+                return None
+            value = value[int(index)]
+        if value is None:
+            return None
+    return value
+
+
+def _substitute(value, outputs):
+    """Replace @{ref.path} references with earlier subrequest results; KeyError names a bad reference."""
+    if isinstance(value, str):
+        def replace(match):
+            ref, path = match.group(1), match.group(2)
+            if ref not in outputs:
+                raise KeyError(match.group(0))
+            found = _resolve_path(outputs[ref], path)
+            if found is None or isinstance(found, (dict, list)):
+                raise KeyError(match.group(0))
+            return str(found).lower() if isinstance(found, bool) else str(found)
+        return _REFERENCE.sub(replace, value)
+    if isinstance(value, dict):
+        return {k: _substitute(v, outputs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, outputs) for v in value]
+    return value
+
+
+def _split_sub_url(call, url, relative_ok=False):
+    """A subrequest URL -> (sub path below the version, params)."""
+    parsed = urlsplit(url)
+    path = parsed.path
+    if relative_ok and not path.startswith("/"):
+        path = "/services/data/" + path
+    found = _VERSION_PATH.match(path)
+    if not found or found.group(1) not in SUPPORTED_VERSIONS:
+        raise not_found()
+    return found.group(2) or "", parse_qs(parsed.query)
+
+
+def _sub_answer(call, method, url, body, headers, relative_ok=False):
+    try:
+        sub, params = _split_sub_url(call, url, relative_ok)
+        if sub.strip("/").startswith("composite") and not sub.strip("/").startswith("composite/sobjects"):
+            raise SFError(400, "INVALID_SUBREQUEST", "composite subrequests cannot call composite resources")
+        return dispatch(call, method.upper(), sub, params, body, headers)
+    except SFError as exc:
+        return Answer(exc.status, [exc.as_rest()])
+
+
+def composite(call, body):
+    payload = _json_object(body)
+    subrequests = payload.get("compositeRequest")
+    if not isinstance(subrequests, list) or not subrequests:
+        raise SFError(400, "JSON_PARSER_ERROR", "compositeRequest is required and must be a non-empty list")
+    if len(subrequests) > COMPOSITE_MAX:
+        raise SFError(400, "LIMIT_EXCEEDED",
+                      "Composite Request limit exceeded. Max Number of subrequests is %d." % COMPOSITE_MAX)
+    all_or_none = _flag(payload.get("allOrNone"))
+    savepoint = call.org.savepoint() if all_or_none else None
+    outputs, responses, failed = {}, [], False
+    for sub in subrequests:
+        sub = _json_object(sub, "subrequest")
+        reference = sub.get("referenceId")
+        if failed and all_or_none:
+            responses.append(_halted(reference))
+            continue
+        try:
+            url = _substitute(sub.get("url") or "", outputs)
+            sub_body = _substitute(sub.get("body"), outputs)
+        except KeyError as missing:
+            answer = Answer(400, [{"errorCode": "PROCESSING_HALTED",
+                                   "message": "Invalid reference specified. No value for %s found in a previous "
+                                              "successful subrequest." % missing.args[0]}])
+        else:
+            answer = _sub_answer(call, sub.get("method") or "GET", url, sub_body, sub.get("httpHeaders") or {})
+        headers = {}
+        if answer.status == 201 and isinstance(answer.body, dict) and answer.body.get("id"):
+            headers["Location"] = "%s/%s" % (urlsplit(url).path.rstrip("/"), answer.body["id"])
+        responses.append({"body": answer.body, "httpHeaders": headers, "httpStatusCode": answer.status,
+                          "referenceId": reference})
+        if answer.status < 400:
+            outputs[reference] = answer.body
+        else:
+            failed = True
+    if failed and all_or_none:
+        savepoint.rollback()
+        for index, response in enumerate(responses):
+            if response["httpStatusCode"] < 400:
+                responses[index] = _halted(response["referenceId"])
+    return Answer(200, {"compositeResponse": responses})
+
+
+def _halted(reference):
+    return {"body": [{"errorCode": "PROCESSING_HALTED", "message": HALTED}], "httpHeaders": {},
+            "httpStatusCode": 400, "referenceId": reference}
+
+
+# HTTP ---------------------------------------------------------------------------------------------
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "sfemu"
+    sys_version = ""
+    timeout = 120               # an idle keep-alive connection frees its thread after this
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            sys.stderr.write("%s %s\n" % (self.address_string(), fmt % args))
+
+    def do_GET(self):
+        self._handle("GET")
+
+    def do_POST(self):
+        self._handle("POST")
+
+    def do_PATCH(self):
+        self._handle("PATCH")
+
+    def do_PUT(self):
+        self._handle("PUT")
+
+    def do_DELETE(self):
+        self._handle("DELETE")
+
+    def _read_body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _handle(self, method):
+        app = self.server.app
+        raw = self._read_body()
+        parsed = urlsplit(self.path)
+        path, params = parsed.path, parse_qs(parsed.query, keep_blank_values=True)
+        self.limit_org = None
+        try:
+            if path.startswith("/__emulator__/") or path == "/__emulator__":
+                answer = admin.handle(app, method, path[len("/__emulator__/"):], params, _parse_json(raw))
+            elif path.startswith("/services/oauth2/token"):
+                answer = self._token(app, method, path, raw)
+            elif path.startswith("/services/oauth2/userinfo") or path.startswith("/id/"):
+                answer = self._identity(app, method, path)
+            elif path.rstrip("/") == "/services/data":
+                answer = Answer(200, api_versions())
+            elif path.startswith("/services/data/"):
+                answer = self._rest(app, method, path, params, raw)
+            else:
+                answer = Answer(404, [not_found().as_rest()])
+        except OAuthError as exc:
+            answer = Answer(exc.status, exc.as_body())
+        except SFError as exc:
+            answer = Answer(exc.status, [exc.as_rest()])
+        except Exception:  # the emulator must answer like Salesforce, and say why on stderr
+            traceback.print_exc()
+            answer = Answer(500, [{"errorCode": "UNKNOWN_EXCEPTION",
+                                   "message": "An unexpected error occurred. Please include this ErrorId if you "
+                                              "contact support: 0-0 (emulator)"}])
+        self._write(answer)
+
+    def _bearer(self):
+        value = self.headers.get("Authorization") or ""
+        scheme, _, token = value.partition(" ")
+        return token.strip() if scheme.lower() in ("bearer", "oauth") else None
+
+    def _token(self, app, method, path, raw):
+        request = FaultRequest(method, path)
+        self._sleep(app, request)
+        app.faults.check_errors(request)
+        if method != "POST":
+            raise OAuthError("invalid_request", "must use HTTP POST")
+        form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
+        return oauth.token(app, form, self.headers)
+
+    def _identity(self, app, method, path):
+        with app.estate.lock:
+            org, user = app.resolve_token(self._bearer())
+        if org is None:
+            # The identity service answers 403 with a plain message for a bad token.
+            return Answer(403, "Bad_OAuth_Token") if path.startswith("/id/") else Answer(
+                401, [{"errorCode": "INVALID_SESSION_ID", "message": "Session expired or invalid"}])
+        return oauth.identity(app, org, user, path)
+
+    def _sleep(self, app, request):
+        delay = app.faults.delay_seconds(request)
+        if delay > 0:
+            time.sleep(delay)
+
+    def _rest(self, app, method, path, params, raw):
+        found = _VERSION_PATH.match(path)
+        if not found or found.group(1) not in SUPPORTED_VERSIONS:
+            raise not_found()
+        version, sub = found.group(1), found.group(2) or ""
+        token = self._bearer()
+        with app.estate.lock:
+            org, user = app.resolve_token(token)
+        if org is None:
+            raise SFError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        self.limit_org = org
+        call = Call(app, org, user, token, version)
+        body = _parse_json(raw)
+        request = FaultRequest(method, path, org.name, _sobject_in(sub), (params.get("q") or [None])[0])
+        app.faults.check_session(request, token)
+        self._sleep(app, request)
+        label = endpoint_label(method, sub)
+        headers = {k: v for k, v in self.headers.items()}
+        with app.estate.lock:
+            if org.api_used >= org.api_daily_limit:
+                raise limit_exceeded()
+            app.faults.check_errors(request, _record_id_in(sub))
+            if label == "POST /composite/batch":
+                return batch(call, body)
+            org.count_call(label)
+            if label == "POST /composite":
+                return composite(call, body)
+            return dispatch(call, method, sub, params, body, headers)
+
+    def _write(self, answer):
+        payload = b"" if answer.body is None or answer.status == 204 else to_json(answer.body)
+        self.send_response(answer.status)
+        if payload:
+            self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(payload)))
+        org = getattr(self, "limit_org", None)
+        if org is not None:
+            self.send_header("Sforce-Limit-Info", "api-usage=%d/%d" % (org.api_used, org.api_daily_limit))
+        for key, value in answer.headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if payload:
+            self.wfile.write(payload)
+
+
+def batch(call, body):
+    """composite/batch: independent subrequests, each one API call. Caller holds estate.lock."""
+    payload = _json_object(body)
+    subrequests = payload.get("batchRequests")
+    if not isinstance(subrequests, list) or not subrequests:
+        raise SFError(400, "JSON_PARSER_ERROR", "batchRequests is required and must be a non-empty list")
+    if len(subrequests) > BATCH_MAX:
+        raise SFError(400, "LIMIT_EXCEEDED", "Batch Request limit exceeded. Max Number of subrequests is %d."
+                      % BATCH_MAX)
+    halt = _flag(payload.get("haltOnError"))
+    results, has_errors = [], False
+    for sub in subrequests:
+        sub = _json_object(sub, "subrequest")
+        if halt and has_errors:
+            results.append({"statusCode": 412, "result": [{"errorCode": "BATCH_PROCESSING_HALTED",
+                                                           "message": "Batch processing halted per request"}]})
+            continue
+        method = (sub.get("method") or "GET").upper()
+        if call.org.api_used >= call.org.api_daily_limit:
+            answer = Answer(403, [limit_exceeded().as_rest()])
+        else:
+            sub_path = urlsplit(sub.get("url") or "").path
+            if not sub_path.startswith("/"):
+                sub_path = "/services/data/" + sub_path
+            found = _VERSION_PATH.match(sub_path)
+            call.org.count_call(endpoint_label(method, found.group(2) or "" if found else ""))
+            answer = _sub_answer(call, method, sub.get("url") or "", sub.get("richInput"), {}, relative_ok=True)
+        has_errors = has_errors or answer.status >= 400
+        results.append({"statusCode": answer.status, "result": answer.body})
+    return Answer(200, {"hasErrors": has_errors, "results": results})
+
+
+def endpoint_label(method, sub):
+    """Stable per-endpoint label for API accounting: ``GET /query``, ``PATCH /sobjects/{type}/{id}``."""
+    parts = [p for p in sub.strip("/").split("/") if p]
+    prefix = ""
+    if parts and parts[0] == "tooling":
+        prefix, parts = "/tooling", parts[1:]
+    if not parts:
+        shape = "/"
+    elif parts[0] in ("query", "queryAll"):
+        shape = "/%s" % parts[0] + ("/{locator}" if len(parts) > 1 else "")
+    elif parts[0] == "sobjects":
+        names = ["sobjects", "{type}", "describe" if len(parts) > 2 and parts[2] == "describe" else "{id}"]
+        shape = "/" + "/".join(names[:len(parts)])
+    else:
+        shape = "/" + "/".join(parts[:2])
+    return "%s %s%s" % (method, prefix, shape)
+
+
+def _sobject_in(sub):
+    parts = [p for p in sub.strip("/").split("/") if p]
+    if parts and parts[0] == "tooling":
+        parts = parts[1:]
+    if len(parts) >= 2 and parts[0] == "sobjects":
+        return parts[1]
+    return None
+
+
+def _record_id_in(sub):
+    parts = [p for p in sub.strip("/").split("/") if p]
+    if parts and parts[0] == "tooling":
+        parts = parts[1:]
+    if len(parts) >= 3 and parts[0] == "sobjects" and parts[2] != "describe":
+        return to18(parts[2])
+    return None
+
+
+def _parse_json(raw):
+    if not raw or not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise SFError(400, "JSON_PARSER_ERROR", "Unexpected character in JSON body: %s" % exc) from None
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+    allow_reuse_address = True
+
+    def __init__(self, address, app, ssl_context, verbose=False):
+        super().__init__(address, Handler)
+        self.app = app
+        self.ssl_context = ssl_context
+        self.verbose = verbose
+
+    def finish_request(self, request, client_address):
+        # The TLS handshake runs in the connection's own thread, so a slow client never blocks accept().
+        try:
+            request = self.ssl_context.wrap_socket(request, server_side=True)
+        except (OSError, ValueError):
+            return
+        try:
+            super().finish_request(request, client_address)
+        finally:
+            try:
+                request.close()
+            except OSError:
+                pass
+
+    def handle_error(self, request, client_address):
+        # Clients dropping keep-alive connections are normal; only the unexpected is worth a trace.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError, OSError)):
+            return
+        super().handle_error(request, client_address)
