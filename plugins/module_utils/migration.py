@@ -31,12 +31,12 @@ __metaclass__ = type
 
 import copy
 
-INTEGRATION_LICENSE = "Salesforce Integration"
-INTEGRATION_PSL = "SalesforceAPIIntegrationPsl"
-STANDARD_PROFILE = "Minimum Access - API Only Integrations"
-DEPRECATED_PROFILE = "Salesforce API Only System Integrations"
-# LoginHistory.LoginType values of API logins; anything else (Application, SAML...) is a person.
-API_LOGIN_TYPES = ("Remote Access 2.0", "Other Apex API", "Partner Product")
+from ansible_collections.sfops.integration_users.plugins.module_utils.licenses import (
+    INTEGRATION_LICENSE,
+    INTEGRATION_PSL_DEVELOPER_NAME as INTEGRATION_PSL,
+    STANDARD_PROFILE,
+    DEPRECATED_PROFILE,
+)
 
 USER_LICENSE_PREFIX = "100"
 PSL_PREFIX = "0PL"
@@ -152,11 +152,13 @@ def find_by_name(table, name):
     return None
 
 
-def select_target_profile(facts, target_profile=None):
+def select_target_profile(facts, target_profile=None, default_profile=None):
     """The profile to move users to, and None or a reason why there is none.
 
-    Profiles are chosen by license, never by name alone: a custom "API Only" profile on the full
-    license looks right and is not."""
+    ``default_profile`` is ``licenses.integration_summary(...)["default_profile"]``: profiles are
+    chosen by license there, never by name alone. A named ``target_profile`` (a clone) must be on
+    the integration license too: a custom "API Only" profile on the full license looks right and
+    frees nothing."""
     if target_profile:
         profile = find_by_name(facts["profiles"], target_profile)
         if profile is None:
@@ -165,17 +167,10 @@ def select_target_profile(facts, target_profile=None):
             return None, ("target profile %r is on the %r license, not %r: it would not free a full license"
                           % (target_profile, profile["license"], INTEGRATION_LICENSE))
         return profile, None
-    candidates = [p for p in facts["profiles"].values() if p["license"] == INTEGRATION_LICENSE]
-    for preferred in (STANDARD_PROFILE, DEPRECATED_PROFILE):
-        for profile in candidates:
-            if profile["name"] == preferred:
-                return profile, None
-    if len(candidates) == 1:
-        return candidates[0], None
-    if not candidates:
-        return None, "the org has no profile on the %r license (is the license provisioned?)" % INTEGRATION_LICENSE
-    return None, ("several profiles on the %r license and none is the standard %r: set target_profile to one of %s"
-                  % (INTEGRATION_LICENSE, STANDARD_PROFILE, ", ".join(sorted(p["name"] for p in candidates))))
+    default_profile = default_profile or {}
+    if default_profile.get("id") in facts["profiles"]:
+        return facts["profiles"][default_profile["id"]], None
+    return None, default_profile.get("reason") or "no profile on the %r license" % INTEGRATION_LICENSE
 
 
 def license_name(facts, license_id):

@@ -11,6 +11,7 @@ import pytest
 from ansible_collections.sfops.integration_users.plugins.module_utils import migration as m
 from ansible_collections.sfops.integration_users.plugins.module_utils.users import normalize_user
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
+from ansible_collections.sfops.integration_users.plugins.module_utils.licenses import integration_summary
 
 FULL = to18("100000000000001")
 INTEG = to18("100000000000002")
@@ -37,7 +38,19 @@ def _profile(row_id, name, license_id, license_name):
 
 
 def make_facts(integration_free=5, psl_free=5, profiles=None, ui=None):
-    return m.org_facts(
+    facts = m.org_facts(**_rows(integration_free, psl_free, profiles), ui_login_counts=ui or {},
+                        running_user_id=ME)
+    facts["default_profile"] = integration_summary(*[_rows(integration_free, psl_free, profiles)[key] for key in (
+        "licenses", "psls", "profiles")])["default_profile"]
+    return facts
+
+
+def target_of(facts, name=None):
+    return m.select_target_profile(facts, name, facts["default_profile"])
+
+
+def _rows(integration_free, psl_free, profiles):
+    return dict(
         licenses=[_license(FULL, "Salesforce", 100, 90), _license(INTEG, m.INTEGRATION_LICENSE, 5, 5 - integration_free)],
         psls=[{"Id": PSL_INTEG, "DeveloperName": m.INTEGRATION_PSL, "MasterLabel": "Salesforce API Integration",
                "TotalLicenses": 5, "UsedLicenses": 5 - psl_free},
@@ -52,8 +65,6 @@ def make_facts(integration_free=5, psl_free=5, profiles=None, ui=None):
                          {"Id": PS_FREE, "Name": "Unbound", "LicenseId": None},
                          {"Id": PS_INTEG, "Name": "Integration_Access", "LicenseId": PSL_INTEG},
                          {"Id": PS_OTHER_PSL, "Name": "OtherPslSet", "LicenseId": PSL_OTHER}],
-        ui_login_counts=ui or {},
-        running_user_id=ME,
     )
 
 
@@ -95,32 +106,31 @@ def test_state_tolerates_null_child_subquery():
 
 @pytest.mark.parametrize("target,expected_id", [(None, MIN_ACCESS), ("integration clone", CLONE)])
 def test_target_profile_by_license(target, expected_id):
-    profile, reason = m.select_target_profile(make_facts(), target)
+    profile, reason = target_of(make_facts(), target)
     assert reason is None and profile["id"] == expected_id
 
 
 def test_lookalike_profile_on_full_license_is_refused():
-    profile, reason = m.select_target_profile(make_facts(), "API Only Custom")
+    profile, reason = target_of(make_facts(), "API Only Custom")
     assert profile is None and "not 'Salesforce Integration'" in reason
 
 
 def test_no_standard_profile_and_several_clones_asks_for_target():
     facts = make_facts(profiles=[_profile(CLONE, "A", INTEG, m.INTEGRATION_LICENSE),
                                  _profile(MIN_ACCESS, "B", INTEG, m.INTEGRATION_LICENSE)])
-    profile, reason = m.select_target_profile(facts)
-    assert profile is None and "set target_profile to one of A, B" in reason
+    profile, reason = target_of(facts)
+    assert profile is None and "2 custom profiles" in reason
 
 
 def test_deprecated_profile_used_when_standard_missing():
-    facts = make_facts(profiles=[_profile(CLONE, "Clone", INTEG, m.INTEGRATION_LICENSE),
-                                 _profile(MIN_ACCESS, m.DEPRECATED_PROFILE, INTEG, m.INTEGRATION_LICENSE)])
-    assert m.select_target_profile(facts)[0]["id"] == MIN_ACCESS
+    facts = make_facts(profiles=[_profile(MIN_ACCESS, m.DEPRECATED_PROFILE, INTEG, m.INTEGRATION_LICENSE)])
+    assert target_of(facts)[0]["id"] == MIN_ACCESS
 
 
 def _migrate(record, facts=None, **options):
     facts = facts or make_facts()
     current = state(record)
-    target, _ = m.select_target_profile(facts, options.pop("target_profile", None))
+    target, _ = target_of(facts, options.pop("target_profile", None))
     desired, problems = m.migrated_state(current, facts, target, options)
     return current, desired, problems
 
@@ -185,7 +195,7 @@ def test_converged_user_has_no_changes_and_ignores_old_ui_logins():
          "PermissionSetLicense": {"DeveloperName": m.INTEGRATION_PSL}}]}
     current = state(record)
     facts = make_facts(ui={USER: 2})
-    target, _ = m.select_target_profile(facts)
+    target, _ = target_of(facts)
     desired, problems = m.migrated_state(current, facts, target, {"permission_sets": ["Integration_Access"]})
     assert problems == []
     assert m.changes(current, desired) == []
