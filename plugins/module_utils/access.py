@@ -8,7 +8,7 @@ re-grant that gap through a permission set bound to the integration PSL).
 
 An *access* is a plain dict, JSON-ready and stable (every list sorted)::
 
-    {"system":  ["ModifyAllData", "RunFlows", ...],                 # PermissionSet.Permissions<Name>
+    {"system":  ["ModifyAllData", "RunFlow", ...],                  # PermissionSet.Permissions<Name>
      "objects": {"Account": ["Create", "Edit", "Read"], ...},      # ObjectPermissions.Permissions<Name>
      "fields":  {"Account.Industry": ["Edit", "Read"], ...}}       # FieldPermissions.Permissions<Name>
 
@@ -23,16 +23,16 @@ Pure functions (no HTTP):
            Implied rights count as granted: Edit implies Read, ModifyAllRecords implies everything
            on the object, ModifyAllData implies ViewAllData, so a target with Edit has no Read gap.
     is_empty(access) -> True when nothing is granted
-    describe_access(access) -> short sorted strings for messages: "system:RunFlows", "Account:Edit"
+    describe_access(access) -> short sorted strings for messages: "system:RunFlow", "Account:Edit"
     SYSTEM_PERMISSIONS_THAT_MATTER: system permissions an integration user typically relies on
 
 One fetch function (constant number of API calls, whatever the number of profiles / sets):
 
     fetch_access(client, profile_ids=(), permission_set_ids=(), include_fields=True)
         -> {"profiles": {profile Id18: access}, "permission_sets": {permission set Id18: access}}
-        ``client`` needs ``describe(sobject)`` -> describe dict and ``query(soql)`` -> all records.
-        Cost: 1 describe of PermissionSet + 1 PermissionSet query, then 1 ObjectPermissions query
-        (+ 1 FieldPermissions query) on the sets found, each paged by the client. Pure builders:
+        ``client`` is the shared Client (query, composite, describe).
+        Cost: 3 calls: 1 describe of PermissionSet, 1 PermissionSet query, then 1 composite holding
+        the ObjectPermissions and FieldPermissions queries on the sets found (+ their extra pages). Pure builders:
         permission_fields(describe), build_permission_set_soql(...), build_permission_rows_soql(...),
         access_by_parent(permission_set_records, object_rows, field_rows).
 """
@@ -43,6 +43,7 @@ __metaclass__ = type
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
+from ansible_collections.sfops.integration_users.plugins.module_utils.users import run_queries
 
 OBJECT_RIGHTS = ("Read", "Create", "Edit", "Delete", "ViewAllRecords", "ModifyAllRecords")
 FIELD_RIGHTS = ("Read", "Edit")
@@ -59,7 +60,7 @@ _SYSTEM_IMPLIES = {"ModifyAllData": ("ViewAllData",)}
 
 # The permissions the issue names plus those integrations commonly lean on; messages list them first.
 SYSTEM_PERMISSIONS_THAT_MATTER = (
-    "ApiEnabled", "ModifyAllData", "ViewAllData", "RunFlows", "ManageUsers", "CustomizeApplication",
+    "ApiEnabled", "ModifyAllData", "ViewAllData", "RunFlow", "ManageUsers", "CustomizeApplication",
     "AuthorApex", "ViewSetup", "ModifyMetadata",
 )
 
@@ -222,15 +223,22 @@ def access_by_parent(permission_set_records, object_rows=(), field_rows=()):
     return out
 
 
+def _describe(client, sobject):
+    # The shared client has no describe helper yet; its generic REST call is the documented fallback.
+    describe = getattr(client, "describe", None)
+    if describe is not None:
+        return describe(sobject)
+    return client._rest("sobjects/%s/describe" % sobject)  # pylint: disable=protected-access
+
+
 def fetch_access(client, profile_ids=(), permission_set_ids=(), include_fields=True):
     """Access of the given profiles and permission sets, in a constant number of calls."""
     if not _id_list(profile_ids) and not _id_list(permission_set_ids):
         return {"profiles": {}, "permission_sets": {}}
-    describe = client.describe("PermissionSet")
-    soql = build_permission_set_soql(permission_fields(describe), profile_ids, permission_set_ids)
-    sets = client.query(soql)
+    soql = build_permission_set_soql(permission_fields(_describe(client, "PermissionSet")),
+                                     profile_ids, permission_set_ids)
+    sets = client.query(soql)["records"]
     if not sets:
         return {"profiles": {}, "permission_sets": {}}
-    rows = dict((name, client.query(text))
-                for name, text in sorted(build_permission_rows_soql([r["Id"] for r in sets], include_fields).items()))
+    rows = run_queries(client, sorted(build_permission_rows_soql([r["Id"] for r in sets], include_fields).items()))
     return access_by_parent(sets, rows["objects"], rows.get("fields", ()))

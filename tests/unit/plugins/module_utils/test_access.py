@@ -31,7 +31,7 @@ def field_row(parent, field, read=True, edit=False):
 
 ADMIN_SET = {"attributes": {"type": "PermissionSet"}, "Id": ADMIN_PS, "Name": "X00ex", "ProfileId": ADMIN_PROFILE,
              "IsOwnedByProfile": True, "PermissionsApiEnabled": True, "PermissionsModifyAllData": True,
-             "PermissionsRunFlows": True, "PermissionsApiUserOnly": False, "PermissionsViewAllData": True}
+             "PermissionsRunFlow": True, "PermissionsApiUserOnly": False, "PermissionsViewAllData": True}
 TARGET_SET = {"Id": TARGET_PS, "Name": "X00ey", "ProfileId": TARGET_PROFILE, "IsOwnedByProfile": True,
               "PermissionsApiEnabled": True, "PermissionsApiUserOnly": True, "PermissionsModifyAllData": False}
 
@@ -41,7 +41,7 @@ def test_access_from_records_reads_true_permissions_only():
                                              object_row(ADMIN_PS, "Lead")],
                                  [field_row(ADMIN_PS, "Account.Industry", edit=True)])
     assert access == {
-        "system": ["ApiEnabled", "ModifyAllData", "RunFlows", "ViewAllData"],
+        "system": ["ApiEnabled", "ModifyAllData", "RunFlow", "ViewAllData"],
         "objects": {"Account": ["Edit", "Read"]},
         "fields": {"Account.Industry": ["Edit", "Read"]},
     }
@@ -51,25 +51,25 @@ def test_empty_access_and_is_empty():
     assert is_empty(empty_access())
     assert is_empty(None)
     assert is_empty(access_from_records(None))
-    assert not is_empty({"system": ["RunFlows"]})
+    assert not is_empty({"system": ["RunFlow"]})
 
 
 def test_merge_is_a_sorted_union():
-    merged = merge_access({"system": ["RunFlows"], "objects": {"Case": ["Read"]}},
-                          {"system": ["ApiEnabled", "RunFlows"], "objects": {"Case": ["Edit"], "Account": ["Read"]}},
+    merged = merge_access({"system": ["RunFlow"], "objects": {"Case": ["Read"]}},
+                          {"system": ["ApiEnabled", "RunFlow"], "objects": {"Case": ["Edit"], "Account": ["Read"]}},
                           None)
-    assert merged == {"system": ["ApiEnabled", "RunFlows"],
+    assert merged == {"system": ["ApiEnabled", "RunFlow"],
                       "objects": {"Account": ["Read"], "Case": ["Edit", "Read"]}, "fields": {}}
     assert list(merged["objects"]) == ["Account", "Case"]
 
 
 def test_gap_lists_what_the_target_lacks():
-    current = {"system": ["ApiEnabled", "ModifyAllData", "RunFlows"],
+    current = {"system": ["ApiEnabled", "ModifyAllData", "RunFlow"],
                "objects": {"Account": ["Create", "Edit", "Read"], "Case": ["Read"]},
                "fields": {"Account.Industry": ["Edit", "Read"]}}
     target = {"system": ["ApiEnabled", "ApiUserOnly"], "objects": {"Account": ["Read"]}, "fields": {}}
     assert access_gap(current, target) == {
-        "system": ["ModifyAllData", "RunFlows"],
+        "system": ["ModifyAllData", "RunFlow"],
         "objects": {"Account": ["Create", "Edit"], "Case": ["Read"]},
         "fields": {"Account.Industry": ["Edit", "Read"]},
     }
@@ -96,33 +96,33 @@ def test_api_only_flag_is_never_a_gap():
 
 
 def test_gap_of_identical_access_is_empty_and_gap_is_not_symmetric():
-    access = {"system": ["RunFlows"], "objects": {"Account": ["Read"]}}
+    access = {"system": ["RunFlow"], "objects": {"Account": ["Read"]}}
     assert is_empty(access_gap(access, access))
     assert is_empty(access_gap(empty_access(), access))
     assert not is_empty(access_gap(access, empty_access()))
 
 
 def test_describe_access_ranks_important_permissions_first():
-    access = {"system": ["AAAOther", "RunFlows", "ModifyAllData"], "objects": {"Account": ["Edit", "Read"]},
+    access = {"system": ["AAAOther", "RunFlow", "ModifyAllData"], "objects": {"Account": ["Edit", "Read"]},
               "fields": {"Account.Industry": ["Read"]}}
-    assert describe_access(access) == ["system:ModifyAllData", "system:RunFlows", "system:AAAOther",
+    assert describe_access(access) == ["system:ModifyAllData", "system:RunFlow", "system:AAAOther",
                                        "Account:Edit/Read", "Account.Industry:Read"]
 
 
 def test_permission_fields_from_describe():
-    describe = {"fields": [{"name": "Id", "type": "id"}, {"name": "PermissionsRunFlows", "type": "boolean"},
+    describe = {"fields": [{"name": "Id", "type": "id"}, {"name": "PermissionsRunFlow", "type": "boolean"},
                            {"name": "PermissionsApiEnabled", "type": "boolean"},
                            {"name": "PermissionSetGroupId", "type": "reference"}]}
-    assert permission_fields(describe) == ["PermissionsApiEnabled", "PermissionsRunFlows"]
+    assert permission_fields(describe) == ["PermissionsApiEnabled", "PermissionsRunFlow"]
     assert permission_fields(None) == []
 
 
 def test_permission_set_soql_accepts_both_id_forms_and_dedups():
-    soql = build_permission_set_soql(["PermissionsRunFlows", "Id"], profile_ids=[ADMIN_PROFILE[:15], ADMIN_PROFILE],
+    soql = build_permission_set_soql(["PermissionsRunFlow", "Id"], profile_ids=[ADMIN_PROFILE[:15], ADMIN_PROFILE],
                                      permission_set_ids=[EXTRA_PS])
-    assert soql == ("SELECT Id, Name, ProfileId, IsOwnedByProfile, PermissionsRunFlows FROM PermissionSet "
+    assert soql == ("SELECT Id, Name, ProfileId, IsOwnedByProfile, PermissionsRunFlow FROM PermissionSet "
                     "WHERE ProfileId IN ('%s') OR Id IN ('%s') ORDER BY Id" % (ADMIN_PROFILE, EXTRA_PS))
-    assert build_permission_set_soql(["PermissionsRunFlows"]) is None
+    assert build_permission_set_soql(["PermissionsRunFlow"]) is None
 
 
 def test_permission_rows_soql():
@@ -134,17 +134,17 @@ def test_permission_rows_soql():
 
 def test_access_by_parent_indexes_profiles_and_sets():
     extra = {"Id": EXTRA_PS[:15], "Name": "Sales_Ops", "ProfileId": None, "IsOwnedByProfile": False,
-             "PermissionsRunFlows": True}
+             "PermissionsRunFlow": True}
     out = access_by_parent([ADMIN_SET, TARGET_SET, extra],
                            [object_row(ADMIN_PS[:15], "Account", Read=True), object_row(EXTRA_PS, "Case", Edit=True)])
     assert sorted(out["profiles"]) == sorted([ADMIN_PROFILE, TARGET_PROFILE])
     assert sorted(out["permission_sets"]) == sorted([ADMIN_PS, TARGET_PS, EXTRA_PS])
     assert out["profiles"][ADMIN_PROFILE]["objects"] == {"Account": ["Read"]}
-    assert out["permission_sets"][EXTRA_PS] == {"system": ["RunFlows"], "objects": {"Case": ["Edit"]}, "fields": {}}
+    assert out["permission_sets"][EXTRA_PS] == {"system": ["RunFlow"], "objects": {"Case": ["Edit"]}, "fields": {}}
 
 
 class FakeClient:
-    """Answers describe and query from tables; records every call so the cost can be asserted."""
+    """Answers describe and queries (plain or in a composite) from tables; counts API calls."""
 
     def __init__(self, tables):
         self.tables = tables
@@ -152,16 +152,26 @@ class FakeClient:
 
     def describe(self, sobject):
         self.calls.append(("describe", sobject))
-        return {"fields": [{"name": "PermissionsRunFlows", "type": "boolean"},
-                           {"name": "PermissionsModifyAllData", "type": "boolean"},
-                           {"name": "PermissionsApiEnabled", "type": "boolean"},
-                           {"name": "PermissionsApiUserOnly", "type": "boolean"},
-                           {"name": "PermissionsViewAllData", "type": "boolean"}]}
+        return {"fields": [{"name": "Permissions" + name, "type": "boolean"}
+                           for name in ("RunFlow", "ModifyAllData", "ApiEnabled", "ApiUserOnly", "ViewAllData")]}
+
+    def _page(self, soql):
+        records = list(self.tables.get(soql.split(" FROM ")[1].split()[0], ()))
+        return {"totalSize": len(records), "done": True, "records": records}
 
     def query(self, soql):
         self.calls.append(("query", soql))
-        sobject = soql.split(" FROM ")[1].split()[0]
-        return list(self.tables.get(sobject, ()))
+        return self.finish_query(self._page(soql))
+
+    def query_subrequest(self, reference, soql):
+        return {"referenceId": reference, "soql": soql}
+
+    def composite(self, subrequests):
+        self.calls.append(("composite", [sub["soql"] for sub in subrequests]))
+        return dict((sub["referenceId"], self._page(sub["soql"])) for sub in subrequests)
+
+    def finish_query(self, page):
+        return {"total_size": page["totalSize"], "records": page["records"]}
 
 
 def test_fetch_access_costs_a_constant_number_of_calls_and_computes_the_gap():
@@ -172,9 +182,9 @@ def test_fetch_access_costs_a_constant_number_of_calls_and_computes_the_gap():
         "FieldPermissions": [],
     })
     fetched = fetch_access(client, profile_ids=[ADMIN_PROFILE, TARGET_PROFILE])
-    assert [call[0] for call in client.calls] == ["describe", "query", "query", "query"]
+    assert [call[0] for call in client.calls] == ["describe", "query", "composite"]
     gap = access_gap(fetched["profiles"][ADMIN_PROFILE], fetched["profiles"][TARGET_PROFILE])
-    assert gap == {"system": ["ModifyAllData", "RunFlows", "ViewAllData"], "objects": {"Account": ["Edit"]},
+    assert gap == {"system": ["ModifyAllData", "RunFlow", "ViewAllData"], "objects": {"Account": ["Edit"]},
                    "fields": {}}
 
 
