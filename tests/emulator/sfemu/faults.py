@@ -69,7 +69,9 @@ class FaultRule:
         self.id = rule_id
         self.spec = spec
         self.path_re = re.compile(spec["path_re"]) if spec.get("path_re") else None
-        self.rng = random.Random("%s/%s" % (seed, rule_id))
+        # Seeded by the rule's content, not its id: the same rules with the same seed fire on the
+        # same requests, run after run, even after the rules were cleared and posted again.
+        self.rng = random.Random("%s/%s" % (seed, sorted((k, str(v)) for k, v in spec.items())))
         self.matched = 0
         self.injected = 0
 
@@ -185,8 +187,9 @@ class Faults:
                 if not rule.matches(request):
                     continue
                 over_calls = spec.get("expire_calls") is not None and stats[0] > spec["expire_calls"]
-                over_time = (spec.get("expire_seconds") is not None
-                             and time.monotonic() - stats[1] > spec["expire_seconds"])
+                # The first call starts the clock, so it always goes through.
+                over_time = (spec.get("expire_seconds") is not None and stats[0] > 1
+                             and time.monotonic() - stats[1] >= spec["expire_seconds"])
                 if over_calls or over_time:
                     rule.matched += 1
                     rule.injected += 1
