@@ -1,0 +1,288 @@
+# -*- coding: utf-8 -*-
+# Copyright: sfops.integration_users contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection options (one table -> argument spec) and the OAuth flows that turn them into a session.
+
+The table below is the single source of the connection options: the argument spec of every module
+is generated from it (with ``SALESFORCE_*`` environment fallbacks and ``no_log``), and
+``plugins/doc_fragments/connection.py`` documents the same rows (a unit test keeps both in step).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+import uuid
+
+# Imported at load time on purpose: the controller loads the action plugins (and so this file) once
+# before forking its workers, which then share the import instead of paying for it per task.
+try:
+    import jwt
+except ImportError as exc:  # reported with missing_required_lib when a JWT is needed
+    jwt = None
+    JWT_IMPORT_ERROR = exc
+else:
+    JWT_IMPORT_ERROR = None
+
+from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.six.moves.urllib.parse import urlparse
+
+from ansible_collections.sfops.integration_users.plugins.module_utils.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    MissingLibraryError,
+    hint_for,
+)
+
+DEFAULT_API_VERSION = "62.0"
+DEFAULT_LOGIN_URL = "https://login.salesforce.com"
+SANDBOX_AUDIENCE = "https://test.salesforce.com"
+PRODUCTION_AUDIENCE = "https://login.salesforce.com"
+AUTH_METHODS = ("client_credentials", "jwt", "access_token", "password")
+PASSWORD_FLOW_RETIREMENT = "2027-02-20"
+JWT_LIFETIME_SECONDS = 180
+
+# name, type, no_log, default, extra argspec keys. Environment variable: SALESFORCE_<NAME>.
+CONNECTION_OPTIONS = (
+    ("login_url", "str", False, None, {}),
+    ("instance_url", "str", False, None, {}),
+    ("auth", "str", False, None, {"choices": list(AUTH_METHODS)}),
+    ("client_id", "str", False, None, {}),
+    ("client_secret", "str", True, None, {}),
+    ("private_key", "str", True, None, {}),
+    ("private_key_file", "path", False, None, {}),
+    ("username", "str", False, None, {}),
+    ("password", "str", True, None, {}),
+    ("security_token", "str", True, None, {}),
+    ("access_token", "str", True, None, {}),
+    ("audience", "str", False, None, {}),
+    ("api_version", "str", False, DEFAULT_API_VERSION, {}),
+    ("validate_certs", "bool", False, True, {}),
+    ("ca_path", "path", False, None, {}),
+    ("timeout", "float", False, 30.0, {}),
+    ("retries", "int", False, 3, {}),
+)
+
+
+def env_var(name):
+    return "SALESFORCE_" + name.upper()
+
+
+def connection_argument_spec():
+    """The argument spec of the connection options (a fresh dict: callers may extend it)."""
+    spec = {}
+    for name, kind, secret, default, extra in CONNECTION_OPTIONS:
+        option = dict(type=kind, no_log=secret, fallback=(env_fallback, [env_var(name)]))
+        if default is not None:
+            option["default"] = default
+        option.update(extra)
+        spec[name] = option
+    return spec
+
+
+CONNECTION_OPTION_NAMES = tuple(row[0] for row in CONNECTION_OPTIONS)
+
+
+def _host(url):
+    return (urlparse(url).hostname or "").lower() if url else ""
+
+
+def default_audience(login_url):
+    """JWT audience derived from the login URL: sandbox hosts get test.salesforce.com.
+
+    Sandbox hosts: ``test.salesforce.com`` and My Domain sandbox hosts (``*.sandbox.my.salesforce.com``).
+    Anything else (production, or a non-Salesforce host such as an emulator) gets login.salesforce.com;
+    set ``audience`` explicitly when that guess is wrong.
+    """
+    host = _host(login_url)
+    if host == "test.salesforce.com" or host.endswith(".sandbox.my.salesforce.com"):
+        return SANDBOX_AUDIENCE
+    return PRODUCTION_AUDIENCE
+
+
+def infer_auth(params):
+    """The auth method named by ``auth``, else the one the given credentials imply."""
+    if params.get("auth"):
+        return params["auth"]
+    if params.get("access_token"):
+        return "access_token"
+    if params.get("private_key") or params.get("private_key_file"):
+        return "jwt"
+    if params.get("password"):
+        return "password"
+    if params.get("client_id") and params.get("client_secret"):
+        return "client_credentials"
+    raise ConfigurationError(
+        "no credentials given: set access_token + instance_url, or client_id + client_secret "
+        "(client credentials), or client_id + private_key/private_key_file + username (JWT), "
+        "or auth=password with its options",
+        org=org_label(params))
+
+
+def org_label(params, instance_url=None):
+    """How messages name the org: the instance host, else the login host."""
+    return _host(instance_url or params.get("instance_url") or params.get("login_url")) or None
+
+
+def _require(params, method, names):
+    missing = [n for n in names if not params.get(n)]
+    if missing:
+        raise ConfigurationError(
+            "auth %s needs %s (missing: %s)" % (method, ", ".join(names), ", ".join(missing)),
+            org=org_label(params), user=params.get("username"))
+
+
+class Credentials:
+    """What a flow produced: the instance URL, the bearer token, and whether it can be renewed."""
+
+    def __init__(self, instance_url, access_token, identity_url=None):
+        self.instance_url = instance_url.rstrip("/")
+        self.access_token = access_token
+        self.identity_url = identity_url
+
+
+class AuthFlow:
+    """Base of the auth methods. ``post`` is ``callable(url, data) -> (status, body)`` (the client's
+    retrying token POST), so flows are tested without HTTP."""
+
+    name = None
+    renewable = True
+    needs = ()
+
+    def __init__(self, params):
+        self.params = params
+        _require(params, self.name, self.needs)
+
+    @property
+    def token_url(self):
+        base = self.params.get("login_url") or self.params.get("instance_url") or DEFAULT_LOGIN_URL
+        return base.rstrip("/") + "/services/oauth2/token"
+
+    def token_request(self):
+        """The form fields of the token request."""
+        raise NotImplementedError
+
+    def authenticate(self, post):
+        status, body = post(self.token_url, self.token_request())
+        if status != 200 or not isinstance(body, dict) or "access_token" not in body:
+            error = body.get("error") if isinstance(body, dict) else None
+            description = (body.get("error_description") if isinstance(body, dict) else None) or (
+                "token endpoint answered HTTP %s" % status)
+            raise AuthenticationError(
+                "%s login refused at %s: %s" % (self.name, self.token_url, description),
+                org=org_label(self.params), user=self.params.get("username"),
+                error_code=error, status=status,
+                hint=_oauth_hint(description, self.name))
+        instance_url = body.get("instance_url") or self.params.get("instance_url") or self.params.get("login_url")
+        return Credentials(instance_url, body["access_token"], body.get("id"))
+
+
+def _oauth_hint(description, method):
+    hint = hint_for(description)
+    if hint is None and method == "client_credentials":
+        hint = ("client credentials work on the org's My Domain URL: set login_url to it, and check "
+                "client_id, client_secret and the connected app's Run As user")
+    return hint
+
+
+class ClientCredentialsFlow(AuthFlow):
+    name = "client_credentials"
+    needs = ("client_id", "client_secret")
+
+    def __init__(self, params):
+        super(ClientCredentialsFlow, self).__init__(params)
+        if not (params.get("login_url") or params.get("instance_url")):
+            raise ConfigurationError(
+                "auth client_credentials needs the org's My Domain URL in login_url (or instance_url)",
+                org=None)
+
+    def token_request(self):
+        return {"grant_type": "client_credentials", "client_id": self.params["client_id"],
+                "client_secret": self.params["client_secret"]}
+
+
+class JwtFlow(AuthFlow):
+    name = "jwt"
+    needs = ("client_id", "username")
+
+    def __init__(self, params):
+        super(JwtFlow, self).__init__(params)
+        if not (params.get("private_key") or params.get("private_key_file")):
+            raise ConfigurationError("auth jwt needs private_key or private_key_file",
+                                     org=org_label(params), user=params.get("username"))
+
+    @property
+    def audience(self):
+        return self.params.get("audience") or default_audience(
+            self.params.get("login_url") or DEFAULT_LOGIN_URL)
+
+    def _key_pem(self):
+        if self.params.get("private_key"):
+            return self.params["private_key"]
+        path = self.params["private_key_file"]
+        try:
+            with open(path, "rb") as handle:
+                return handle.read().decode("ascii")
+        except (IOError, OSError, UnicodeDecodeError) as exc:
+            raise ConfigurationError("cannot read private_key_file %s: %s" % (path, exc),
+                                     org=org_label(self.params), user=self.params.get("username"))
+
+    def assertion(self, now=None):
+        """The signed RS256 assertion (iss = consumer key, sub = username, aud = audience)."""
+        now = int(now if now is not None else time.time())
+        claims = {"iss": self.params["client_id"], "sub": self.params["username"],
+                  "aud": self.audience, "exp": now + JWT_LIFETIME_SECONDS, "jti": uuid.uuid4().hex}
+        return sign_rs256(claims, self._key_pem(), self.params)
+
+    def token_request(self):
+        return {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": self.assertion()}
+
+
+def sign_rs256(claims, key_pem, params):
+    """A compact JWS (RS256) with PyJWT; errors name the option, never the key."""
+    if jwt is None:
+        raise MissingLibraryError("PyJWT", JWT_IMPORT_ERROR)
+    try:
+        token = jwt.encode(claims, key_pem, algorithm="RS256")
+    except Exception as exc:  # PyJWT/cryptography raise several types for a bad key
+        raise ConfigurationError("the JWT private key cannot sign (%s)" % type(exc).__name__,
+                                 org=org_label(params), user=params.get("username"),
+                                 hint="give an unencrypted PEM RSA private key in private_key or private_key_file")
+    return token.decode("ascii") if isinstance(token, bytes) else token
+
+
+class PasswordFlow(AuthFlow):
+    name = "password"
+    needs = ("client_id", "client_secret", "username", "password")
+    deprecation = ("auth=password (the OAuth username-password flow) is deprecated: Salesforce retires "
+                   "it for connected apps on %s; use client_credentials or jwt" % PASSWORD_FLOW_RETIREMENT)
+
+    def token_request(self):
+        return {"grant_type": "password", "client_id": self.params["client_id"],
+                "client_secret": self.params["client_secret"], "username": self.params["username"],
+                "password": self.params["password"] + (self.params.get("security_token") or "")}
+
+
+class AccessTokenFlow(AuthFlow):
+    name = "access_token"
+    renewable = False
+    needs = ("access_token", "instance_url")
+
+    def authenticate(self, post):
+        return Credentials(self.params["instance_url"], self.params["access_token"])
+
+
+FLOWS = {flow.name: flow for flow in (ClientCredentialsFlow, JwtFlow, PasswordFlow, AccessTokenFlow)}
+
+
+def auth_flow(params):
+    """The AuthFlow for validated params (raises ConfigurationError when options do not fit)."""
+    return FLOWS[infer_auth(params)](params)
+
+
+def tls_verify(params):
+    """The ``verify`` value for requests: False, True, or the CA bundle path."""
+    if not params.get("validate_certs", True):
+        return False
+    return params.get("ca_path") or True
