@@ -1,34 +1,33 @@
-# -*- coding: utf-8 -*-
-# Copyright: sfops.integration_users contributors
-# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit-test set-up: make ``ansible_collections.sfops.integration_users`` importable from the checkout."""
+"""Session set-up for unit tests: import the collection as ``ansible_collections.sfops.integration_users``.
+
+The tests import plugins by their collection name, exactly as Ansible loads them, so the checkout
+must sit under an ``ansible_collections/sfops/`` directory on ``sys.path``; the shared helper makes
+that symlink under tests/output/ (git-ignored).
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
+_TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools")
+if _TOOLS not in sys.path:
+    sys.path.insert(0, _TOOLS)
+# Shared test helpers of tests/unit (the scripted Salesforce transport) import as plain modules.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
 
+from collections_root import ensure_collections_root  # noqa: E402  pylint: disable=wrong-import-position
 
-def _collections_root():
-    # Running from .../ansible_collections/sfops/integration_users: the root is three levels up.
-    parts = ROOT.split(os.sep)
-    if parts[-3:-2] == ["ansible_collections"] and len(parts) >= 3:
-        return os.sep.join(parts[:-3])
-    # Otherwise build (once) a private symlink farm outside the checkout.
-    farm = os.path.join(os.environ.get("TMPDIR", "/tmp"), "sfops-unit-collections-%d" % os.getuid())
-    link = os.path.join(farm, "ansible_collections", "sfops", "integration_users")
-    if not os.path.islink(link) or os.path.realpath(link) != os.path.realpath(ROOT):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        tmp = link + ".%d" % os.getpid()
-        os.symlink(ROOT, tmp)
-        os.replace(tmp, link)
-    return farm
+COLLECTIONS_ROOT = ensure_collections_root()
 
-
-COLLECTIONS_ROOT = _collections_root()
+# Done at import time, not in a hook: test modules import the collection while being collected.
 if COLLECTIONS_ROOT not in sys.path:
     sys.path.insert(0, COLLECTIONS_ROOT)
+
+# Code under test that starts Ansible machinery (action plugins, loaders) resolves the collection
+# through the configured collections path, not sys.path.
+_configured = os.environ.get("ANSIBLE_COLLECTIONS_PATH", "")
+if COLLECTIONS_ROOT not in _configured.split(os.pathsep):
+    os.environ["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(p for p in (COLLECTIONS_ROOT, _configured) if p)
