@@ -126,12 +126,15 @@ class Emulator:
             user = self.estate.orgs[name].session_user(token)
             if user is not None:
                 return self.estate.orgs[name], user
-        # Tokens survive a state reload without passing through issue_session: look them up.
+        # Tokens start with the 15-character org Id (as Salesforce's do), and survive a state reload
+        # without passing through issue_session: find their org from that prefix.
+        prefix = token.partition("!")[0]
         for org in self.estate.orgs.values():
-            user = org.session_user(token)
-            if user is not None:
-                self.token_orgs[token] = org.name
-                return org, user
+            if org.org_id and org.org_id[:15] == prefix:
+                user = org.session_user(token)
+                if user is not None:
+                    self.token_orgs[token] = org.name
+                    return org, user
         return None, None
 
     def identity_url(self, org, user_id):
@@ -164,7 +167,7 @@ class Emulator:
                  "access_token": self.issue_session(org, admin_user["Id"]),
                  "client_id": app.get("client_id"), "client_secret": app.get("client_secret"),
                  "private_key_file": app.get("private_key_file"),
-                 "password": user_password(org, admin_user), "security_token": admin_user.get("security_token")}
+                 **user_credentials(org, admin_user)}
         return {"org_id": org.org_id, "instance_url": self.base_url, "login_url": self.base_url,
                 "audience": oauth.audience(org), "is_sandbox": org.is_sandbox, "admin": admin}
 
@@ -182,13 +185,10 @@ class Emulator:
         return {"orgs": self.connections()}
 
 
-def user_password(org, user):
-    """The estate password of a user, wherever the store keeps it."""
-    for key in ("password", "Password"):
-        if user.get(key):
-            return user[key]
-    getter = getattr(org, "password_of", None)
-    return getter(user) if getter else None
+def user_credentials(org, user):
+    """{"password", "security_token"} of an estate user (for the username-password flow)."""
+    creds = org.credentials.get(user["Id"]) or {}
+    return {"password": creds.get("password"), "security_token": creds.get("security_token")}
 
 
 # REST dispatch ------------------------------------------------------------------------------------
@@ -307,11 +307,11 @@ def _sobjects(call, method, parts, params, body, tooling):
     if not parts:
         if method != "GET":
             raise bad_method(method)
-        return Answer(200, org.describe_global(user, tooling=tooling))
+        return Answer(200, org.describe_global(user, tooling=tooling, api_version=call.version))
     sobject = parts[0]
     if len(parts) == 1:
         if method == "GET":
-            described = org.describe(sobject, user, tooling=tooling)
+            described = org.describe(sobject, user, tooling=tooling, api_version=call.version)
             keep = ("name", "label", "labelPlural", "keyPrefix", "custom", "createable", "updateable",
                     "deletable", "queryable", "urls")
             return Answer(200, {"objectDescribe": {k: described[k] for k in keep if k in described},
@@ -323,14 +323,15 @@ def _sobjects(call, method, parts, params, body, tooling):
     if len(parts) == 2 and parts[1] == "describe":
         if method != "GET":
             raise bad_method(method)
-        return Answer(200, org.describe(sobject, user, tooling=tooling))
+        return Answer(200, org.describe(sobject, user, tooling=tooling, api_version=call.version))
     if len(parts) == 2:
         record_id = parts[1]
         if method == "GET":
             fields = None
             if params.get("fields"):
                 fields = [f.strip() for f in params["fields"][0].split(",") if f.strip()]
-            return Answer(200, org.get_record(sobject, record_id, user, fields=fields, tooling=tooling))
+            return Answer(200, org.get_record(sobject, record_id, user, fields=fields, tooling=tooling,
+                                              api_version=call.version))
         if method == "PATCH":
             org.update(sobject, record_id, _record_fields(body), user, tooling=tooling)
             return Answer(204)
