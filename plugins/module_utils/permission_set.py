@@ -1,0 +1,658 @@
+# -*- coding: utf-8 -*-
+# Copyright: sfops.integration_users contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""sf_permission_set: declarative, idempotent management of one permission set.
+
+The access a set grants uses access.py's shape ({"system", "objects", "fields"}), so a profile's
+access or an ``access_gap`` from sf_profile_check is already in the module's own language.
+
+Flow of ``run(task)``: read the set, its rows and the org's licenses in ONE composite call (plus two
+calls when ``access_from.profile`` is given) -> pure ``desired_state`` -> pure ``plan_changes`` ->
+backup of the set being replaced -> ONE allOrNone composite call with every write (when the plan
+holds more than 25 writes, the rest go through sObject Collections, 200 records a call).
+A converged set makes no write call; check mode makes none either.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import difflib
+import re
+
+from ansible_collections.sfops.integration_users.plugins.module_utils import access as access_lib
+from ansible_collections.sfops.integration_users.plugins.module_utils.backup import (
+    DEFAULT_BACKUP_DIR,
+    BackupError,
+    write_backup,
+)
+from ansible_collections.sfops.integration_users.plugins.module_utils.errors import (
+    ApiError,
+    OperationError,
+    error_from_rest_body,
+)
+from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
+from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
+from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
+from ansible_collections.sfops.integration_users.plugins.module_utils.users import run_queries
+
+INTEGRATION_PSL_DEVELOPER_NAME = "SalesforceAPIIntegrationPsl"
+INTEGRATION_PSL_LABEL = "Salesforce API Integration"
+INTEGRATION_USER_LICENSE = "Salesforce Integration"
+DEFAULT_LICENSE = INTEGRATION_PSL_LABEL
+NO_LICENSE = "none"
+BACKUP_KIND = "permission_set"
+
+# Option spelling -> access.py right names (ObjectPermissions.Permissions<Right>).
+OBJECT_RIGHT_OPTIONS = (
+    ("read", "Read"), ("create", "Create"), ("edit", "Edit"), ("delete", "Delete"),
+    ("view_all", "ViewAllRecords"), ("modify_all", "ModifyAllRecords"),
+)
+OBJECT_RIGHT_LETTERS = {"r": "Read", "c": "Create", "u": "Edit", "e": "Edit", "d": "Delete",
+                        "v": "ViewAllRecords", "m": "ModifyAllRecords"}
+FIELD_RIGHT_OPTIONS = (("read", "Read"), ("edit", "Edit"))
+# Salesforce refuses a right without the ones it depends on; the module adds them so a spec like
+# {Account: {delete: true}} means what its author meant.
+OBJECT_RIGHT_REQUIRES = {
+    "Create": ("Read",),
+    "Edit": ("Read",),
+    "Delete": ("Read", "Edit"),
+    "ViewAllRecords": ("Read",),
+    "ModifyAllRecords": ("Read", "Edit", "Delete", "ViewAllRecords"),
+}
+FIELD_RIGHT_REQUIRES = {"Edit": ("Read",)}
+# The UI name of "Run Flows" differs from its field name: accept both spellings.
+SYSTEM_PERMISSION_ALIASES = {"runflows": "RunFlow"}
+# Profile-only settings that a permission set cannot hold (the integration profile sets it itself).
+PROFILE_ONLY_SYSTEM_PERMISSIONS = ("ApiUserOnly",)
+
+_NAME_PATTERN = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*$")
+_PREFIX = "Permissions"
+# A composite request holds at most 25 subrequests and, reportedly, at most 5 queries.
+COMPOSITE_LIMIT = 25
+_SET_FIELDS = ("Id", "Name", "Label", "Description", "LicenseId", "IsOwnedByProfile")
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    label=dict(type="str"),
+    description=dict(type="str"),
+    license=dict(type="str", default=DEFAULT_LICENSE),
+    object_permissions=dict(type="raw"),
+    field_permissions=dict(type="raw"),
+    system_permissions=dict(type="list", elements="str"),
+    access_from=dict(type="dict", options=dict(
+        profile=dict(type="str"),
+        access_gap=dict(type="dict"),
+    ), mutually_exclusive=[("profile", "access_gap")], required_one_of=[("profile", "access_gap")]),
+    purge=dict(type="bool", default=False),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    backup_dir=dict(type="path", default=DEFAULT_BACKUP_DIR),
+)
+
+
+# ---- option parsing (pure) --------------------------------------------------------------------
+
+def validate_name(name):
+    if not name or len(name) > 80 or not _NAME_PATTERN.match(name) or name.endswith("_"):
+        raise OperationError(
+            "permission set name %r is not a valid API name" % name,
+            hint="use letters, digits and single underscores, starting with a letter, at most 80 "
+                 "characters (the label can hold any text)")
+
+
+def _with_requirements(rights, requires):
+    out = set(rights)
+    for right in list(rights):
+        out.update(requires.get(right, ()))
+    return out
+
+
+def _rights_from_option(value, options, letters, what):
+    """Rights from a dict of booleans ({read: true}), a letter string ('crud') or a list of names."""
+    by_option = dict(options)
+    by_right = dict((right.lower(), right) for _option, right in options)
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(by_option))
+        if unknown:
+            raise OperationError("%s: unknown permission(s) %s; use %s"
+                                 % (what, ", ".join(unknown), ", ".join(by_option)))
+        return set(by_option[key] for key, enabled in value.items() if _truthy(enabled, what))
+    if isinstance(value, (list, tuple)):
+        rights = set()
+        for item in value:
+            key = str(item).strip().lower()
+            right = by_option.get(key) or by_right.get(key)
+            if right is None:
+                raise OperationError("%s: unknown permission %r; use %s" % (what, item, ", ".join(by_option)))
+            rights.add(right)
+        return rights
+    if isinstance(value, str) and letters:
+        unknown = sorted(set(value.lower()) - set(letters) - set(" "))
+        if unknown:
+            raise OperationError("%s: unknown letter(s) %s in %r; letters are %s"
+                                 % (what, ", ".join(unknown), value, ", ".join(sorted(letters))))
+        return set(letters[c] for c in value.lower() if c in letters)
+    if value is None or value is False or value == "":
+        return set()
+    raise OperationError("%s: expected a dict of booleans%s, got %r"
+                         % (what, ", a letter string" if letters else "", value))
+
+
+def _truthy(value, what):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+        return value.lower() in ("true", "yes", "on", "1")
+    raise OperationError("%s: expected a boolean, got %r" % (what, value))
+
+
+def parse_object_permissions(value):
+    """{SobjectType: sorted rights} from the ``object_permissions`` option (dict keyed by object)."""
+    if value in (None, "", {}):
+        return {}
+    if not isinstance(value, dict):
+        raise OperationError("object_permissions must be a dict keyed by object name")
+    out = {}
+    for sobject, spec in value.items():
+        rights = _rights_from_option(spec, OBJECT_RIGHT_OPTIONS, OBJECT_RIGHT_LETTERS,
+                                     "object_permissions.%s" % sobject)
+        out[str(sobject)] = sorted(_with_requirements(rights, OBJECT_RIGHT_REQUIRES))
+    return out
+
+
+def parse_field_permissions(value):
+    """{"Object.Field": sorted rights} from the ``field_permissions`` option."""
+    if value in (None, "", {}):
+        return {}
+    if not isinstance(value, dict):
+        raise OperationError("field_permissions must be a dict keyed by Object.Field")
+    out = {}
+    for field, spec in value.items():
+        field = str(field)
+        if field.count(".") != 1 or not all(field.split(".")):
+            raise OperationError("field_permissions: %r is not of the form Object.Field" % field)
+        if isinstance(spec, str) and spec.lower() in ("read", "edit"):
+            spec = [spec]
+        rights = _rights_from_option(spec, FIELD_RIGHT_OPTIONS, None, "field_permissions.%s" % field)
+        out[field] = sorted(_with_requirements(rights, FIELD_RIGHT_REQUIRES))
+    return out
+
+
+def resolve_system_permissions(names, available):
+    """Canonical names (without the ``Permissions`` prefix) of ``names``, checked against the
+    ``available`` Permissions* fields of the org's PermissionSet describe (case-insensitive)."""
+    known = dict((field[len(_PREFIX):].lower(), field[len(_PREFIX):]) for field in available)
+    out = []
+    unknown = []
+    for name in names or ():
+        key = str(name).strip()
+        if key.lower().startswith(_PREFIX.lower()):
+            key = key[len(_PREFIX):]
+        key = key.lower()
+        canonical = known.get(key) or known.get(SYSTEM_PERMISSION_ALIASES.get(key, "").lower())
+        if canonical is None:
+            unknown.append(name)
+        else:
+            out.append(canonical)
+    if unknown:
+        suggestions = []
+        for name in unknown:
+            close = difflib.get_close_matches(str(name).lower(), list(known), n=2, cutoff=0.6)
+            suggestions.append("%s%s" % (name, " (did you mean %s?)" % " or ".join(known[c] for c in close)
+                                         if close else ""))
+        raise OperationError("unknown system permission(s): %s" % ", ".join(suggestions),
+                             hint="use the PermissionSet field name without its 'Permissions' prefix, "
+                                  "e.g. RunFlow, ApiEnabled, ViewSetup")
+    return sorted(set(out))
+
+
+def validate_access_gap(gap):
+    """An ``access_gap`` given by the user (e.g. from sf_profile_check), as an access dict."""
+    if not isinstance(gap, dict) or not set(gap) <= set(("system", "objects", "fields")):
+        raise OperationError("access_from.access_gap must be a dict with keys system, objects, fields "
+                             "(the access_gap of sf_profile_check)")
+    for table in ("objects", "fields"):
+        if not isinstance(gap.get(table) or {}, dict):
+            raise OperationError("access_from.access_gap.%s must be a dict" % table)
+    if not isinstance(gap.get("system") or [], list):
+        raise OperationError("access_from.access_gap.system must be a list")
+    return access_lib.merge_access(gap)
+
+
+# ---- licenses (pure) --------------------------------------------------------------------------
+
+def resolve_license(requested, psls, user_licenses):
+    """Where the set is to be bound: ``{"id": Id | None, "name": str | None, "kind": ...}``.
+
+    ``psls``: PermissionSetLicense rows (Id, DeveloperName, MasterLabel); ``user_licenses``:
+    UserLicense rows (Id, Name). A PSL wins over a user license of the same name, and the user
+    license "Salesforce Integration" (the look-alike of the integration PSL) is refused.
+    """
+    text = (requested if requested is not None else DEFAULT_LICENSE).strip()
+    if text.lower() in (NO_LICENSE, "null", ""):
+        return {"id": None, "name": None, "kind": None}
+    lowered = text.lower()
+    for row in psls:
+        if lowered in ((row.get("DeveloperName") or "").lower(), (row.get("MasterLabel") or "").lower()):
+            return {"id": to18(row["Id"]), "name": row.get("MasterLabel") or row.get("DeveloperName"),
+                    "kind": "permission_set_license"}
+    if lowered == INTEGRATION_USER_LICENSE.lower():
+        raise OperationError(
+            "refusing to bind the permission set to the user license %r" % INTEGRATION_USER_LICENSE,
+            hint="that user license is the look-alike of the permission set license %r: a set bound to it "
+                 "cannot carry standard-object access. Use license: %r (the default) or license: none"
+                 % (INTEGRATION_PSL_LABEL, INTEGRATION_PSL_LABEL))
+    for row in user_licenses:
+        if lowered == (row.get("Name") or "").lower():
+            return {"id": to18(row["Id"]), "name": row.get("Name"), "kind": "user_license"}
+    if lowered in (INTEGRATION_PSL_LABEL.lower(), INTEGRATION_PSL_DEVELOPER_NAME.lower()):
+        raise OperationError(
+            "this org has no %r permission set license" % INTEGRATION_PSL_LABEL,
+            hint="the Salesforce Integration license is not provisioned in this org (Professional "
+                 "Edition, or an org before Spring '23): use license: none")
+    available = sorted(set([r.get("MasterLabel") for r in psls if r.get("MasterLabel")]
+                           + [r.get("Name") for r in user_licenses if r.get("Name")]))
+    raise OperationError("no permission set license or user license named %r in this org" % text,
+                         hint="use one of: %s, or none" % ", ".join(available))
+
+
+def license_name_of(license_id, psls, user_licenses):
+    if not license_id:
+        return None
+    for row in list(psls) + list(user_licenses):
+        if to18(row.get("Id")) == to18(license_id):
+            return row.get("MasterLabel") or row.get("Name") or row.get("DeveloperName")
+    return license_id
+
+
+# ---- state, desired state, plan, diff (pure) ------------------------------------------------
+
+def current_state(record, object_rows, field_rows, license_name):
+    """The managed state of an existing set, with the row Ids needed to change it."""
+    if not record:
+        return None
+    granted = access_lib.access_from_records(record, object_rows, field_rows)
+    return {
+        "id": to18(record.get("Id")),
+        "name": record.get("Name"),
+        "label": record.get("Label"),
+        "description": record.get("Description"),
+        "license_id": to18(record.get("LicenseId")) if record.get("LicenseId") else None,
+        "license": license_name,
+        "access": granted,
+        "object_row_ids": dict((row["SobjectType"], to18(row["Id"])) for row in object_rows if row.get("Id")),
+        "field_row_ids": dict((row["Field"], to18(row["Id"])) for row in field_rows if row.get("Id")),
+    }
+
+
+def desired_state(params, current, license_info, wanted_access):
+    """The state the task asks for; without ``purge`` what is not listed stays as it is."""
+    base = current["access"] if current else access_lib.empty_access()
+    if params.get("purge"):
+        granted = access_lib.merge_access(wanted_access)
+    else:
+        granted = access_lib.merge_access(base)
+        # A listed object (or field) is set exactly as listed; unlisted ones are left alone.
+        for table in ("objects", "fields"):
+            listed = dict((name.lower(), name) for name in wanted_access[table])
+            granted[table] = dict((name, rights) for name, rights in granted[table].items()
+                                  if name.lower() not in listed)
+            granted[table].update(wanted_access[table])
+        granted["system"] = sorted(set(granted["system"]) | set(wanted_access["system"]))
+        granted = access_lib.merge_access(granted)
+    label = params.get("label")
+    description = params.get("description")
+    return {
+        "name": params["name"],
+        "label": label if label is not None else (current["label"] if current else params["name"]),
+        "description": description if description is not None else (current["description"] if current else None),
+        "license_id": license_info["id"],
+        "license": license_info["name"],
+        "access": granted,
+    }
+
+
+def _ci_lookup(table, name):
+    for key, value in table.items():
+        if key.lower() == name.lower():
+            return key, value
+    return None, None
+
+
+def _object_row(sobject, rights):
+    row = {"SobjectType": sobject}
+    for _option, right in OBJECT_RIGHT_OPTIONS:
+        row[_PREFIX + right] = right in rights
+    return row
+
+
+def _field_row(field, rights):
+    row = {"SobjectType": field.split(".")[0], "Field": field}
+    for _option, right in FIELD_RIGHT_OPTIONS:
+        row[_PREFIX + right] = right in rights
+    return row
+
+
+def plan_changes(current, desired):
+    """Ordered writes turning ``current`` (None: absent) into ``desired`` (None: absent).
+
+    Each step: ``{"op": "create"|"update"|"delete", "sobject", "id" (update/delete), "fields"
+    (create/update), "item" (what a person reads in messages)}``. The set itself comes first;
+    new rows of a new set point at it with ``ParentId`` None (filled in by the writer).
+    """
+    steps = []
+    if desired is None:
+        if current is not None:
+            steps.append({"op": "delete", "sobject": "PermissionSet", "id": current["id"],
+                          "item": "permission set %s" % current["name"]})
+        return steps
+    set_fields = {}
+    if current is None:
+        set_fields = {"Name": desired["name"], "Label": desired["label"], "LicenseId": desired["license_id"]}
+        if desired["description"] is not None:
+            set_fields["Description"] = desired["description"]
+    else:
+        if desired["label"] != current["label"]:
+            set_fields["Label"] = desired["label"]
+        if (desired["description"] or None) != (current["description"] or None):
+            set_fields["Description"] = desired["description"]
+    before_system = set(current["access"]["system"]) if current else set()
+    after_system = set(desired["access"]["system"])
+    for name in sorted(after_system - before_system):
+        set_fields[_PREFIX + name] = True
+    for name in sorted(before_system - after_system):
+        set_fields[_PREFIX + name] = False
+    if current is None:
+        steps.append({"op": "create", "sobject": "PermissionSet", "fields": set_fields,
+                      "item": "permission set %s" % desired["name"]})
+    elif set_fields:
+        steps.append({"op": "update", "sobject": "PermissionSet", "id": current["id"], "fields": set_fields,
+                      "item": "permission set %s" % desired["name"]})
+    before = current["access"] if current else access_lib.empty_access()
+    row_ids = {"objects": current["object_row_ids"] if current else {},
+               "fields": current["field_row_ids"] if current else {}}
+    for table, sobject, make_row in (("objects", "ObjectPermissions", _object_row),
+                                     ("fields", "FieldPermissions", _field_row)):
+        wanted = desired["access"][table]
+        for name in sorted(set(wanted) | set(before[table]), key=str.lower):
+            _key, have = _ci_lookup(before[table], name)
+            want_key, want = _ci_lookup(wanted, name)
+            have, want = sorted(have or []), sorted(want or [])
+            if have == want:
+                continue
+            _rid_key, row_id = _ci_lookup(row_ids[table], name)
+            label = "%s %s: %s" % ("object" if table == "objects" else "field", name, "/".join(want) or "none")
+            if not want:
+                if row_id:
+                    steps.append({"op": "delete", "sobject": sobject, "id": row_id, "item": label})
+                continue
+            fields = make_row(want_key or name, want)
+            if row_id:
+                fields.pop("SobjectType")
+                fields.pop("Field", None)
+                steps.append({"op": "update", "sobject": sobject, "id": row_id, "fields": fields, "item": label})
+            else:
+                fields["ParentId"] = current["id"] if current else None
+                steps.append({"op": "create", "sobject": sobject, "fields": fields, "item": label})
+    return steps
+
+
+def public_state(state):
+    """What results, diffs and backups show of a state (row Ids kept only in backups)."""
+    if state is None:
+        return {}
+    return {"name": state["name"], "label": state["label"], "description": state["description"],
+            "license": state["license"], "system_permissions": list(state["access"]["system"]),
+            "object_permissions": dict(state["access"]["objects"]),
+            "field_permissions": dict(state["access"]["fields"])}
+
+
+# ---- reading the org ------------------------------------------------------------------------
+
+def _set_filter(name):
+    return "Name = %s AND IsOwnedByProfile = false" % soql_literal(name)
+
+
+def read_queries(name):
+    """The queries of the one read call: the set, its rows, the org's licenses."""
+    parent = "ParentId IN (SELECT Id FROM PermissionSet WHERE %s)" % _set_filter(name)
+    object_fields = ", ".join(_PREFIX + right for _o, right in OBJECT_RIGHT_OPTIONS)
+    field_fields = ", ".join(_PREFIX + right for _o, right in FIELD_RIGHT_OPTIONS)
+    return [
+        ("set", "SELECT %s FROM PermissionSet WHERE %s" % (", ".join(_SET_FIELDS), _set_filter(name))),
+        ("objects", "SELECT Id, SobjectType, %s FROM ObjectPermissions WHERE %s ORDER BY SobjectType"
+         % (object_fields, parent)),
+        ("fields", "SELECT Id, SobjectType, Field, %s FROM FieldPermissions WHERE %s ORDER BY Field"
+         % (field_fields, parent)),
+        ("psls", "SELECT Id, DeveloperName, MasterLabel FROM PermissionSetLicense ORDER BY DeveloperName"),
+        ("user_licenses", "SELECT Id, Name FROM UserLicense ORDER BY Name"),
+    ]
+
+
+def assignments_query(name):
+    return ("SELECT Id, AssigneeId, Assignee.Username FROM PermissionSetAssignment WHERE PermissionSetId IN "
+            "(SELECT Id FROM PermissionSet WHERE %s) ORDER BY Assignee.Username" % _set_filter(name))
+
+
+def read_org(client, name, with_assignments=False):
+    """One composite call: the set (all its fields), its object/field rows, licenses, the describe."""
+    subrequests = [client.query_subrequest(ref, soql) for ref, soql in read_queries(name)]
+    subrequests.append({"method": "GET", "referenceId": "describe",
+                        "url": client.data_path("sobjects/PermissionSet/describe")})
+    # Every Permissions* field of the set, whichever the org has, without a second call.
+    subrequests.append({"method": "GET", "referenceId": "record",
+                        "url": client.data_path("sobjects/PermissionSet/@{set.records[0].Id}")})
+    answers = client.composite(subrequests, raise_on_error=False)
+    result = {}
+    for ref in ("set", "objects", "fields", "psls", "user_licenses", "describe"):
+        answer = answers.get(ref) or {}
+        if (answer.get("status") or 500) >= 300:
+            raise _subrequest_error(answer, ref, client)
+        body = answer["body"]
+        result[ref] = client.finish_query(body)["records"] if ref != "describe" else body
+    record = None
+    if result["set"]:
+        answer = answers.get("record") or {}
+        if (answer.get("status") or 500) >= 300:
+            raise _subrequest_error(answer, "record", client)
+        record = answer["body"]
+    result["record"] = record
+    result["assignments"] = []
+    if with_assignments and record:
+        result["assignments"] = client.query(assignments_query(name))["records"]
+    return result
+
+
+def _subrequest_error(answer, ref, client):
+    error = error_from_rest_body(answer.get("body"), answer.get("status"), reference=ref)
+    error.message = "reading permission set (%s): %s" % (ref, error.message)
+    return error.with_context(client.org, client.user)
+
+
+def profile_access(client, profile_name, permission_fields):
+    """The access a profile grants: find it, then access.py's queries on its own set (3 calls)."""
+    rows = client.query("SELECT Id, Name FROM Profile WHERE Name = %s" % soql_literal(profile_name))["records"]
+    if not rows:
+        raise OperationError("access_from.profile: no profile named %r in this org" % profile_name)
+    if len(rows) > 1:
+        raise OperationError("access_from.profile: %d profiles are named %r" % (len(rows), profile_name))
+    profile_id = to18(rows[0]["Id"])
+    sets = client.query(access_lib.build_permission_set_soql(permission_fields, profile_ids=[profile_id]))["records"]
+    if not sets:
+        return access_lib.empty_access()
+    row_queries = access_lib.build_permission_rows_soql([r["Id"] for r in sets])
+    rows_by_kind = run_queries(client, sorted(row_queries.items()))
+    by_parent = access_lib.access_by_parent(sets, rows_by_kind["objects"], rows_by_kind.get("fields", ()))
+    return by_parent["profiles"].get(profile_id, access_lib.empty_access())
+
+
+# ---- writing --------------------------------------------------------------------------------
+
+def _subrequest(client, step, index, parent_ref):
+    ref = "s%d" % index
+    if step["op"] == "create":
+        fields = dict(step["fields"])
+        if step["sobject"] != "PermissionSet" and fields.get("ParentId") is None:
+            fields["ParentId"] = "@{%s.id}" % parent_ref
+        return {"method": "POST", "url": client.data_path("sobjects/" + step["sobject"]),
+                "referenceId": ref, "body": fields}
+    path = client.data_path("sobjects/%s/%s" % (step["sobject"], step["id"]))
+    if step["op"] == "update":
+        return {"method": "PATCH", "url": path, "referenceId": ref, "body": step["fields"]}
+    return {"method": "DELETE", "url": path, "referenceId": ref}
+
+
+def apply_plan(client, steps):
+    """Write the plan: ONE allOrNone composite call when it fits, else composite + collections.
+
+    Returns the Id of the set (new or existing). Refused writes raise ApiError naming each refused
+    item (e.g. an object the set's license cannot carry).
+    """
+    if not steps:
+        return None
+    first = steps[:COMPOSITE_LIMIT]
+    rest = steps[COMPOSITE_LIMIT:]
+    parent_ref = "s0"
+    subrequests = [_subrequest(client, step, i, parent_ref) for i, step in enumerate(first)]
+    answers = client.composite(subrequests, all_or_none=True, raise_on_error=False)
+    _raise_refused(client, first, subrequests, answers)
+    set_id = None
+    if steps[0]["sobject"] == "PermissionSet":
+        set_id = steps[0].get("id") or to18((answers["s0"]["body"] or {}).get("id"))
+    for op in ("create", "update", "delete"):
+        batch = [s for s in rest if s["op"] == op]
+        if not batch:
+            continue
+        for sobject in ("ObjectPermissions", "FieldPermissions"):
+            chunk = [s for s in batch if s["sobject"] == sobject]
+            if not chunk:
+                continue
+            if op == "create":
+                records = [dict(s["fields"], ParentId=s["fields"].get("ParentId") or set_id) for s in chunk]
+                results = client.create_records(sobject, records, all_or_none=True, raise_on_error=False)
+            elif op == "update":
+                records = [dict(s["fields"], Id=s["id"]) for s in chunk]
+                results = client.update_records(sobject, records, all_or_none=True, raise_on_error=False)
+            else:
+                results = client.delete_records([s["id"] for s in chunk], all_or_none=True, raise_on_error=False)
+            failed = [(s["item"], (r.get("errors") or [{}])[0]) for s, r in zip(chunk, results)
+                      if not r.get("success")]
+            # With allOrNone the records that were fine come back "rolled back": name the culprits.
+            culprits = [(item, e) for item, e in failed if e.get("statusCode") != "ALL_OR_NONE_OPERATION_ROLLED_BACK"]
+            _raise_items(client, culprits or failed)
+    return set_id
+
+
+def _raise_refused(client, steps, subrequests, answers):
+    refused = []
+    for step, sub in zip(steps, subrequests):
+        answer = answers.get(sub["referenceId"]) or {}
+        if (answer.get("status") or 500) < 300:
+            continue
+        body = answer.get("body")
+        error = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
+        if error.get("errorCode") in ("PROCESSING_HALTED", "ALL_OR_NONE_OPERATION_ROLLED_BACK"):
+            continue
+        refused.append((step["item"], error or {"message": str(body)}))
+    if refused:
+        _raise_items(client, refused)
+    if any((answers.get(s["referenceId"]) or {}).get("status", 500) >= 300 for s in subrequests):
+        raise ApiError("the write request was rolled back without naming a cause", org=client.org,
+                       user=client.user)
+
+
+def _raise_items(client, refused):
+    if not refused:
+        return
+    codes = sorted(set((e.get("errorCode") or e.get("statusCode") or "?") for _i, e in refused))
+    detail = "; ".join("%s: %s %s" % (item, e.get("errorCode") or e.get("statusCode") or "",
+                                      (e.get("message") or "").strip()) for item, e in refused)
+    raise ApiError("Salesforce refused %d change(s), nothing was written (all or none): %s"
+                   % (len(refused), detail), error_code=codes[0] if len(codes) == 1 else None,
+                   org=client.org, user=client.user,
+                   hint="an object or permission the set's license cannot carry must be left out of the "
+                        "spec or granted by a set with another license (license: none)")
+
+
+# ---- the module -------------------------------------------------------------------------------
+
+def wanted_access(params, permission_fields, client):
+    """The access the task lists: explicit permissions plus ``access_from``."""
+    listed = access_lib.merge_access({
+        "system": resolve_system_permissions(params.get("system_permissions"), permission_fields),
+        "objects": parse_object_permissions(params.get("object_permissions")),
+        "fields": parse_field_permissions(params.get("field_permissions")),
+    })
+    source = params.get("access_from") or {}
+    if source.get("profile"):
+        listed = access_lib.merge_access(listed, profile_access(client, source["profile"], permission_fields))
+    elif source.get("access_gap") is not None:
+        gap = validate_access_gap(source["access_gap"])
+        # Names in a gap come from another org's describe: check them against this one.
+        gap["system"] = resolve_system_permissions(gap["system"], permission_fields)
+        listed = access_lib.merge_access(listed, gap)
+    dropped = [name for name in listed["system"] if name in PROFILE_ONLY_SYSTEM_PERMISSIONS]
+    listed["system"] = [name for name in listed["system"] if name not in PROFILE_ONLY_SYSTEM_PERMISSIONS]
+    return listed, dropped
+
+
+def run(task):
+    params = task.params
+    validate_name(params["name"])
+    client = task.client
+    absent = params["state"] == "absent"
+    org = read_org(client, params["name"], with_assignments=absent)
+    record = org["record"]
+    if record is not None and record.get("IsOwnedByProfile"):
+        raise OperationError("%s is the permission set of a profile and cannot be managed here" % params["name"])
+    current = current_state(record, org["objects"], org["fields"],
+                            license_name_of(record and record.get("LicenseId"), org["psls"],
+                                            org["user_licenses"])) if record else None
+    not_carried = []
+    if absent:
+        desired = None
+        if current and org["assignments"]:
+            users = [(row.get("Assignee") or {}).get("Username") or row.get("AssigneeId")
+                     for row in org["assignments"]]
+            raise OperationError(
+                "permission set %s is still assigned to %d user(s): %s" % (
+                    params["name"], len(users), ", ".join(users[:20]) + (" ..." if len(users) > 20 else "")),
+                hint="remove the assignments first (sf_integration_user permission_sets_mode: exact), "
+                     "so no user silently loses access")
+    else:
+        license_info = resolve_license(params.get("license"), org["psls"], org["user_licenses"])
+        if current and current["license_id"] != license_info["id"]:
+            raise OperationError(
+                "permission set %s is bound to %s, the task asks for %s" % (
+                    params["name"], current["license"] or "no license", license_info["name"] or "no license"),
+                hint="Salesforce does not change the license of an existing permission set: use another "
+                     "name, or remove this set (state: absent) and create it again")
+        fields = access_lib.permission_fields(org["describe"])
+        listed, not_carried = wanted_access(params, fields, client)
+        desired = desired_state(params, current, license_info, listed)
+    steps = plan_changes(current, desired)
+    result = {"changed": bool(steps), "name": params["name"], "permission_set": public_state(desired)}
+    result["id"] = current["id"] if current else None
+    result["changes"] = [dict(op=s["op"], item=s["item"]) for s in steps]
+    if not_carried:
+        result["not_carried"] = [{"item": "system:%s" % name,
+                                  "reason": "a profile-only setting; the integration profile sets it"}
+                                 for name in not_carried]
+        for entry in result["not_carried"]:
+            task.warn("%s not carried by the permission set: %s" % (entry["item"], entry["reason"]))
+    if task.diff:
+        result["diff"] = {"before": public_state(current), "after": public_state(desired)}
+    if not steps or task.check_mode:
+        return result
+    if current is not None:
+        try:
+            result["backup_file"] = write_backup(params.get("backup_dir"), BACKUP_KIND, client.org,
+                                                 {"permission_set": current, "public": public_state(current)})
+        except BackupError as exc:
+            raise OperationError("no change made: %s" % exc)
+    set_id = apply_plan(client, steps)
+    result["id"] = None if absent else (set_id or result["id"])
+    return result
+
+
+SPEC = ModuleSpec("sf_permission_set", ARGUMENT_SPEC, run, supports_check_mode=True)
