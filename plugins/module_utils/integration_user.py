@@ -1,0 +1,476 @@
+# -*- coding: utf-8 -*-
+# Copyright: sfops.integration_users contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""sf_integration_user: move users onto the Salesforce Integration license, create, deactivate, restore.
+
+Flow of every state: ONE composite read (users with assignments and PSLs, their login mix, user
+licenses, PSLs, profiles, the permission sets named) -> pure planning (migration.py) -> preflight of
+every user of the call (nothing is written if one fails) -> backup of every user about to change ->
+the ordered write steps, one sObject Collections call each (200 records a call) -> on a failed step,
+a fresh read and the inverse plan back to the backup.
+
+Each step is its own call on purpose: Salesforce needs the profile change committed before the
+permission set license, and that license before the sets bound to it; a failure is then always
+between two known steps, which the rollback reads back instead of guessing.
+
+Calls: 1 read + at most 5 writes (a step past 200 records takes one more call per 200); a converged
+run makes the read only. Authentication is one token request.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.sfops.integration_users.plugins.module_utils import licenses
+from ansible_collections.sfops.integration_users.plugins.module_utils import migration
+from ansible_collections.sfops.integration_users.plugins.module_utils import users as users_reader
+from ansible_collections.sfops.integration_users.plugins.module_utils.backup import (
+    DEFAULT_BACKUP_DIR,
+    BackupError,
+    read_backup,
+    write_backup,
+)
+from ansible_collections.sfops.integration_users.plugins.module_utils.errors import (
+    ConfigurationError,
+    OperationError,
+    SalesforceModuleError,
+)
+from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
+from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
+from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
+
+BACKUP_KIND = "integration_user"
+STATES = ("migrated", "present", "absent", "restored")
+
+ARGUMENT_SPEC = dict(
+    state=dict(type="str", choices=list(STATES), default="migrated"),
+    # ``username`` is the connection's login user (password / JWT flows), so the users to change
+    # are named by ``user`` / ``users``.
+    user=dict(type="str"),
+    users=dict(type="list", elements="str"),
+    target_profile=dict(type="str"),
+    permission_sets=dict(type="list", elements="str", default=[]),
+    permission_sets_mode=dict(type="str", choices=["add", "exact"], default="add"),
+    conflicting_permission_sets=dict(type="str", choices=["fail", "remove"], default="fail"),
+    allow_ui_users=dict(type="bool", default=False),
+    lookback_days=dict(type="int", default=users_reader.DEFAULT_LOOKBACK_DAYS),
+    backup_dir=dict(type="path", default=DEFAULT_BACKUP_DIR),
+    backup_file=dict(type="path"),
+    email=dict(type="str"),
+    first_name=dict(type="str"),
+    last_name=dict(type="str"),
+    alias=dict(type="str"),
+    time_zone=dict(type="str", default="GMT"),
+    locale=dict(type="str", default="en_US"),
+    language=dict(type="str", default="en_US"),
+    email_encoding=dict(type="str", default="UTF-8"),
+)
+
+_PROFILE_FIELDS = "Id, Name, UserLicenseId, UserLicense.Name, PermissionsApiUserOnly, PermissionsApiEnabled"
+_ROLLED_BACK = "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+REFUSED_LICENSE_CHANGE_ADVICE = (
+    "this org refuses to move users to a profile of another license through the API "
+    "(FIELD_INTEGRITY_EXCEPTION); Salesforce's recommended path is a new dedicated integration user: "
+    "run this module with state: present for a new username, move the integration's credentials to it, "
+    "then deactivate the old user with state: absent")
+
+
+# ---- reading ------------------------------------------------------------------------------------
+def _or_clauses(field, values):
+    return ["%s IN %s" % (field, soql_literal(sorted(set(values))))] if values else []
+
+
+def profile_soql(names=(), ids=()):
+    """Profiles on the integration license or named like one (for licenses.integration_summary),
+    plus the ones named or referenced by the task."""
+    clauses = ["UserLicense.Name = %s" % soql_literal(licenses.INTEGRATION_LICENSE),
+               "Name LIKE '%API Only%'", "Name LIKE '%Integration%'"]
+    clauses += _or_clauses("Name", names) + _or_clauses("Id", [to18(i) for i in ids])
+    return "SELECT %s FROM Profile WHERE %s ORDER BY Name" % (_PROFILE_FIELDS, " OR ".join(clauses))
+
+
+def permission_set_soql(names=(), ids=()):
+    clauses = _or_clauses("Name", names) + _or_clauses("Id", [to18(i) for i in ids])
+    if not clauses:
+        return None
+    return ("SELECT Id, Name, Label, LicenseId FROM PermissionSet WHERE IsOwnedByProfile = false AND (%s)"
+            % " OR ".join(clauses))
+
+
+def running_user_id(client):
+    """Id of the user the task connects as: from the token answer's identity URL when there is
+    one (no call), else from the userinfo endpoint."""
+    client.connect()
+    identity_url = getattr(client.credentials, "identity_url", None)
+    if identity_url:
+        return to18(identity_url.rstrip("/").rsplit("/", 1)[-1])
+    return to18(client.identity().get("user_id"))
+
+
+def read_snapshot(client, usernames=None, user_ids=None, profile_names=(), profile_ids=(),
+                  permission_set_names=(), permission_set_ids=(), lookback_days=None):
+    """Users (as migration states, keyed by lower-case username) and org facts, in ONE composite call
+    (plus paging past 2000 rows). ``lookback_days`` None skips the login mix."""
+    selector = dict(usernames=usernames, user_ids=user_ids)
+    queries = [
+        ("users", users_reader.build_users_soql(**selector)),
+        ("user_licenses", licenses.USER_LICENSE_SOQL),
+        ("psls", licenses.PSL_SOQL),
+        ("profiles", profile_soql(profile_names, profile_ids)),
+    ]
+    ps_soql = permission_set_soql(permission_set_names, permission_set_ids)
+    if ps_soql:
+        queries.append(("permission_sets", ps_soql))
+    if lookback_days:
+        queries.append(("logins", users_reader.build_login_mix_soql(lookback_days, **selector)))
+    bodies = client.composite([client.query_subrequest(name, soql) for name, soql in queries])
+    rows = dict((name, client.finish_query(bodies[name])["records"]) for name, _ in queries)
+
+    license_names = dict((to18(r["Id"]), r.get("Name")) for r in rows["user_licenses"])
+    psl_names = dict((to18(r["Id"]), r.get("MasterLabel")) for r in rows["psls"])
+    users = [users_reader.normalize_user(r, license_names, psl_names) for r in rows["users"]]
+    if lookback_days:
+        users_reader.merge_login_rows(users, rows["logins"], lookback_days)
+    facts = migration.org_facts(
+        licenses=rows["user_licenses"], psls=rows["psls"], profiles=rows["profiles"],
+        permission_sets=rows.get("permission_sets", ()),
+        ui_login_counts=dict((u["id"], u["logins"]["ui"]) for u in users) if lookback_days else None,
+        running_user_id=running_user_id(client))
+    facts["default_profile"] = licenses.integration_summary(
+        rows["user_licenses"], rows["psls"], rows["profiles"])["default_profile"]
+    states = dict((u["username"].lower(), migration.state_from_user(u)) for u in users)
+    return states, facts, users
+
+
+# ---- writing ------------------------------------------------------------------------------------
+class StepFailure(Exception):
+    """A write step failed: ``errors`` is ``[(username or None, code, message)]``."""
+
+    def __init__(self, step, errors):
+        super(StepFailure, self).__init__(step)
+        self.step = step
+        self.errors = errors
+
+    def describe(self):
+        parts = []
+        for username, code, message in self.errors:
+            text = "%s: %s" % (code, message) if code else message
+            parts.append("user %s: %s" % (username, text) if username else text)
+        return "step %s failed (%s)" % (self.step, "; ".join(parts))
+
+    @property
+    def codes(self):
+        return set(code for _, code, _ in self.errors)
+
+
+def _run_step(client, step):
+    tolerated = step["tolerated_errors"]
+    # A step that tolerates some errors (already assigned) must not let them roll back the others.
+    all_or_none = not tolerated
+    try:
+        if step["operation"] == "delete":
+            answer = client.delete_records(step["records"], all_or_none=all_or_none, raise_on_error=False)
+        elif step["operation"] == "update":
+            answer = client.update_records(step["sobject"], step["records"], all_or_none=all_or_none,
+                                           raise_on_error=False)
+        else:
+            answer = client.create_records(step["sobject"], step["records"], all_or_none=all_or_none,
+                                           raise_on_error=False)
+    except SalesforceModuleError as exc:
+        # The whole call failed (transport, 5xx after retries, limits): what got applied is unknown
+        # here and is read back by the rollback.
+        raise StepFailure(step["name"], [(None, exc.error_code, exc.message)])
+    errors = []
+    for index, outcome in enumerate(answer):
+        if outcome.get("success"):
+            continue
+        error = (outcome.get("errors") or [{}])[0]
+        code = error.get("statusCode") or error.get("errorCode")
+        if code in tolerated or code == _ROLLED_BACK:
+            continue
+        username = step["users"][index] if index < len(step["users"]) else None
+        errors.append((username, code, error.get("message", "failed")))
+    if len(answer) != len(step["records"]) and not errors:
+        errors.append((None, None, "Salesforce answered %d results for %d records" % (len(answer), len(step["records"]))))
+    if errors:
+        raise StepFailure(step["name"], errors)
+    return [outcome.get("id") for outcome in answer]
+
+
+def execute_plan(client, plan):
+    """Run the steps in order; raises StepFailure at the first failed one."""
+    for step in plan:
+        _run_step(client, step)
+
+
+def _state_text(state):
+    if state is None:
+        return "not found"
+    return "profile %s (license %s), %s, permission sets [%s], permission set licenses [%s]" % (
+        state["profile"]["name"], state["profile"]["license"], "active" if state["is_active"] else "inactive",
+        ", ".join(ps["name"] or ps["id"] for ps in state["permission_sets"]),
+        ", ".join(psl["name"] or psl["id"] for psl in state["permission_set_licenses"]))
+
+
+def rollback(client, saved_states):
+    """Put users back to ``saved_states`` (their states before this run); read back to verify.
+
+    Returns ``{username: None when restored, else the state the user is in now (or the reason)}``."""
+    ids = [state["id"] for state in saved_states]
+    outcome = {}
+    try:
+        states, facts, _ = read_snapshot(client, user_ids=ids,
+                                         permission_set_ids=[ps["id"] for s in saved_states
+                                                             for ps in s["permission_sets"]])
+        by_id = dict((state["id"], state) for state in states.values())
+        pairs = [(by_id[saved["id"]], migration.restored_state(by_id[saved["id"]], saved, facts)[0])
+                 for saved in saved_states if saved["id"] in by_id]
+        try:
+            execute_plan(client, migration.write_plan(pairs))
+        except StepFailure as failure:
+            outcome["_failure"] = failure.describe()
+        states, _, _ = read_snapshot(client, user_ids=ids)
+        by_id = dict((state["id"], state) for state in states.values())
+        for saved in saved_states:
+            now = by_id.get(saved["id"])
+            outcome[saved["username"]] = (None if now is not None and not migration.changes(now, saved)
+                                          else migration.comparable(now))
+    except SalesforceModuleError as exc:
+        outcome["_failure"] = exc.render()
+        for saved in saved_states:
+            outcome.setdefault(saved["username"], "unknown: the org could not be read (%s)" % exc.message)
+    return outcome
+
+
+# ---- the module ---------------------------------------------------------------------------------
+def requested_usernames(params):
+    names = [params["user"]] if params.get("user") else list(params.get("users") or [])
+    seen, unique = set(), []
+    for name in names:
+        # Usernames are case-insensitive in Salesforce.
+        if name.lower() not in seen:
+            seen.add(name.lower())
+            unique.append(name)
+    return unique
+
+
+def _preflight_failure(problems, check_mode):
+    lines = ["%s: %s" % (who, "; ".join(items)) for who, items in problems.items() if items]
+    return OperationError("preflight failed, nothing was %s: %s"
+                          % ("would be changed" if check_mode else "changed", " | ".join(lines)))
+
+
+def _user_results(pairs, changed=True):
+    """Per-user results; ``changed`` False when the run failed and was rolled back."""
+    results = []
+    for current, desired in pairs:
+        found = migration.changes(current, desired)
+        results.append({"username": (desired or current)["username"], "id": (desired or current).get("id"),
+                        "changed": bool(found) and changed, "changes": found,
+                        "before": migration.comparable(current), "after": migration.comparable(desired)})
+    return results
+
+
+def _plan_summary(plan):
+    return [{"step": step["name"], "records": len(step["records"]), "users": sorted(set(step["users"]))}
+            for step in plan]
+
+
+def _new_user_record(params, username, target):
+    local = username.split("@", 1)[0]
+    alias = params.get("alias") or re.sub(r"[^A-Za-z0-9]", "", local)[:8] or "intuser"
+    return {"Username": username, "Email": params["email"], "FirstName": params.get("first_name"),
+            "LastName": params.get("last_name") or local, "Alias": alias,
+            "TimeZoneSidKey": params["time_zone"], "LocaleSidKey": params["locale"],
+            "LanguageLocaleKey": params["language"], "EmailEncodingKey": params["email_encoding"],
+            "ProfileId": target["id"]}
+
+
+def run(task):
+    params = task.params
+    state = params["state"]
+    usernames = requested_usernames(params)
+    if state != "restored" and not usernames:
+        raise ConfigurationError("name the user(s) to change with user or users")
+    if state == "restored":
+        return _restored(task, usernames)
+    if state == "present" and not params.get("email"):
+        raise ConfigurationError("state present creates users and needs email")
+    client = task.client
+    states, facts, _ = read_snapshot(
+        client, usernames=usernames, profile_names=[params["target_profile"]] if params.get("target_profile") else (),
+        permission_set_names=params["permission_sets"],
+        lookback_days=params["lookback_days"] if state == "migrated" else None)
+    problems = {}
+    pairs = []
+    new_users = []
+    target = None
+    missing = [name for name in usernames if name.lower() not in states]
+    if state == "absent":
+        for name in missing:
+            task.warn("user %s does not exist: nothing to deactivate" % name)
+        for name in usernames:
+            current = states.get(name.lower())
+            if current is not None:
+                desired = migration.absent_state(current)
+                if migration.changes(current, desired):
+                    problems[name] = migration.user_guard_problems(current, facts)
+                pairs.append((current, desired))
+    else:
+        target, reason = migration.select_target_profile(facts, params.get("target_profile"),
+                                                         facts["default_profile"])
+        if target is None:
+            problems["target profile"] = [reason]
+        else:
+            for name in usernames:
+                current = states.get(name.lower())
+                if current is None and state == "migrated":
+                    problems[name] = ["user not found (usernames of sandbox copies carry the sandbox suffix)"]
+                    continue
+                if current is not None and state == "present" and current["profile"]["license"] != target["license"]:
+                    problems[name] = ["already exists on the %r license: use state migrated to move it"
+                                      % current["profile"]["license"]]
+                    continue
+                base = current if current is not None else migration.new_user_state(None, name, target)
+                desired, found = migration.migrated_state(base, facts, target, params)
+                problems[name] = found
+                if current is None:
+                    new_users.append((name, desired))
+                    pairs.append((None, desired))
+                else:
+                    pairs.append((current, desired))
+    seats = migration.seat_problems(pairs, facts)
+    if seats:
+        problems["seats"] = seats
+    if any(problems.values()):
+        raise _preflight_failure(problems, task.check_mode)
+    existing = [(c, d) for c, d in pairs if c is not None]
+    return _apply(task, existing, new_users, state, target, all_pairs=pairs)
+
+
+def _apply(task, existing, new_users, state, target, all_pairs):
+    client = task.client
+    plan = migration.write_plan(existing)
+    if new_users:
+        plan.insert(0, {"name": "create_users", "sobject": "User", "operation": "create", "tolerated_errors": [],
+                        "records": [_new_user_record(task.params, name, target) for name, _ in new_users],
+                        "users": [name for name, _ in new_users]})
+    result = {"changed": bool(plan), "state": state, "plan": _plan_summary(plan)}
+    if task.diff:
+        result["diff"] = migration.user_diff(all_pairs)
+    result["users"] = _user_results(all_pairs)
+    if not plan or task.check_mode:
+        return result
+
+    saved = [c for c, d in existing if migration.changes(c, d)]
+    try:
+        result["backup_file"] = write_backup(task.params["backup_dir"], BACKUP_KIND, client.org, {
+            "state": state, "users": [migration.comparable(s) for s in saved],
+            "created": [name for name, _ in new_users]})
+    except BackupError as exc:
+        raise OperationError("no backup, so nothing was changed: %s" % exc)
+    result["backup"] = read_backup(result["backup_file"])
+
+    created = []
+    try:
+        if new_users:
+            ids = _run_step(client, plan.pop(0))
+            for (name, desired), user_id in zip(new_users, ids):
+                desired["id"] = user_id
+                created.append((migration.new_user_state(user_id, name, target), desired))
+            plan = migration.write_plan(existing + created)
+        execute_plan(client, plan)
+    except StepFailure as failure:
+        return _failed(task, result, failure, saved, created, all_pairs)
+    return result
+
+
+def _failed(task, result, failure, saved, created, all_pairs):
+    client = task.client
+    outcome = rollback(client, saved) if saved else {}
+    deactivated = []
+    for current, _ in created:
+        try:
+            client.update_records("User", [{"Id": current["id"], "IsActive": False}], all_or_none=True)
+            deactivated.append(current["username"])
+        except SalesforceModuleError as exc:
+            outcome[current["username"]] = "created and still active (deactivating it failed: %s)" % exc.message
+    message = "org %s: %s." % (client.org, failure.describe())
+    if "FIELD_INTEGRITY_EXCEPTION" in failure.codes and failure.step == "update_users":
+        message += " Advice: %s." % REFUSED_LICENSE_CHANGE_ADVICE
+    not_restored = dict((name, now) for name, now in outcome.items() if not name.startswith("_") and now is not None)
+    if not not_restored:
+        message += " Every user changed by this run was restored to its state before the run"
+        message += " (backup: %s)." % result["backup_file"]
+    else:
+        message += " RESTORING FAILED%s. " % (": %s" % outcome["_failure"] if outcome.get("_failure") else "")
+        message += " ".join("User %s is NOT restored; it is now: %s." % (
+            name, now if isinstance(now, str) else _state_text(now)) for name, now in sorted(not_restored.items()))
+        restored = [s["username"] for s in saved if s["username"] not in not_restored]
+        if restored:
+            message += " Restored: %s." % ", ".join(restored)
+        message += (" The state of every user before the run is in the backup %s: run state restored with "
+                    "backup_file set to it once the cause is fixed." % result["backup_file"])
+    if deactivated:
+        message += (" Created user(s) %s were deactivated (Salesforce users cannot be deleted; the usernames "
+                    "stay taken)." % ", ".join(deactivated))
+    result.update(failed=True, msg=message, changed=bool(not_restored or created),
+                  users=_user_results(all_pairs, changed=False),
+                  rollback={"restored": [s["username"] for s in saved if s["username"] not in not_restored],
+                            "not_restored": dict((k, v) for k, v in not_restored.items()),
+                            "deactivated": deactivated})
+    return result
+
+
+def _restored(task, usernames):
+    params = task.params
+    if not params.get("backup_file"):
+        raise ConfigurationError("state restored needs backup_file")
+    try:
+        document = read_backup(params["backup_file"], kind=BACKUP_KIND)
+    except BackupError as exc:
+        raise ConfigurationError(str(exc))
+    saved_users = document["data"].get("users") or []
+    if usernames:
+        wanted = set(name.lower() for name in usernames)
+        unknown = wanted - set(s["username"].lower() for s in saved_users)
+        if unknown:
+            raise ConfigurationError("the backup %s holds no user %s" % (params["backup_file"], ", ".join(sorted(unknown))))
+        saved_users = [s for s in saved_users if s["username"].lower() in wanted]
+    if not saved_users:
+        return {"changed": False, "state": "restored", "users": [], "plan": []}
+    client = task.client
+    states, facts, _ = read_snapshot(
+        client, user_ids=[s["id"] for s in saved_users],
+        profile_ids=[s["profile"]["id"] for s in saved_users if s["profile"].get("id")],
+        permission_set_ids=[ps["id"] for s in saved_users for ps in s["permission_sets"]])
+    problems = {}
+    if document.get("org") and document["org"] != client.org:
+        problems["backup"] = ["it was taken from org %s, this task targets %s" % (document["org"], client.org)]
+    by_id = dict((state["id"], state) for state in states.values())
+    pairs = []
+    for saved in saved_users:
+        current = by_id.get(saved["id"])
+        if current is None:
+            problems[saved["username"]] = ["user %s no longer exists" % saved["id"]]
+            continue
+        desired, found = migration.restored_state(current, saved, facts)
+        if migration.changes(current, desired):
+            found = found + migration.user_guard_problems(current, facts)
+        problems[saved["username"]] = found
+        pairs.append((current, desired))
+    seats = migration.seat_problems(pairs, facts)
+    if seats:
+        problems["seats"] = seats
+    if any(problems.values()):
+        raise _preflight_failure(problems, task.check_mode)
+    result = _apply(task, pairs, [], "restored", None, all_pairs=pairs)
+    result["restored_from"] = params["backup_file"]
+    return result
+
+
+SPEC = ModuleSpec("sf_integration_user", ARGUMENT_SPEC, run,
+                  mutually_exclusive=[["user", "users"]],
+                  required_if=[["state", "restored", ["backup_file"]], ["state", "present", ["email"]]])
