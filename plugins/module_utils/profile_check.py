@@ -1,0 +1,581 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to sfops.integration_users
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Implementation of sf_profile_check: what would break if the users asked changed profile.
+
+Read-only. The work is split into readers (HTTP, a constant number of calls) and pure functions that
+turn plain rows into findings, so the findings are unit-tested without an org.
+
+API calls for one run, whatever the number of users (beyond paging):
+    1 composite   licenses, permission set licenses, integration-like profiles (+ Organization)
+    1 composite   users with profile, permission sets, PSLs and login mix (users.read_users)
+    3             access: PermissionSet describe, PermissionSet query, 1 composite of permission rows
+    1 composite   Apex classes and triggers with bodies, validation rules, active flows, custom fields
+    ceil(n / 25)  composites of single-record Tooling GETs for the Metadata of the n validation rules,
+                  flows and custom fields (Salesforce serves Metadata one record at a time; record GETs
+                  are not queries, so the "5 queries per composite" rule does not cap them)
+    1 + ceil(s/5) global describe, then the rows of the s hierarchy custom settings owned by profiles
+Calls for a scan that is switched off are not made.
+
+Finding: {"code", "severity": blocker|warning|info, "user": username|None,
+          "component": {"type", "name", "id", "line"}|None, "message", "remediation"}
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.sfops.integration_users.plugins.module_utils import licenses
+from ansible_collections.sfops.integration_users.plugins.module_utils.access import (
+    access_gap, describe_access, empty_access, fetch_access, is_empty, merge_access)
+from ansible_collections.sfops.integration_users.plugins.module_utils.errors import error_from_rest_body
+from ansible_collections.sfops.integration_users.plugins.module_utils.ids import same_id, to18
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_license_info import read_license_rows
+from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
+from ansible_collections.sfops.integration_users.plugins.module_utils.scanner import find_references, scan_metadata
+from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
+from ansible_collections.sfops.integration_users.plugins.module_utils.users import (
+    DEFAULT_LOOKBACK_DAYS, missing_usernames, read_users)
+
+SCANS = ("apex", "triggers", "validation_rules", "flows", "formula_fields", "custom_settings")
+SEVERITIES = ("blocker", "warning", "info")
+QUERIES_PER_COMPOSITE = 5
+
+ARGUMENT_SPEC = dict(
+    usernames=dict(type="list", elements="str"),
+    target_profile=dict(type="str"),
+    scans=dict(type="list", elements="str", choices=list(SCANS), default=list(SCANS)),
+    extra_strings=dict(type="list", elements="str", default=[], no_log=False),
+    login_days=dict(type="int", default=DEFAULT_LOOKBACK_DAYS),
+)
+
+# ---- code and configuration: what is read and how it is scanned ---------------------------------
+# scan name -> (component type, tooling, SOQL, language or "metadata")
+CODE_SOURCES = {
+    "apex": ("ApexClass", False, "SELECT Id, Name, Body FROM ApexClass WHERE NamespacePrefix = null "
+                                 "ORDER BY Name"),
+    "triggers": ("ApexTrigger", False, "SELECT Id, Name, TableEnumOrId, Body FROM ApexTrigger "
+                                       "WHERE NamespacePrefix = null ORDER BY Name"),
+    "validation_rules": ("ValidationRule", True, "SELECT Id, ValidationName, EntityDefinitionId FROM ValidationRule "
+                                                 "WHERE Active = true AND NamespacePrefix = null ORDER BY Id"),
+    "flows": ("Flow", True, "SELECT Id, MasterLabel, DefinitionId, VersionNumber FROM Flow "
+                            "WHERE Status = 'Active' ORDER BY Id"),
+    "formula_fields": ("CustomField", True, "SELECT Id, DeveloperName, TableEnumOrId FROM CustomField "
+                                            "WHERE NamespacePrefix = null ORDER BY Id"),
+}
+# Components whose text is only in Tooling Metadata (fetched one record per subrequest).
+METADATA_TYPES = ("ValidationRule", "Flow", "CustomField")
+
+_SEVERITY_RANK = dict((name, rank) for rank, name in enumerate(SEVERITIES))
+
+REMEDIATION = {
+    "NO_INTEGRATION_LICENSE": "Ask Salesforce to provision the 'Salesforce Integration' license (Enterprise, "
+                              "Unlimited and Performance editions include 5 seats) before migrating.",
+    "NO_SEATS": "Free or buy 'Salesforce Integration' seats, or check fewer users at a time.",
+    "NO_INTEGRATION_PSL": "Without the 'Salesforce API Integration' permission set license, permission sets cannot "
+                          "grant object access to integration users: ask Salesforce to provision it.",
+    "PSL_SHORT_OF_SEATS": "Free or buy 'Salesforce API Integration' permission set license seats.",
+    "TARGET_PROFILE_MISSING": "Name an existing profile of the 'Salesforce Integration' license in target_profile.",
+    "TARGET_PROFILE_WRONG_LICENSE": "Pick a profile of the 'Salesforce Integration' license; this one would keep "
+                                    "the users on a paid license.",
+    "TARGET_PROFILE_DUPLICATED": "Set target_profile to the Id of the profile to use, and remove or rename the "
+                                 "duplicates.",
+    "TARGET_PROFILE_DEPRECATED": "Prefer 'Minimum Access - API Only Integrations'; the deprecated profile may be "
+                                 "removed by Salesforce.",
+    "LOOKALIKE_PROFILE": "Do not use this profile for integration users: it is on another license. Rename it so it "
+                         "is not mistaken for the integration profile (Salesforce known issue with custom "
+                         "'API Only' profiles).",
+    "USER_NOT_FOUND": "Check the username (sandbox usernames carry the sandbox name as a suffix).",
+    "USER_INACTIVE": "Inactive users hold no seat; reactivate the user only if the integration is still in use.",
+    "ALREADY_MIGRATED": "Nothing to do.",
+    "RUNNING_USER": "Run the migration as another administrator: the connecting user must keep its access.",
+    "UI_LOGINS": "This looks like a person, not an integration: do not move it, or give the integration its "
+                 "own user.",
+    "PERMISSION_SET_LICENSE_CONFLICT": "Remove these assignments before the profile changes (sf_integration_user "
+                                       "does it) and re-grant the access they give through a permission set bound to "
+                                       "'Salesforce API Integration' or to no license.",
+    "PERMISSION_SET_ON_INTEGRATION_USER_LICENSE": "Bind the permission set to the 'Salesforce API Integration' "
+                                                  "permission set license (or to none): bound to the user license "
+                                                  "it cannot carry standard-object access.",
+    "ACCESS_GAP": "Re-grant this access through a permission set bound to 'Salesforce API Integration' "
+                  "(sf_permission_set access_from: the access_gap of this user).",
+    "PROFILE_NAME_REFERENCE": "Test a custom permission or permission set instead of the profile name, or add the "
+                              "target profile to the test, before moving users off this profile.",
+    "PROFILE_ID_REFERENCE": "Replace the hard-coded profile Id by a custom permission or permission set test, or add "
+                            "the target profile, before moving users off this profile.",
+    "PROFILE_CHECK": "Read what the test expects: once moved, the users run under the target profile.",
+    "POSSIBLE_PROFILE_REFERENCE": "Check whether the joined text is compared with the profile name; if so treat it "
+                                  "as a profile name reference.",
+    "EXTRA_STRING_REFERENCE": "Review this component: it contains a string you asked to look for.",
+    "COMMENT_REFERENCE": "No effect at run time; update the comment when the code changes.",
+    "CUSTOM_SETTING_PROFILE_ROW": "Create the same setting row for the target profile (or for each user) before the "
+                                  "move, or the users lose these values silently.",
+    "SCAN_INCOMPLETE": "Grant the connecting user View Setup and Configuration and Author Apex (or View All Data) "
+                       "and run the check again.",
+}
+
+
+def finding(code, severity, message, user=None, component=None, remediation=None):
+    return {"code": code, "severity": severity, "user": user, "component": component, "message": message,
+            "remediation": remediation if remediation is not None else REMEDIATION.get(code, "")}
+
+
+def component(ctype, name, record_id=None, line=None):
+    return {"type": ctype, "name": name, "id": to18(record_id) if record_id else None, "line": line}
+
+
+def sort_findings(findings):
+    """Stable order: severity, code, user, component, line, message; duplicates removed."""
+    def key(item):
+        comp = item.get("component") or {}
+        return (_SEVERITY_RANK.get(item["severity"], 9), item["code"], (item.get("user") or "").lower(),
+                comp.get("type") or "", (comp.get("name") or "").lower(), comp.get("line") or 0, item["message"])
+    out, seen = [], set()
+    for item in sorted(findings, key=key):
+        marker = key(item)
+        if marker not in seen:
+            seen.add(marker)
+            out.append(item)
+    return out
+
+
+# ---- org readiness (pure) ------------------------------------------------------------------------
+def _matches_profile(profile, wanted):
+    return same_id(profile["id"], wanted) or (profile["name"] or "").strip().lower() == wanted.strip().lower()
+
+
+def resolve_target(summary, target_profile=None):
+    """(target profile {id, name, license} or None, findings) from licenses.integration_summary()."""
+    findings = []
+    if target_profile:
+        on_license = [p for p in summary["profiles"] if _matches_profile(p, target_profile)]
+        elsewhere = [p for p in summary["look_alikes"] if _matches_profile(p, target_profile)]
+        if len(on_license) > 1:
+            findings.append(finding("TARGET_PROFILE_DUPLICATED", "blocker",
+                                    "%d profiles of the '%s' license match target_profile '%s'"
+                                    % (len(on_license), licenses.INTEGRATION_LICENSE, target_profile)))
+            return None, findings
+        if on_license:
+            return on_license[0], findings
+        if elsewhere:
+            findings.append(finding("TARGET_PROFILE_WRONG_LICENSE", "blocker",
+                                    "target profile '%s' is on the '%s' license, not on '%s'"
+                                    % (elsewhere[0]["name"], elsewhere[0]["license"], licenses.INTEGRATION_LICENSE)))
+            return None, findings
+        findings.append(finding("TARGET_PROFILE_MISSING", "blocker",
+                                "no profile '%s' on the '%s' license" % (target_profile, licenses.INTEGRATION_LICENSE)))
+        return None, findings
+
+    default = summary["default_profile"]
+    if not default.get("id"):
+        if summary["available"]:
+            findings.append(finding("TARGET_PROFILE_MISSING", "blocker",
+                                    "no target profile: %s" % default.get("reason")))
+        return None, findings
+    standard = [p for p in summary["profiles"] if p["name"] == licenses.STANDARD_PROFILE]
+    if len(standard) > 1:
+        findings.append(finding("TARGET_PROFILE_DUPLICATED", "warning",
+                                "%d profiles named '%s' are on the '%s' license; using %s"
+                                % (len(standard), licenses.STANDARD_PROFILE, licenses.INTEGRATION_LICENSE,
+                                   default["id"])))
+    if default.get("name") == licenses.DEPRECATED_PROFILE:
+        findings.append(finding("TARGET_PROFILE_DEPRECATED", "warning",
+                                "only the deprecated profile '%s' is on the '%s' license"
+                                % (licenses.DEPRECATED_PROFILE, licenses.INTEGRATION_LICENSE)))
+    target = [p for p in summary["profiles"] if same_id(p["id"], default["id"])]
+    return (target[0] if target else {"id": default["id"], "name": default["name"],
+                                      "license": licenses.INTEGRATION_LICENSE}), findings
+
+
+def readiness_findings(summary, to_move, needing_psl):
+    """Seat and PSL findings for ``to_move`` users, ``needing_psl`` of whom lack the integration PSL."""
+    findings = []
+    seats = summary["user_license"]
+    if seats is None:
+        findings.append(finding("NO_INTEGRATION_LICENSE", "blocker",
+                                "the org has no '%s' user license" % licenses.INTEGRATION_LICENSE))
+    elif to_move > seats["free"]:
+        findings.append(finding("NO_SEATS", "blocker",
+                                "%d user(s) to move but %d free '%s' seat(s) (%d of %d used)"
+                                % (to_move, seats["free"], licenses.INTEGRATION_LICENSE, seats["used"],
+                                   seats["total"])))
+    psl = summary["psl"]
+    if psl is None:
+        findings.append(finding("NO_INTEGRATION_PSL", "blocker",
+                                "the org has no '%s' permission set license" % licenses.INTEGRATION_PSL_LABEL))
+    elif needing_psl > psl["free"]:
+        findings.append(finding("PSL_SHORT_OF_SEATS", "blocker",
+                                "%d user(s) need the '%s' permission set license but %d seat(s) are free "
+                                "(%d of %d used)" % (needing_psl, licenses.INTEGRATION_PSL_LABEL, psl["free"],
+                                                      psl["used"], psl["total"])))
+    for profile in summary["look_alikes"]:
+        findings.append(finding("LOOKALIKE_PROFILE", "warning",
+                                "profile '%s' is named like an integration profile but is on the '%s' license"
+                                % (profile["name"], profile["license"]),
+                                component=component("Profile", profile["name"], profile["id"])))
+    return findings
+
+
+# ---- users (pure) --------------------------------------------------------------------------------
+def is_migrated(user):
+    return (user.get("license") or "").lower() == licenses.INTEGRATION_LICENSE.lower()
+
+
+def _holds_integration_psl(user, psl):
+    if psl is None:
+        return False
+    return any(same_id(held["id"], psl["id"]) for held in user.get("permission_set_licenses") or ())
+
+
+def conflicting_sets(user):
+    """Assigned permission sets bound to a user license other than the integration one."""
+    return [ps for ps in user.get("permission_sets") or ()
+            if ps.get("license_kind") == "user_license"
+            and (ps.get("license") or "").lower() != licenses.INTEGRATION_LICENSE.lower()]
+
+
+def _sets_on_integration_user_license(user):
+    return [ps for ps in user.get("permission_sets") or ()
+            if ps.get("license_kind") == "user_license"
+            and (ps.get("license") or "").lower() == licenses.INTEGRATION_LICENSE.lower()]
+
+
+def _names(sets):
+    return ", ".join(sorted((ps.get("name") or ps.get("id") or "?") for ps in sets))
+
+
+def user_access_gap(user, target, fetched):
+    """Access the user holds now (profile + sets that must go) that it would not hold after the move."""
+    profiles = fetched.get("profiles", {})
+    sets = fetched.get("permission_sets", {})
+    removed = set(to18(ps["id"]) for ps in conflicting_sets(user))
+    kept = [sets.get(to18(ps["id"])) for ps in user.get("permission_sets") or () if to18(ps["id"]) not in removed]
+    before = merge_access(profiles.get(to18(user["profile"]["id"])), *[sets.get(i) for i in sorted(removed)])
+    after = merge_access(profiles.get(to18(target["id"])) if target else empty_access(), *kept)
+    return access_gap(before, after)
+
+
+def _short_list(items, limit=8):
+    if len(items) <= limit:
+        return ", ".join(items)
+    return "%s and %d more" % (", ".join(items[:limit]), len(items) - limit)
+
+
+def user_findings(user, target, fetched, running_user_id=None):
+    """Findings about one user (a dict from users.read_users) and its access gap."""
+    name = user["username"]
+    findings = []
+    if is_migrated(user):
+        findings.append(finding("ALREADY_MIGRATED", "info", "already on the '%s' license (profile '%s')"
+                                % (licenses.INTEGRATION_LICENSE, user["profile"]["name"]), user=name))
+        return findings, empty_access()
+    if not user.get("active", True):
+        findings.append(finding("USER_INACTIVE", "warning", "the user is inactive", user=name))
+    if running_user_id and same_id(user["id"], running_user_id):
+        findings.append(finding("RUNNING_USER", "blocker",
+                                "this is the user the check runs as; moving it would cut the migration's own access",
+                                user=name))
+    logins = user.get("logins") or {}
+    if logins.get("ui"):
+        findings.append(finding("UI_LOGINS", "blocker",
+                                "%d user-interface login(s) in the last %d days (last %s)"
+                                % (logins["ui"], logins.get("lookback_days") or 0, logins.get("last_ui")),
+                                user=name))
+    conflicts = conflicting_sets(user)
+    if conflicts:
+        by_license = {}
+        for ps in conflicts:
+            by_license.setdefault(ps.get("license") or "?", []).append(ps)
+        for license_name in sorted(by_license):
+            findings.append(finding("PERMISSION_SET_LICENSE_CONFLICT", "blocker",
+                                    "permission set(s) bound to the '%s' user license: %s"
+                                    % (license_name, _names(by_license[license_name])), user=name))
+    misbound = _sets_on_integration_user_license(user)
+    if misbound:
+        findings.append(finding("PERMISSION_SET_ON_INTEGRATION_USER_LICENSE", "warning",
+                                "permission set(s) bound to the '%s' user license instead of the '%s' permission "
+                                "set license: %s" % (licenses.INTEGRATION_LICENSE, licenses.INTEGRATION_PSL_LABEL,
+                                                     _names(misbound)), user=name))
+    gap = user_access_gap(user, target, fetched) if target else empty_access()
+    if not is_empty(gap):
+        findings.append(finding("ACCESS_GAP", "warning",
+                                "would lose access granted today by profile '%s'%s: %s"
+                                % (user["profile"]["name"], " and the permission sets to remove" if conflicts else "",
+                                   _short_list(describe_access(gap))), user=name))
+    return findings, gap
+
+
+# ---- code and configuration (pure) ---------------------------------------------------------------
+_KIND_CODES = {
+    "profile_name": ("PROFILE_NAME_REFERENCE", "blocker", "names profile '%s'"),
+    "profile_id": ("PROFILE_ID_REFERENCE", "blocker", "contains the Id of profile %s"),
+    "profile_check": ("PROFILE_CHECK", "warning", "tests the running user's profile (%s)"),
+    "possible_concatenation": ("POSSIBLE_PROFILE_REFERENCE", "warning",
+                               "joins strings that spell profile '%s'"),
+    "extra_string": ("EXTRA_STRING_REFERENCE", "warning", "contains '%s'"),
+}
+
+
+def reference_findings(comp, references, profile_labels):
+    """Findings for the references the scanner found in one component.
+
+    ``profile_labels`` maps an 18-character profile Id to its name, for readable Id messages. A
+    generic profile test is not reported on its own when the component also names a profile: the
+    name finding already covers it.
+    """
+    names_profile = any(ref["kind"] in ("profile_name", "profile_id") and not ref["in_comment"]
+                        for ref in references)
+    findings = []
+    for ref in references:
+        code, severity, text = _KIND_CODES[ref["kind"]]
+        if ref["kind"] == "profile_check" and names_profile:
+            continue
+        target = ref["target"]
+        if ref["kind"] == "profile_id":
+            target = "'%s' (%s)" % (profile_labels.get(target, "?"), target)
+        where = "line %d" % ref["line"] if ref.get("line") else (ref.get("path") or "")
+        message = "%s %s%s: %s" % (comp["type"], comp["name"], " " + where if where else "", text % target)
+        remediation = None
+        if ref["in_comment"]:
+            severity = "info"
+            message += " (in a comment)"
+            remediation = REMEDIATION["COMMENT_REFERENCE"]
+        findings.append(finding(code, severity, message, component=dict(comp, line=ref.get("line")),
+                                remediation=remediation))
+    return findings
+
+
+def _metadata_name(ctype, record, metadata_record):
+    full_name = (metadata_record or {}).get("FullName")
+    if full_name:
+        return full_name
+    if ctype == "ValidationRule":
+        return "%s.%s" % (record.get("EntityDefinitionId"), record.get("ValidationName"))
+    if ctype == "Flow":
+        return "%s (version %s)" % (record.get("MasterLabel"), record.get("VersionNumber"))
+    if ctype == "CustomField":
+        return "%s.%s__c" % (record.get("TableEnumOrId"), record.get("DeveloperName"))
+    return record.get("Name") or record.get("Id")
+
+
+def scan_component(ctype, record, metadata_record, needles, profile_labels):
+    """Findings for one component: Apex body, validation rule formula, flow metadata or field formula."""
+    names, ids, extras = needles
+    if ctype in ("ApexClass", "ApexTrigger"):
+        comp = component(ctype, record.get("Name"), record.get("Id"))
+        references = find_references(record.get("Body") or "", names, ids, extras, "apex")
+    else:
+        metadata = (metadata_record or {}).get("Metadata") or {}
+        comp = component(ctype, _metadata_name(ctype, record, metadata_record), record.get("Id"))
+        if ctype == "ValidationRule":
+            references = find_references(metadata.get("errorConditionFormula") or "", names, ids, extras, "formula")
+        elif ctype == "CustomField":
+            references = find_references(metadata.get("formula") or "", names, ids, extras, "formula")
+        else:
+            references = scan_metadata(metadata, names, ids, extras)
+    return reference_findings(comp, references, profile_labels)
+
+
+def custom_setting_findings(setting, rows, profile_labels):
+    findings = []
+    for row in rows:
+        owner = to18(row.get("SetupOwnerId"))
+        label = profile_labels.get(owner, owner)
+        findings.append(finding(
+            "CUSTOM_SETTING_PROFILE_ROW", "blocker",
+            "hierarchy custom setting %s has a row for profile '%s': users moved off it lose these values"
+            % (setting, label), component=component("CustomSetting", setting, row.get("Id"))))
+    return findings
+
+
+# ---- readers (HTTP) ------------------------------------------------------------------------------
+def _tolerant_composite(client, subrequests):
+    """{reference: (body, None) | (None, error)}; a failed subrequest does not stop the others."""
+    out = {}
+    for reference, answer in client.composite(subrequests, raise_on_error=False).items():
+        if answer["status"] is not None and answer["status"] < 300:
+            out[reference] = (answer["body"], None)
+        else:
+            out[reference] = (None, error_from_rest_body(answer["body"], answer["status"], reference=reference))
+    return out
+
+
+def read_components(client, scans):
+    """({component type: [records]}, [errors]) for the code scans asked, one composite call."""
+    wanted = [scan for scan in SCANS if scan in scans and scan in CODE_SOURCES]
+    if not wanted:
+        return {}, []
+    subrequests = [client.query_subrequest(scan, CODE_SOURCES[scan][2], tooling=CODE_SOURCES[scan][1])
+                   for scan in wanted]
+    records, errors = {}, []
+    for scan, (body, error) in sorted(_tolerant_composite(client, subrequests).items()):
+        ctype = CODE_SOURCES[scan][0]
+        if error is not None:
+            errors.append((ctype, error))
+            records[ctype] = []
+        else:
+            records[ctype] = client.finish_query(body)["records"]
+    return records, errors
+
+
+def read_metadata(client, components):
+    """({Id18: Tooling record with Metadata and FullName}, [errors]) for [(type, Id)], 25 per call."""
+    subrequests = [{"method": "GET", "url": client.data_path("tooling/sobjects/%s/%s" % (ctype, to18(rid))),
+                    "referenceId": "m%d" % index}
+                   for index, (ctype, rid) in enumerate(components)]
+    if not subrequests:
+        return {}, []
+    out, errors = {}, []
+    answers = _tolerant_composite(client, subrequests)
+    for index, (ctype, rid) in enumerate(components):
+        body, error = answers.get("m%d" % index, (None, None))
+        if error is not None:
+            errors.append((ctype, error))
+        elif body is not None:
+            out[to18(rid)] = body
+    return out, errors
+
+
+def _describe_global(client):
+    # The shared client has no describe helper yet; its generic REST call is the documented fallback.
+    describe = getattr(client, "describe_global", None)
+    if describe is not None:
+        return describe()
+    return client._rest("sobjects")  # pylint: disable=protected-access
+
+
+def read_custom_setting_rows(client, profile_ids):
+    """({setting name: [rows owned by one of profile_ids]}, [errors], settings checked)."""
+    ids = sorted(set(to18(i) for i in profile_ids if i))
+    if not ids:
+        return {}, [], 0
+    settings = sorted(o["name"] for o in _describe_global(client).get("sobjects", ()) if o.get("customSetting"))
+    rows, errors = {}, []
+    for start in range(0, len(settings), QUERIES_PER_COMPOSITE):
+        chunk = settings[start:start + QUERIES_PER_COMPOSITE]
+        subrequests = [client.query_subrequest(
+            name, "SELECT Id, SetupOwnerId FROM %s WHERE SetupOwnerId IN %s ORDER BY Id" % (name, soql_literal(ids)))
+            for name in chunk]
+        for name, (body, error) in sorted(_tolerant_composite(client, subrequests).items()):
+            if error is not None:
+                # List custom settings have no SetupOwnerId: nothing there can be owned by a profile.
+                if error.error_code != "INVALID_FIELD":
+                    errors.append(("CustomSetting", error))
+                continue
+            found = client.finish_query(body)["records"]
+            if found:
+                rows[name] = found
+    return rows, errors, len(settings)
+
+
+def _scan_error_findings(errors):
+    out = []
+    for ctype, error in errors:
+        out.append(finding("SCAN_INCOMPLETE", "warning", "could not read %s: %s"
+                           % (ctype, error.error_code or error.message)))
+    return out
+
+
+# ---- the module ----------------------------------------------------------------------------------
+def _running_user_id(client):
+    identity = client.identity() or {}
+    return identity.get("user_id")
+
+
+def summarize(findings, users, gaps, to_move_names):
+    by_user = {}
+    for item in findings:
+        if item.get("user"):
+            by_user.setdefault(item["user"].lower(), []).append(item)
+    summary = []
+    for user in sorted(users, key=lambda u: u["username"].lower()):
+        own = by_user.get(user["username"].lower(), [])
+        summary.append({
+            "username": user["username"], "id": user["id"], "profile": user["profile"]["name"],
+            "license": user.get("license"), "migrated": is_migrated(user),
+            "to_move": user["username"].lower() in to_move_names,
+            "ready": not any(f["severity"] == "blocker" for f in own),
+            "codes": sorted(set(f["code"] for f in own)),
+            "access_gap": gaps.get(user["id"], empty_access()),
+            "permission_sets_to_remove": sorted(ps.get("name") for ps in conflicting_sets(user)),
+        })
+    return summary
+
+
+def run(task):
+    params = task.params
+    client = task.client
+    scans = set(params["scans"] or ())
+    asked = params.get("usernames")
+
+    license_rows, _organization_error = read_license_rows(client)
+    integration = licenses.integration_summary(license_rows["user_licenses"], license_rows["psls"],
+                                               license_rows["profiles"])
+    target, findings = resolve_target(integration, params.get("target_profile"))
+
+    users = read_users(client, usernames=asked or None, active=None if asked else True,
+                       lookback_days=params["login_days"])
+    if asked:
+        for name in missing_usernames(asked, users):
+            findings.append(finding("USER_NOT_FOUND", "blocker", "no user named '%s'" % name, user=name))
+    else:
+        users = [u for u in users if not is_migrated(u)]
+    running_user_id = _running_user_id(client)
+
+    candidates = [u for u in users if not is_migrated(u)]
+    to_move_names = set(u["username"].lower() for u in candidates)
+    needing_psl = len([u for u in candidates if not _holds_integration_psl(u, integration["psl"])])
+    findings.extend(readiness_findings(integration, len(candidates), needing_psl))
+
+    profile_ids = sorted(set(to18(u["profile"]["id"]) for u in candidates))
+    set_ids = sorted(set(to18(ps["id"]) for u in candidates for ps in u.get("permission_sets") or ()))
+    fetched = fetch_access(client, profile_ids + ([target["id"]] if target else []), set_ids) \
+        if candidates else {"profiles": {}, "permission_sets": {}}
+    gaps = {}
+    for user in users:
+        user_items, gap = user_findings(user, target, fetched, running_user_id)
+        findings.extend(user_items)
+        gaps[user["id"]] = gap
+
+    profile_labels = dict((to18(u["profile"]["id"]), u["profile"]["name"]) for u in candidates)
+    needles = (sorted(set(u["profile"]["name"] for u in candidates if u["profile"].get("name"))),
+               profile_ids, list(params.get("extra_strings") or ()))
+    scanned = dict((scan, 0) for scan in sorted(scans))
+    if candidates or needles[2]:
+        records, errors = read_components(client, scans)
+        metadata_wanted = [(ctype, r["Id"]) for ctype in METADATA_TYPES for r in records.get(ctype, ())]
+        metadata, metadata_errors = read_metadata(client, metadata_wanted)
+        errors.extend(metadata_errors)
+        for scan in sorted(scans):
+            if scan not in CODE_SOURCES:
+                continue
+            ctype = CODE_SOURCES[scan][0]
+            for record in records.get(ctype, ()):
+                scanned[scan] += 1
+                findings.extend(scan_component(ctype, record, metadata.get(to18(record["Id"])), needles,
+                                               profile_labels))
+        if "custom_settings" in scans:
+            setting_rows, setting_errors, scanned["custom_settings"] = read_custom_setting_rows(client, profile_ids)
+            errors.extend(setting_errors)
+            for name in sorted(setting_rows):
+                findings.extend(custom_setting_findings(name, setting_rows[name], profile_labels))
+        findings.extend(_scan_error_findings(errors))
+
+    findings = sort_findings(findings)
+    counts = {}
+    for item in findings:
+        counts[item["code"]] = counts.get(item["code"], 0) + 1
+    severities = dict((name, len([f for f in findings if f["severity"] == name])) for name in SEVERITIES)
+    return {
+        "changed": False,
+        "ready": severities["blocker"] == 0,
+        "target_profile": target,
+        "findings": findings,
+        "users": summarize(findings, users, gaps, to_move_names),
+        "counts": counts,
+        "severity_counts": severities,
+        "scanned": scanned,
+    }
+
+
+SPEC = ModuleSpec("sf_profile_check", ARGUMENT_SPEC, run, supports_check_mode=True)
