@@ -142,7 +142,9 @@ class Emulator:
 
     def __enter__(self):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "sfemu", "generate", "--orgs", str(self.orgs), "--users",
+        # `generate --orgs P` makes P production orgs, each with a sandbox: 2P orgs served.
+        production_orgs = (self.orgs + 1) // 2
+        subprocess.run([sys.executable, "-m", "sfemu", "generate", "--orgs", str(production_orgs), "--users",
                         str(self.users), "--seed", str(self.seed), "--out", self.estate],
                        env=emulator_env(), check=True)
         generated = time.perf_counter()
