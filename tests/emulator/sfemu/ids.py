@@ -71,7 +71,10 @@ class IdFactory:
         self.counters = {}
 
     def new(self, sobject):
-        prefix = PREFIXES[sobject]
+        return self.new_with_prefix(PREFIXES[sobject])
+
+    def new_with_prefix(self, prefix):
+        """Next Id for a key prefix not in PREFIXES (custom objects and custom settings)."""
         n = self.counters.get(prefix, 0) + 1
         self.counters[prefix] = n
         digits = []
