@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# Copyright: sfops.integration_users contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""sf_user_info: read-only listing of an org's users and of its integration-user candidates.
+
+All the reading is users.read_users (one composite call per page of 2000 users); this file only
+shapes the result. The running user comes from the userinfo endpoint, which is not a data-API call.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.sfops.integration_users.plugins.module_utils import users as users_lib
+from ansible_collections.sfops.integration_users.plugins.module_utils.errors import OperationError
+from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
+
+ARGUMENT_SPEC = dict(
+    usernames=dict(type="list", elements="str"),
+    lookback_days=dict(type="int", default=users_lib.DEFAULT_LOOKBACK_DAYS),
+    candidates_only=dict(type="bool", default=False),
+    active_only=dict(type="bool", default=False),
+)
+
+
+def summarize(user):
+    """What ``considered`` lists for each user: the verdict without the whole record."""
+    return {"username": user["username"], "id": user["id"], "candidate": user["candidate"],
+            "reasons": user["candidate_reasons"], "checks": user["candidate_checks"]}
+
+
+def shape_result(users, running_user, candidates_only, missing):
+    result = {"changed": False, "running_user": running_user}
+    if candidates_only:
+        result["users"] = [u for u in users if u["candidate"]]
+        result["considered"] = [summarize(u) for u in users]
+    else:
+        result["users"] = users
+    result["counts"] = {"users": len(users), "candidates": sum(1 for u in users if u["candidate"]),
+                        "active": sum(1 for u in users if u["active"])}
+    if missing:
+        result["missing"] = missing
+    return result
+
+
+def run(task):
+    params = task.params
+    lookback = params["lookback_days"]
+    if lookback is None or lookback < 1:
+        raise OperationError("lookback_days must be at least 1 (got %r)" % lookback)
+    usernames = params.get("usernames")
+    client = task.client
+    users = users_lib.read_users(client, usernames=usernames, active=True if params["active_only"] else None,
+                                 lookback_days=lookback)
+    identity = client.identity()
+    running_id = identity.get("user_id")
+    users_lib.annotate_candidates(users, running_id)
+    missing = users_lib.missing_usernames(usernames, users) if usernames else []
+    for name in missing:
+        task.warn("user %s was not found in this org (or is not a standard user)" % name)
+    return shape_result(users, identity.get("username"), params["candidates_only"], missing)
+
+
+SPEC = ModuleSpec("sf_user_info", ARGUMENT_SPEC, run, supports_check_mode=True)
