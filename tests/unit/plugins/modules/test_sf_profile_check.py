@@ -1,0 +1,378 @@
+# -*- coding: utf-8 -*-
+"""sf_profile_check: pure findings, readers' call counts against a fake client, and a whole run."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.sfops.integration_users.plugins.module_utils import profile_check as pc
+from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
+from ansible_collections.sfops.integration_users.plugins.module_utils.runner import execute
+
+SF_LICENSE = to18("1005g0000000001")
+INT_LICENSE = to18("1005g0000000002")
+INT_PSL = to18("0PL5g0000000001")
+ADMIN_PROFILE = to18("00e5g0000000001")
+INT_ADMIN_PROFILE = to18("00e5g0000000002")
+TARGET_PROFILE = to18("00e5g0000000003")
+LOOKALIKE_PROFILE = to18("00e5g0000000004")
+SALES_OPS = to18("0PS5g0000000001")
+RUNNING_USER = to18("0055g0000000001")
+
+
+def user(username, uid, profile_id=INT_ADMIN_PROFILE, profile="Integration Admin", license_name="Salesforce",
+         permission_sets=(), psls=(), ui=0, active=True):
+    return {
+        "id": to18(uid), "username": username, "active": active,
+        "profile": {"id": profile_id, "name": profile, "license": license_name},
+        "license": license_name, "permission_sets": list(permission_sets), "permission_set_licenses": list(psls),
+        "logins": {"lookback_days": 90, "total": ui + 3, "api": 3, "ui": ui, "other": 0,
+                   "last_ui": "2026-11-01T10:00:00.000+0000" if ui else None},
+    }
+
+
+SALES_OPS_SET = {"id": SALES_OPS, "name": "Sales_Ops", "license_id": SF_LICENSE, "license": "Salesforce",
+                 "license_kind": "user_license"}
+
+
+def license_rows(free=5, psl_free=5, profiles=None):
+    return {
+        "organization": [],
+        "user_licenses": [
+            {"Id": SF_LICENSE, "Name": "Salesforce", "Status": "Active", "TotalLicenses": 50, "UsedLicenses": 10},
+            {"Id": INT_LICENSE, "Name": "Salesforce Integration", "Status": "Active", "TotalLicenses": 5,
+             "UsedLicenses": 5 - free}],
+        "psls": [{"Id": INT_PSL, "DeveloperName": "SalesforceAPIIntegrationPsl",
+                  "MasterLabel": "Salesforce API Integration", "Status": "Active", "TotalLicenses": 5,
+                  "UsedLicenses": 5 - psl_free}],
+        "profiles": profiles if profiles is not None else [
+            {"Id": TARGET_PROFILE, "Name": "Minimum Access - API Only Integrations", "UserLicenseId": INT_LICENSE,
+             "UserLicense": {"Name": "Salesforce Integration"}},
+            {"Id": LOOKALIKE_PROFILE, "Name": "API Only", "UserLicenseId": SF_LICENSE,
+             "UserLicense": {"Name": "Salesforce"}}],
+    }
+
+
+def summary(**kwargs):
+    rows = license_rows(**kwargs)
+    from ansible_collections.sfops.integration_users.plugins.module_utils import licenses
+    return licenses.integration_summary(rows["user_licenses"], rows["psls"], rows["profiles"])
+
+
+def codes(findings):
+    return [(f["code"], f["severity"]) for f in findings]
+
+
+# ---- org readiness ---------------------------------------------------------------------------------
+def test_default_target_is_the_standard_profile():
+    target, findings = pc.resolve_target(summary())
+    assert target["id"] == TARGET_PROFILE
+    assert findings == []
+
+
+def test_target_by_name_or_either_id_form():
+    for wanted in ("minimum access - api only integrations", TARGET_PROFILE, TARGET_PROFILE[:15]):
+        target, findings = pc.resolve_target(summary(), wanted)
+        assert target["id"] == TARGET_PROFILE and findings == []
+
+
+def test_target_on_another_license_or_missing_is_a_blocker():
+    target, findings = pc.resolve_target(summary(), "API Only")
+    assert target is None and codes(findings) == [("TARGET_PROFILE_WRONG_LICENSE", "blocker")]
+    target, findings = pc.resolve_target(summary(), "Nope")
+    assert target is None and codes(findings) == [("TARGET_PROFILE_MISSING", "blocker")]
+
+
+def test_duplicated_and_deprecated_targets():
+    twin = {"Id": to18("00e5g0000000009"), "Name": "Minimum Access - API Only Integrations",
+            "UserLicenseId": INT_LICENSE, "UserLicense": {"Name": "Salesforce Integration"}}
+    rows = license_rows()["profiles"] + [twin]
+    target, findings = pc.resolve_target(summary(profiles=rows))
+    assert target is not None and codes(findings) == [("TARGET_PROFILE_DUPLICATED", "warning")]
+    deprecated = [{"Id": TARGET_PROFILE, "Name": "Salesforce API Only System Integrations",
+                   "UserLicenseId": INT_LICENSE, "UserLicense": {"Name": "Salesforce Integration"}}]
+    target, findings = pc.resolve_target(summary(profiles=deprecated))
+    assert target["id"] == TARGET_PROFILE and codes(findings) == [("TARGET_PROFILE_DEPRECATED", "warning")]
+
+
+def test_no_target_profile_at_all():
+    target, findings = pc.resolve_target(summary(profiles=[]))
+    assert target is None and codes(findings) == [("TARGET_PROFILE_MISSING", "blocker")]
+
+
+def test_seats_and_look_alikes():
+    findings = pc.readiness_findings(summary(free=1, psl_free=0), to_move=2, needing_psl=1)
+    assert codes(findings) == [("NO_SEATS", "blocker"), ("PSL_SHORT_OF_SEATS", "blocker"),
+                               ("LOOKALIKE_PROFILE", "warning")]
+    assert findings[0]["message"] == "2 user(s) to move but 1 free 'Salesforce Integration' seat(s) (4 of 5 used)"
+    assert findings[2]["component"]["name"] == "API Only"
+    assert codes(pc.readiness_findings(summary(free=2), 2, 2)) == [("LOOKALIKE_PROFILE", "warning")]
+
+
+def test_missing_license_and_psl():
+    rows = license_rows()
+    from ansible_collections.sfops.integration_users.plugins.module_utils import licenses
+    bare = licenses.integration_summary(rows["user_licenses"][:1], [], rows["profiles"][1:])
+    assert codes(pc.readiness_findings(bare, 1, 1)) == [
+        ("NO_INTEGRATION_LICENSE", "blocker"), ("NO_INTEGRATION_PSL", "blocker"), ("LOOKALIKE_PROFILE", "warning")]
+
+
+# ---- users -----------------------------------------------------------------------------------------
+def test_user_traps():
+    fetched = {"profiles": {INT_ADMIN_PROFILE: {"system": ["ApiEnabled", "RunFlow"], "objects": {"Account": ["Read"]}},
+                            TARGET_PROFILE: {"system": ["ApiEnabled", "ApiUserOnly"]}},
+               "permission_sets": {SALES_OPS: {"objects": {"Opportunity": ["Edit", "Read"]}}}}
+    target = {"id": TARGET_PROFILE, "name": "Minimum Access - API Only Integrations"}
+    mule = user("svc.mulesoft@acme.com", "0055g0000000002", permission_sets=[SALES_OPS_SET])
+    findings, gap = pc.user_findings(mule, target, fetched)
+    assert codes(findings) == [("PERMISSION_SET_LICENSE_CONFLICT", "blocker"), ("ACCESS_GAP", "warning")]
+    assert findings[0]["message"] == "permission set(s) bound to the 'Salesforce' user license: Sales_Ops"
+    # The access of the set that must go is part of what the user loses.
+    assert gap == {"system": ["RunFlow"], "objects": {"Account": ["Read"], "Opportunity": ["Edit", "Read"]},
+                   "fields": {}}
+
+    jane = user("jane.doe@acme.com", "0055g0000000003", ui=4)
+    findings, _gap = pc.user_findings(jane, target, fetched)
+    assert ("UI_LOGINS", "blocker") in codes(findings)
+    assert "4 user-interface login(s) in the last 90 days" in findings[0]["message"]
+
+    admin = user("admin@acme.com", RUNNING_USER, profile_id=ADMIN_PROFILE, profile="System Administrator")
+    assert ("RUNNING_USER", "blocker") in codes(pc.user_findings(admin, target, fetched, RUNNING_USER[:15])[0])
+
+    done = user("svc.done@acme.com", "0055g0000000004", profile_id=TARGET_PROFILE,
+                profile="Minimum Access - API Only Integrations", license_name="Salesforce Integration")
+    findings, gap = pc.user_findings(done, target, fetched)
+    assert codes(findings) == [("ALREADY_MIGRATED", "info")] and gap["system"] == []
+
+
+def test_permission_set_on_the_integration_user_license_is_a_warning_and_kept():
+    misbound = {"id": to18("0PS5g0000000002"), "name": "Int_Access", "license": "Salesforce Integration",
+                "license_kind": "user_license"}
+    psl_bound = {"id": to18("0PS5g0000000003"), "name": "Api_Access", "license": "Salesforce API Integration",
+                 "license_kind": "permission_set_license"}
+    svc = user("svc@acme.com", "0055g0000000005", permission_sets=[misbound, psl_bound])
+    findings, _gap = pc.user_findings(svc, None, {})
+    assert codes(findings) == [("PERMISSION_SET_ON_INTEGRATION_USER_LICENSE", "warning")]
+    assert pc.conflicting_sets(svc) == []
+
+
+# ---- code and configuration -------------------------------------------------------------------------
+NEEDLES = (["Integration Admin"], [INT_ADMIN_PROFILE], [])
+LABELS = {INT_ADMIN_PROFILE: "Integration Admin"}
+
+
+def test_apex_findings_with_lines_and_comment():
+    body = ("trigger AccountTrigger on Account (before insert) {\n"
+            "    // skip for Integration Admin\n"
+            "    Profile p = [SELECT Name FROM Profile WHERE Id = :UserInfo.getProfileId()];\n"
+            "    if (p.Name == 'Integration Admin') return;\n}\n")
+    findings = pc.scan_component("ApexTrigger", {"Id": "01q5g0000000001", "Name": "AccountTrigger", "Body": body},
+                                 None, NEEDLES, LABELS)
+    assert [(f["code"], f["severity"], f["component"]["line"]) for f in findings] == [
+        ("PROFILE_NAME_REFERENCE", "info", 2), ("PROFILE_NAME_REFERENCE", "blocker", 4)]
+    assert findings[0]["message"] == "ApexTrigger AccountTrigger line 2: names profile 'Integration Admin' (in a comment)"
+    assert findings[1]["component"] == {"type": "ApexTrigger", "name": "AccountTrigger",
+                                        "id": to18("01q5g0000000001"), "line": 4}
+
+
+def test_generic_profile_test_alone_is_a_warning():
+    body = "if (UserInfo.getProfileId() == bypassId) { return; }"
+    findings = pc.scan_component("ApexClass", {"Id": "01p5g0000000001", "Name": "Bypass", "Body": body},
+                                 None, NEEDLES, LABELS)
+    assert codes(findings) == [("PROFILE_CHECK", "warning")]
+    assert findings[0]["message"] == "ApexClass Bypass line 1: tests the running user's profile (UserInfo.getProfileId())"
+
+
+def test_validation_rule_by_id_and_flow_by_metadata_path():
+    rule = {"Id": "03d5g0000000001", "ValidationName": "No_Edit", "EntityDefinitionId": "Account"}
+    metadata = {"FullName": "Account.No_Edit",
+                "Metadata": {"errorConditionFormula": "AND(\n$Profile.Id <> '%s', ISCHANGED(Name))"
+                                                      % INT_ADMIN_PROFILE[:15]}}
+    findings = pc.scan_component("ValidationRule", rule, metadata, NEEDLES, LABELS)
+    assert codes(findings) == [("PROFILE_ID_REFERENCE", "blocker")]
+    assert findings[0]["message"] == ("ValidationRule Account.No_Edit line 2: contains the Id of profile "
+                                      "'Integration Admin' (%s)" % INT_ADMIN_PROFILE)
+    flow = {"Id": "3015g0000000001", "MasterLabel": "Route", "VersionNumber": 1}
+    flow_metadata = {"FullName": "Route-1", "Metadata": {"formulas": [{"expression": "$Profile.Name = 'Other'"}]}}
+    findings = pc.scan_component("Flow", flow, flow_metadata, NEEDLES, LABELS)
+    assert [(f["code"], f["component"]["line"]) for f in findings] == [("PROFILE_CHECK", None)]
+    assert findings[0]["message"] == "Flow Route-1 formulas[0].expression: tests the running user's profile ($Profile.Name)"
+
+
+def test_formula_field_without_formula_and_fallback_names():
+    field = {"Id": "00N5g0000000001", "DeveloperName": "Plain", "TableEnumOrId": "Account"}
+    assert pc.scan_component("CustomField", field, {"Metadata": {"type": "Text"}}, NEEDLES, LABELS) == []
+    findings = pc.scan_component("CustomField", field, {"Metadata": {"formula": '"Integration " & "Admin"'}},
+                                 NEEDLES, LABELS)
+    assert codes(findings) == [("POSSIBLE_PROFILE_REFERENCE", "warning")]
+    assert findings[0]["component"]["name"] == "Account.Plain__c"
+
+
+def test_custom_setting_rows():
+    findings = pc.custom_setting_findings("Bypass__c", [{"Id": "a005g0000000001", "SetupOwnerId": INT_ADMIN_PROFILE}],
+                                          LABELS)
+    assert codes(findings) == [("CUSTOM_SETTING_PROFILE_ROW", "blocker")]
+    assert "profile 'Integration Admin'" in findings[0]["message"]
+
+
+def test_sort_is_stable_and_removes_duplicates():
+    a = pc.finding("B_CODE", "warning", "x")
+    b = pc.finding("A_CODE", "warning", "y", user="Zed")
+    c = pc.finding("Z_CODE", "blocker", "z")
+    assert [f["code"] for f in pc.sort_findings([a, b, c, dict(a)])] == ["Z_CODE", "A_CODE", "B_CODE"]
+
+
+# ---- readers: call counts ---------------------------------------------------------------------------
+class FakeClient:
+    """Composite and query answers from a table of rows by FROM object; counts calls like Salesforce."""
+
+    flow = None
+
+    def __init__(self, rows, failing=()):
+        self.rows = rows
+        self.failing = failing
+        self.calls = []
+
+    def data_path(self, path):
+        return "/services/data/v62.0/" + path
+
+    def query_subrequest(self, reference, soql, tooling=False):
+        return {"method": "GET", "referenceId": reference, "soql": soql, "url": "q"}
+
+    def _sub(self, sub):
+        if "soql" in sub:
+            sobject = sub["soql"].split(" FROM ")[1].split()[0]
+            if sobject in self.failing:
+                return {"status": 400, "body": [{"errorCode": self.failing[sobject], "message": "no"}]}
+            records = self.rows.get(sobject, [])
+            return {"status": 200, "body": {"totalSize": len(records), "done": True, "records": records}}
+        record_id = sub["url"].rsplit("/", 1)[1]
+        return {"status": 200, "body": {"Id": record_id, "FullName": "X." + record_id, "Metadata": {}}}
+
+    def composite(self, subrequests, raise_on_error=True):
+        subrequests = list(subrequests)
+        answers = {}
+        for start in range(0, len(subrequests), 25):
+            chunk = subrequests[start:start + 25]
+            self.calls.append(("composite", len(chunk)))
+            assert len([s for s in chunk if "soql" in s]) <= 5, "Salesforce allows 5 queries per composite"
+            for sub in chunk:
+                answers[sub["referenceId"]] = self._sub(sub)
+        return answers
+
+    def finish_query(self, page):
+        return {"total_size": page["totalSize"], "records": page["records"]}
+
+    def _rest(self, path):
+        self.calls.append(("rest", path))
+        return {"sobjects": [{"name": name, "customSetting": True} for name in self.rows.get("_settings", ())]}
+
+
+def test_metadata_reads_cost_one_call_per_25_components():
+    client = FakeClient({})
+    wanted = [("ValidationRule", "03d5g00000000%02d" % n) for n in range(60)]
+    metadata, errors = pc.read_metadata(client, wanted)
+    assert client.calls == [("composite", 25), ("composite", 25), ("composite", 10)]
+    assert len(metadata) == 60 and errors == []
+    assert pc.read_metadata(FakeClient({}), []) == ({}, [])
+
+
+def test_components_are_read_in_one_composite_and_errors_are_kept():
+    client = FakeClient({"ApexClass": [{"Id": "01p5g0000000001", "Name": "A", "Body": ""}]},
+                        failing={"Flow": "INSUFFICIENT_ACCESS"})
+    records, errors = pc.read_components(client, set(pc.SCANS))
+    assert client.calls == [("composite", 5)]
+    assert [r["Name"] for r in records["ApexClass"]] == ["A"]
+    assert records["Flow"] == [] and [(t, e.error_code) for t, e in errors] == [("Flow", "INSUFFICIENT_ACCESS")]
+    assert pc.read_components(FakeClient({}), {"custom_settings"}) == ({}, [])
+
+
+def test_custom_settings_five_queries_a_call_list_settings_skipped():
+    names = ["S%d__c" % n for n in range(7)]
+    client = FakeClient({"_settings": names, "S1__c": [{"Id": "a005g0000000001", "SetupOwnerId": INT_ADMIN_PROFILE}]},
+                        failing={"S2__c": "INVALID_FIELD"})
+    rows, errors, checked = pc.read_custom_setting_rows(client, [INT_ADMIN_PROFILE])
+    assert client.calls == [("rest", "sobjects"), ("composite", 5), ("composite", 2)]
+    assert list(rows) == ["S1__c"] and errors == [] and checked == 7
+    assert pc.read_custom_setting_rows(FakeClient({}), []) == ({}, [], 0)
+
+
+# ---- a whole run with the readers replaced -----------------------------------------------------------
+@pytest.fixture
+def patched(monkeypatch):
+    state = {"users": [], "asked": []}
+    monkeypatch.setattr(pc, "read_license_rows", lambda client: (license_rows(), None))
+
+    def fake_read_users(client, usernames=None, active=None, lookback_days=90):
+        state["asked"].append((usernames, active, lookback_days))
+        return [u for u in state["users"] if usernames is None or u["username"] in usernames]
+    monkeypatch.setattr(pc, "read_users", fake_read_users)
+    monkeypatch.setattr(pc, "_running_user_id", lambda client: RUNNING_USER)
+    monkeypatch.setattr(pc, "fetch_access", lambda client, profiles, sets: {
+        "profiles": {INT_ADMIN_PROFILE: {"system": ["RunFlow"]}}, "permission_sets": {}})
+    apex = {"Id": "01p5g0000000001", "Name": "Bypass", "Body": "if (p.Name == 'Integration Admin') {}"}
+    monkeypatch.setattr(pc, "read_components", lambda client, scans: (
+        {"ApexClass": [apex] if "apex" in scans else []}, []))
+    monkeypatch.setattr(pc, "read_metadata", lambda client, wanted: ({}, []))
+    monkeypatch.setattr(pc, "read_custom_setting_rows", lambda client, ids: ({}, [], 0))
+    return state
+
+
+def run_module(params):
+    base = {"usernames": None, "target_profile": None, "scans": list(pc.SCANS), "extra_strings": [],
+            "login_days": 90}
+    base.update(params)
+    return pc.run(type("Task", (), {"params": base, "client": object()})())
+
+
+def test_run_reports_everything_sorted_and_ready_false(patched):
+    patched["users"] = [
+        user("svc.mulesoft@acme.com", "0055g0000000002", permission_sets=[SALES_OPS_SET]),
+        user("jane.doe@acme.com", "0055g0000000003", ui=2),
+        user("svc.done@acme.com", "0055g0000000004", profile_id=TARGET_PROFILE,
+             profile="Minimum Access - API Only Integrations", license_name="Salesforce Integration"),
+    ]
+    result = run_module({"usernames": ["svc.mulesoft@acme.com", "jane.doe@acme.com", "svc.done@acme.com",
+                                       "ghost@acme.com"]})
+    assert result["changed"] is False and result["ready"] is False
+    assert [(f["code"], f["user"]) for f in result["findings"]] == [
+        ("PERMISSION_SET_LICENSE_CONFLICT", "svc.mulesoft@acme.com"),
+        ("PROFILE_NAME_REFERENCE", None),
+        ("UI_LOGINS", "jane.doe@acme.com"),
+        ("USER_NOT_FOUND", "ghost@acme.com"),
+        ("ACCESS_GAP", "jane.doe@acme.com"),
+        ("ACCESS_GAP", "svc.mulesoft@acme.com"),
+        ("LOOKALIKE_PROFILE", None),
+        ("ALREADY_MIGRATED", "svc.done@acme.com"),
+    ]
+    assert result["counts"]["ACCESS_GAP"] == 2
+    assert result["severity_counts"] == {"blocker": 4, "warning": 3, "info": 1}
+    assert [(u["username"], u["ready"], u["to_move"]) for u in result["users"]] == [
+        ("jane.doe@acme.com", False, True), ("svc.done@acme.com", True, False),
+        ("svc.mulesoft@acme.com", False, True)]
+    mule = result["users"][2]
+    assert mule["access_gap"]["system"] == ["RunFlow"] and mule["permission_sets_to_remove"] == ["Sales_Ops"]
+    assert result["scanned"]["apex"] == 1
+    assert run_module({"usernames": ["svc.mulesoft@acme.com", "jane.doe@acme.com", "svc.done@acme.com",
+                                     "ghost@acme.com"]}) == result
+
+
+def test_run_default_users_are_active_and_not_migrated(patched):
+    patched["users"] = [user("svc.done@acme.com", "0055g0000000004", profile_id=TARGET_PROFILE,
+                             profile="Minimum Access - API Only Integrations", license_name="Salesforce Integration")]
+    result = run_module({"scans": ["triggers"]})
+    assert patched["asked"] == [(None, True, 90)]
+    assert result["users"] == [] and result["scanned"] == {"triggers": 0}
+    assert [f["code"] for f in result["findings"]] == ["LOOKALIKE_PROFILE"]
+    assert result["ready"] is True
+
+
+def test_execute_adds_api_usage_and_rejects_nothing(patched):
+    class Dummy:
+        flow = None
+        api_usage = {"calls": 0, "used": None, "limit": None}
+    params = {"usernames": [], "target_profile": None, "scans": ["apex"], "extra_strings": [], "login_days": 90}
+    result, _task = execute(pc.SPEC, params, client_factory=lambda p: Dummy())
+    assert result["changed"] is False and "api_usage" in result and "findings" in result
