@@ -384,6 +384,8 @@ def _apply(task, existing, new_users, state, target, all_pairs):
         execute_plan(client, plan)
     except StepFailure as failure:
         return _failed(task, result, failure, saved, created, all_pairs)
+    # Again: created users have their Ids now.
+    result["users"] = _user_results(all_pairs)
     return result
 
 
