@@ -375,14 +375,15 @@ def _json_or_text(response):
 
 
 def _short(exc):
-    # requests wraps urllib3 errors several levels deep; the innermost reason reads best.
+    # requests wraps urllib3 errors several levels deep (ConnectionError -> MaxRetryError -> the
+    # socket or TLS error): the innermost reason reads best.
     reason = exc
-    for _ in range(4):
-        inner = reason.args[0] if getattr(reason, "args", None) else None
-        if isinstance(inner, Exception):
-            reason = inner
-        elif hasattr(inner, "reason") and isinstance(getattr(inner, "reason"), Exception):
-            reason = inner.reason
-        else:
+    for _ in range(5):
+        inner = getattr(reason, "reason", None)
+        if not isinstance(inner, Exception):
+            first = reason.args[0] if getattr(reason, "args", None) else None
+            inner = first if isinstance(first, Exception) else None
+        if inner is None:
             break
+        reason = inner
     return "%s: %s" % (type(reason).__name__, reason)

@@ -1,0 +1,269 @@
+# -*- coding: utf-8 -*-
+# Copyright: sfops.integration_users contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+import pytest
+import requests
+
+from fake_salesforce import INSTANCE, FakeTransport, query_page, rest_error, session_with, token_ok
+
+from ansible_collections.sfops.integration_users.plugins.module_utils import client as client_module
+from ansible_collections.sfops.integration_users.plugins.module_utils.client import Client, backoff_delay
+from ansible_collections.sfops.integration_users.plugins.module_utils.errors import (
+    ApiError,
+    ConnectionFailure,
+    MissingLibraryError,
+    RequestLimitError,
+    SessionExpiredError,
+)
+
+CC = {"login_url": INSTANCE, "client_id": "cid", "client_secret": "csecret", "api_version": "62.0", "retries": 3,
+      "timeout": 5.0, "validate_certs": True}
+V = "/services/data/v62.0"
+
+
+def make(transport, params=None, sleeps=None):
+    delays = sleeps if sleeps is not None else []
+    return Client(dict(CC, **(params or {})), session=session_with(transport), sleep=delays.append, rand=lambda: 0.5)
+
+
+@pytest.fixture
+def transport():
+    return FakeTransport().route("POST", r"/services/oauth2/token$", token_ok())
+
+
+def test_query_follows_pages_and_counts_calls(transport):
+    pages = [(200, query_page([{"Id": "1"}], done=False, next_url=V + "/query/01gX-2000", total=3)),
+             (200, query_page([{"Id": "2"}], done=False, next_url=V + "/query/01gX-4000", total=3)),
+             (200, query_page([{"Id": "3"}], total=3))]
+    transport.route("GET", r"/query$", pages[0]).route("GET", r"/query/01gX-2000$", pages[1]) \
+        .route("GET", r"/query/01gX-4000$", pages[2])
+    client = make(transport)
+    answer = client.query("SELECT Id FROM User", batch_size=200)
+    assert answer == {"total_size": 3, "records": [{"Id": "1"}, {"Id": "2"}, {"Id": "3"}]}
+    first = transport.calls_to("/query")[0]
+    assert first.query == {"q": "SELECT Id FROM User"}
+    assert first.headers["Authorization"] == "Bearer 00Dfake!token"
+    assert all(r.headers.get("Sforce-Query-Options") == "batchSize=200" for r in transport.calls_to("/query"))
+    # The token request is not a data-API call; the three pages are.
+    assert client.api_usage == {"calls": 3, "used": 10, "limit": 15000}
+
+
+def test_tooling_query_path(transport):
+    transport.route("GET", r"/tooling/query$", (200, query_page([{"Id": "01p"}])))
+    assert make(transport).tooling_query("SELECT Id FROM ApexClass")["records"] == [{"Id": "01p"}]
+    assert transport.calls_to("/tooling/query")[0].path == V + "/tooling/query"
+
+
+def test_session_ignores_environment_and_sets_verify_and_timeout(transport, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/from/env.pem")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    session = client_module.new_session("/my/ca.pem", 12.5)
+    session.mount("https://", transport)
+    transport.route("GET", r"/limits$", (200, {"DailyApiRequests": {"Max": 15000, "Remaining": 14990}}))
+    client = Client(dict(CC), session=session)
+    client.limits()
+    assert session.trust_env is False
+    assert {r.verify for r in transport.requests} == {"/my/ca.pem"}
+    assert {r.timeout for r in transport.requests} == {12.5}
+
+
+def test_retries_transient_errors_with_backoff(transport):
+    transport.route("GET", r"/query$", [rest_error("SERVER_UNAVAILABLE", "down", 503), (500, None),
+                                        rest_error("UNABLE_TO_LOCK_ROW", "locked"), (200, query_page([]))])
+    sleeps = []
+    client = make(transport, sleeps=sleeps)
+    assert client.query("SELECT Id FROM User")["records"] == []
+    assert sleeps == [backoff_delay(0, lambda: 0.5), backoff_delay(1, lambda: 0.5), backoff_delay(2, lambda: 0.5)]
+    assert client.api_usage["calls"] == 4
+
+
+def test_retries_are_bounded(transport):
+    transport.route("GET", r"/query$", rest_error("SERVER_UNAVAILABLE", "Server is unavailable", 503))
+    sleeps = []
+    with pytest.raises(ApiError) as caught:
+        make(transport, {"retries": 2}, sleeps).query("SELECT Id FROM User")
+    assert len(sleeps) == 2 and len(transport.calls_to("/query")) == 3
+    assert caught.value.error_code == "SERVER_UNAVAILABLE"
+    assert caught.value.org == "acme.my.salesforce.com"
+
+
+def test_request_limit_is_never_retried_and_names_the_allocation(transport):
+    transport.route("GET", r"/query$", (403, [{"message": "TotalRequests Limit exceeded.",
+                                               "errorCode": "REQUEST_LIMIT_EXCEEDED"}],
+                                        {"Sforce-Limit-Info": "api-usage=15001/15000"}))
+    sleeps = []
+    with pytest.raises(RequestLimitError) as caught:
+        make(transport, sleeps=sleeps).query("SELECT Id FROM User")
+    assert sleeps == [] and len(transport.calls_to("/query")) == 1
+    message = caught.value.render()
+    assert "used 15001 of its 15000 daily API requests; 0 remain" in message
+    assert "REQUEST_LIMIT_EXCEEDED" in message
+
+
+def test_other_errors_are_not_retried(transport):
+    transport.route("GET", r"/query$", rest_error("INVALID_FIELD", "\nSELECT Nope FROM User\n       ^\nERROR at Row:1:Column:8\nNo such column"))
+    sleeps = []
+    with pytest.raises(ApiError) as caught:
+        make(transport, sleeps=sleeps).query("SELECT Nope FROM User")
+    assert sleeps == [] and caught.value.error_code == "INVALID_FIELD"
+    assert "field names" in caught.value.render()
+
+
+def test_expired_session_renews_once(transport):
+    tokens = iter(["first", "second", "third"])
+    transport.routes.clear()
+    transport.route("POST", r"/services/oauth2/token$", lambda r, m: token_ok(token=next(tokens)))
+
+    def answer(request, match):
+        if request.headers["Authorization"] == "Bearer first":
+            return rest_error("INVALID_SESSION_ID", "Session expired or invalid", 401)
+        return 200, query_page([{"Id": "1"}])
+    transport.route("GET", r"/query$", answer)
+    client = make(transport)
+    assert client.query("SELECT Id FROM User")["records"] == [{"Id": "1"}]
+    assert len(transport.calls_to("/oauth2/token")) == 2
+
+
+def test_expired_session_twice_fails(transport):
+    transport.route("GET", r"/query$", rest_error("INVALID_SESSION_ID", "Session expired or invalid", 401))
+    with pytest.raises(SessionExpiredError):
+        make(transport).query("SELECT Id FROM User")
+    assert len(transport.calls_to("/oauth2/token")) == 2
+
+
+def test_access_token_session_cannot_renew(transport):
+    transport.route("GET", r"/query$", rest_error("INVALID_SESSION_ID", "Session expired or invalid", 401))
+    client = make(transport, {"access_token": "tok-from-cli", "instance_url": INSTANCE, "client_secret": None})
+    with pytest.raises(SessionExpiredError) as caught:
+        client.query("SELECT Id FROM User")
+    assert transport.calls_to("/oauth2/token") == []
+    assert "cannot renew" in caught.value.message and "sf org login" in caught.value.render()
+
+
+def test_connection_errors_are_retried_then_reported(transport):
+    transport.route("GET", r"/query$", requests.exceptions.ConnectionError("refused"))
+    sleeps = []
+    with pytest.raises(ConnectionFailure) as caught:
+        make(transport, {"retries": 1}, sleeps).query("SELECT Id FROM User")
+    assert len(sleeps) == 1 and "after 2 attempt(s)" in caught.value.message
+
+
+def test_read_timeout_on_a_write_is_not_retried(transport):
+    transport.route("POST", r"/sobjects/Account$", requests.exceptions.ReadTimeout("slow"))
+    sleeps = []
+    with pytest.raises(ConnectionFailure):
+        make(transport, sleeps=sleeps).create_record("Account", {"Name": "x"})
+    assert sleeps == [] and len(transport.calls_to("/sobjects/Account")) == 1
+
+
+def test_composite_splits_by_25_and_maps_references(transport):
+    def answer(request, match):
+        body = request.json
+        assert body["allOrNone"] is False
+        return 200, {"compositeResponse": [
+            {"referenceId": sub["referenceId"], "httpStatusCode": 200, "httpHeaders": {},
+             "body": query_page([{"ref": sub["referenceId"]}])} for sub in body["compositeRequest"]]}
+    transport.route("POST", r"/composite$", answer)
+    client = make(transport)
+    subrequests = [client.query_subrequest("q%d" % i, "SELECT Id FROM User WHERE Name = 'a b'") for i in range(30)]
+    assert subrequests[0]["url"] == V + "/query?q=SELECT%20Id%20FROM%20User%20WHERE%20Name%20%3D%20%27a%20b%27"
+    results = client.composite(subrequests)
+    assert [len(r.json["compositeRequest"]) for r in transport.calls_to("/composite")] == [25, 5]
+    assert list(results) == ["q%d" % i for i in range(30)]
+    assert client.finish_query(results["q29"])["records"] == [{"ref": "q29"}]
+    with pytest.raises(ValueError):
+        client.composite(subrequests, all_or_none=True)
+
+
+def test_composite_subrequest_failure(transport):
+    transport.route("POST", r"/composite$", (200, {"compositeResponse": [
+        {"referenceId": "ok", "httpStatusCode": 200, "body": query_page([])},
+        {"referenceId": "orgs", "httpStatusCode": 400, "body": [{"errorCode": "INVALID_TYPE", "message": "sObject type 'Organization' is not supported."}]}]}))
+    client = make(transport)
+    subs = [client.query_subrequest("ok", "SELECT Id FROM User"), client.query_subrequest("orgs", "SELECT Id FROM Organization")]
+    with pytest.raises(ApiError) as caught:
+        client.composite(subs)
+    assert caught.value.reference == "orgs" and "subrequest orgs" in caught.value.message
+    raw = client.composite(subs, raise_on_error=False)
+    assert raw["orgs"]["status"] == 400 and raw["ok"]["status"] == 200
+
+
+def test_collections_chunk_by_200(transport):
+    def create(request, match):
+        records = request.json["records"]
+        assert {r["attributes"]["type"] for r in records} == {"PermissionSetAssignment"}
+        return 200, [{"id": "0Pa%015d" % i, "success": True, "errors": []} for i in range(len(records))]
+    transport.route("POST", r"/composite/sobjects$", create)
+    client = make(transport)
+    results = client.create_records("PermissionSetAssignment", [{"AssigneeId": "005", "PermissionSetId": "0PS"}] * 450)
+    assert len(results) == 450
+    assert [len(r.json["records"]) for r in transport.calls_to("/composite/sobjects")] == [200, 200, 50]
+
+
+def test_collection_errors(transport):
+    transport.route("PATCH", r"/composite/sobjects$", (200, [
+        {"id": "005A", "success": True, "errors": []},
+        {"id": "005B", "success": False, "errors": [{"statusCode": "FIELD_INTEGRITY_EXCEPTION",
+                                                      "message": "You can only reassign this user to a profile of the current license", "fields": ["ProfileId"]}]}]))
+    client = make(transport)
+    with pytest.raises(ApiError) as caught:
+        client.update_records("User", [{"Id": "005A", "IsActive": False}, {"Id": "005B", "ProfileId": "00e"}])
+    assert caught.value.error_code == "FIELD_INTEGRITY_EXCEPTION" and caught.value.fields == ["ProfileId"]
+    results = client.update_records("User", [{"Id": "005A"}], raise_on_error=False)
+    assert results[1]["success"] is False
+
+
+def test_delete_records_sends_ids(transport):
+    transport.route("DELETE", r"/composite/sobjects$", (200, [{"id": "0Pa1", "success": True, "errors": []}]))
+    make(transport).delete_records(["0Pa1"], all_or_none=True)
+    sent = transport.calls_to("/composite/sobjects")[0]
+    assert sent.query == {"ids": "0Pa1", "allOrNone": "true"}
+
+
+def test_record_crud(transport):
+    transport.route("POST", r"/sobjects/User$", (201, {"id": "005NEW", "success": True, "errors": []}))
+    transport.route("GET", r"/sobjects/User/005X$", (200, {"Id": "005X", "Username": "u"}))
+    transport.route("PATCH", r"/sobjects/User/005X$", (204, None))
+    transport.route("DELETE", r"/tooling/sobjects/ApexClass/01pX$", (204, None))
+    client = make(transport)
+    assert client.create_record("User", {"Username": "u"}) == "005NEW"
+    assert client.get_record("User", "005X", fields=["Id", "Username"]) == {"Id": "005X", "Username": "u"}
+    assert transport.calls_to("/sobjects/User/005X")[0].query == {"fields": "Id,Username"}
+    assert client.update_record("User", "005X", {"IsActive": False}) is None
+    assert transport.calls_to("/sobjects/User/005X")[1].json == {"IsActive": False}
+    client.delete_record("ApexClass", "01pX", tooling=True)
+    assert client.api_usage["calls"] == 4
+
+
+def test_identity_is_cached_and_uncounted(transport):
+    transport.route("GET", r"/services/oauth2/userinfo$", (200, {"user_id": "005X", "organization_id": "00DX",
+                                                                 "preferred_username": "admin@acme.com"}))
+    client = make(transport)
+    assert client.identity()["username"] == "admin@acme.com"
+    client.identity()
+    assert len(transport.calls_to("/userinfo")) == 1
+    assert client.api_usage["calls"] == 0 and client.user == "admin@acme.com"
+
+
+def test_token_refusal_is_an_authentication_error(transport):
+    transport.routes.clear()
+    transport.route("POST", r"/services/oauth2/token$", (400, {"error": "invalid_grant", "error_description": "audience is invalid"}))
+    from ansible_collections.sfops.integration_users.plugins.module_utils.errors import AuthenticationError
+    with pytest.raises(AuthenticationError) as caught:
+        make(transport).connect()
+    assert "https://test.salesforce.com" in caught.value.render()
+
+
+def test_missing_library_is_reported(monkeypatch):
+    monkeypatch.setattr(client_module, "LIBRARY_IMPORT_ERROR", ImportError("No module named 'simple_salesforce'"))
+    with pytest.raises(MissingLibraryError) as caught:
+        Client(dict(CC))
+    assert caught.value.library == "simple-salesforce"
+
+
+def test_backoff_is_exponential_capped_and_jittered():
+    assert backoff_delay(0, lambda: 0.0) == client_module.BACKOFF_BASE_SECONDS * 0.5
+    assert backoff_delay(1, lambda: 0.5) == client_module.BACKOFF_BASE_SECONDS * 2
+    assert backoff_delay(30, lambda: 0.99) < client_module.BACKOFF_CAP_SECONDS * 1.5
