@@ -653,5 +653,36 @@ def test_parent_records_are_fetched_once_per_execution_and_fresh_each_time(org):
 
 
 def test_now_defaults_to_the_clock(org):
+    # LAST_N_DAYS:1 spans yesterday and today, so a run across midnight still matches.
     org.data["User"][0]["LastLoginDate"] = datetime.datetime.now(UTC)
-    assert names(execute("SELECT Username FROM User WHERE LastLoginDate = TODAY", org)) == ["admin@acme.com"]
+    assert names(execute("SELECT Username FROM User WHERE LastLoginDate = LAST_N_DAYS:1", org)) == [
+        "admin@acme.com"]
+
+
+@pytest.mark.parametrize("soql, code, reason", [
+    ("SELECT COUNT(), Id FROM User", "MALFORMED_QUERY", "COUNT() must be the only element in the SELECT list"),
+    ("SELECT SUM(Username) FROM User", "MALFORMED_QUERY", "field Username does not support aggregate operator SUM"),
+    ("SELECT Id FROM User WHERE COUNT(Id) > 1", "MALFORMED_QUERY", "unexpected token: 'COUNT'"),
+    ("SELECT FIELDS(SOME) FROM User", "MALFORMED_QUERY", "unexpected token: 'FIELDS'"),
+    ("SELECT Id FROM User WHERE Name = 'a\\qb'", "MALFORMED_QUERY",
+     "Invalid string literal 'a\\qb'. Illegal character sequence '\\q' in string literal."),
+    ("SELECT Id, (SELECT COUNT(Id) FROM PermissionSetAssignments) FROM User", "MALFORMED_QUERY",
+     "Aggregate functions are not supported in a child relationship sub-query"),
+    ("SELECT Id FROM User WHERE Username IN (SELECT Id FROM Profile)", "MALFORMED_QUERY",
+     "Invalid semi join: field 'Username' must be an Id or a reference field"),
+])
+def test_other_refusals(org, soql, code, reason):
+    error = error_of(org, soql)
+    assert (error.error_code, error.message.rsplit("\n", 1)[-1]) == (code, reason)
+
+
+def test_having_on_grouped_field_and_child_offset(org):
+    result = q(org, "SELECT ProfileId, COUNT(Id) FROM User GROUP BY ProfileId HAVING ProfileId = "
+                    f"'{org.ids['p_admin']}'")
+    assert [r["expr0"] for r in result.records] == [1]
+    record = q(org, "SELECT (SELECT PermissionSet.Name FROM PermissionSetAssignments ORDER BY PermissionSet.Name "
+                    "OFFSET 1) FROM User WHERE Username = 'admin@acme.com'").records[0]
+    assert [r["PermissionSet"]["Name"] for r in record["PermissionSetAssignments"]["records"]] == ["X00ex000000"]
+    record = q(org, "SELECT (SELECT Id FROM PermissionSetAssignments OFFSET 5) FROM User "
+                    "WHERE Username = 'admin@acme.com'").records[0]
+    assert record["PermissionSetAssignments"] is None

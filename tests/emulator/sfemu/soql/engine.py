@@ -5,18 +5,22 @@ running over many rows costs no name lookups or parsing; parent records are fetc
 and memoised for the duration of one execution.
 """
 import datetime
+import functools
 import operator
 from dataclasses import dataclass, field
 from typing import List
 
 from .. import DEFAULT_API_VERSION
-from ..ids import PREFIXES, to18
+from ..ids import PREFIXES, to18 as _to18
 from . import ast
 from .dates import as_datetime, date_range
 from .messages import (QueryError, malformed, no_such_column, to_sferror, unknown_child_relationship,
                        unknown_relationship, unsupported_object)
 from .parser import decode_string, like_regex, parse
 
+_MISSING = object()
+# Ids are rendered and compared in their 18-character form many times per query; the checksum is worth caching.
+to18 = functools.lru_cache(maxsize=1 << 17)(_to18)
 DEFAULT_URL_PREFIX = f"/services/data/v{DEFAULT_API_VERSION}/sobjects"
 
 STRING_TYPES = {"string", "textarea", "picklist", "multipicklist", "combobox", "email", "phone", "url",
@@ -169,9 +173,11 @@ class _Run:
         """(ObjectDef, record) a lookup value points to, or None; polymorphic lookups pick by Id prefix."""
         if value is None:
             return None
+        # Memo keyed by the stored value first, so the common case skips the 18-char normalisation.
+        found = self._parents.get(value, _MISSING)
+        if found is not _MISSING:
+            return found
         id18 = to18(value)
-        if id18 in self._parents:
-            return self._parents[id18]
         found = None
         by_prefix = [t for t in targets if PREFIXES.get(t.name) == id18[:3]]
         for target in by_prefix or targets:
@@ -179,7 +185,7 @@ class _Run:
             if row is not None:
                 found = (target, row)
                 break
-        self._parents[id18] = found
+        self._parents[value] = self._parents[id18] = found
         return found
 
     def getter(self, path):
