@@ -26,11 +26,12 @@ def serve(args):
     from .tls import generate_certificates, server_context
 
     state_dir = args.state_dir or tempfile.mkdtemp(prefix="sfemu-")
-    os.makedirs(state_dir, exist_ok=True)
+    key_dir = os.path.join(state_dir, "keys")
+    os.makedirs(key_dir, exist_ok=True)
     if args.state_file and os.path.exists(args.state_file):
-        estate = Estate.load_state(args.state_file, args.estate)
+        estate = Estate.load_state(args.state_file, args.estate, key_dir=key_dir)
     else:
-        estate = Estate.from_file(args.estate, seed=args.seed)
+        estate = Estate.from_file(args.estate, seed=args.seed, key_dir=key_dir)
     faults = Faults(seed=args.seed, latency_ms=args.latency_ms)
     try:
         for rule in args.fault:

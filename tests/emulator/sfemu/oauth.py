@@ -26,24 +26,6 @@ def audience(org):
     return SANDBOX_AUDIENCE if org.is_sandbox else PRODUCTION_AUDIENCE
 
 
-def find_app(estate, client_id):
-    """(org, connected app dict) of a client_id, or (None, None)."""
-    for org in estate.orgs.values():
-        for app in org.connected_apps:
-            if client_id and app.get("client_id") == client_id:
-                return org, app
-    return None, None
-
-
-def find_user(estate, username):
-    """(org, user) of a username (unique across the estate), or (None, None)."""
-    for org in estate.orgs.values():
-        user = org.find_user(username) if username else None
-        if user is not None:
-            return org, user
-    return None, None
-
-
 def _client_credentials(form, headers):
     """client_id/client_secret from the form or an HTTP Basic header."""
     client_id, secret = form.get("client_id"), form.get("client_secret")
@@ -77,8 +59,6 @@ def token(emulator, form, headers):
             org, user, app = _client_credentials_grant(emulator.estate, form, headers)
         elif grant == "password":
             org, user, app = _password_grant(emulator.estate, form, headers)
-        elif not grant:
-            raise OAuthError("unsupported_grant_type", "grant type not supported")
         else:
             raise OAuthError("unsupported_grant_type", "grant type not supported")
         org.record_login(user["Id"], LOGIN_TYPE, "Success", app.get("name"))
@@ -87,8 +67,8 @@ def token(emulator, form, headers):
     issued_at = str(int(time.time() * 1000))
     signature = base64.b64encode(hmac.new(str(app.get("client_secret") or "").encode(),
                                           (identity + issued_at).encode(), hashlib.sha256).digest()).decode()
-    return Answer(200, {"access_token": access_token, "scope": "api", "instance_url": emulator.base_url,
-                        "id": identity, "token_type": "Bearer", "issued_at": issued_at, "signature": signature})
+    return Answer(200, {"access_token": access_token, "scope": " ".join(app.get("scopes") or ["api"]),
+                        "instance_url": emulator.base_url, "id": identity, "token_type": "Bearer", "issued_at": issued_at, "signature": signature})
 
 
 def _jwt_grant(estate, form):
@@ -100,7 +80,7 @@ def _jwt_grant(estate, form):
         header = jwt.get_unverified_header(assertion)
     except jwt.PyJWTError:
         raise OAuthError("invalid_grant", "invalid assertion") from None
-    org, app = find_app(estate, claims.get("iss"))
+    org, app = estate.org_for_client_id(claims.get("iss"))
     if app is None:
         raise OAuthError("invalid_client_id", "client identifier invalid")
     user = org.find_user(claims.get("sub") or "")
@@ -131,7 +111,7 @@ def _jwt_grant(estate, form):
 
 def _client_credentials_grant(estate, form, headers):
     client_id, secret = _client_credentials(form, headers)
-    org, app = find_app(estate, client_id)
+    org, app = estate.org_for_client_id(client_id)
     if app is None:
         raise OAuthError("invalid_client_id", "client identifier invalid")
     if not _secret_matches(app, secret):
@@ -156,12 +136,14 @@ def _user_by_id(org, user_id):
 
 def _password_grant(estate, form, headers):
     client_id, secret = _client_credentials(form, headers)
-    org, app = find_app(estate, client_id)
+    org, app = estate.org_for_client_id(client_id)
     if app is None:
         raise OAuthError("invalid_client_id", "client identifier invalid")
     if not _secret_matches(app, secret):
         raise OAuthError("invalid_client", "invalid client credentials")
-    user = org.find_user(form.get("username") or "")
+    username = form.get("username") or ""
+    # The username must belong to the app's org (usernames are unique across the estate).
+    user = org.find_user(username)
     if user is None:
         # Salesforce never says whether the username exists.
         raise OAuthError("invalid_grant", "authentication failure")

@@ -177,7 +177,16 @@ class Emulator:
     def reset_estate(self):
         """Back to the loaded estate: records, sessions, cursors, counters. Returns fresh admin tokens."""
         with self.estate.lock:
-            self.estate.reset()
+            # Estate.reset() rebuilds while the old orgs are still listed, and its client_id
+            # uniqueness check then sees every app twice: rebuild from an empty listing instead
+            # (old orgs put back if the rebuild fails).
+            previous = dict(self.estate.orgs)
+            self.estate.orgs.clear()
+            try:
+                self.estate.reset()
+            except Exception:
+                self.estate.orgs.update(previous)
+                raise
         with self.cursor_lock:
             self.cursors.clear()
         self.token_orgs.clear()
