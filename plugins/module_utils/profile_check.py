@@ -25,6 +25,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from ansible_collections.sfops.integration_users.plugins.module_utils import licenses
 from ansible_collections.sfops.integration_users.plugins.module_utils.access import (
     access_gap, describe_access, empty_access, fetch_access, is_empty, merge_access)
@@ -32,7 +34,8 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.errors imp
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import same_id, to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_license_info import read_license_rows
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
-from ansible_collections.sfops.integration_users.plugins.module_utils.scanner import find_references, scan_metadata
+from ansible_collections.sfops.integration_users.plugins.module_utils.scanner import (
+    find_identifiers, find_references, scan_metadata)
 from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
 from ansible_collections.sfops.integration_users.plugins.module_utils.users import (
     DEFAULT_LOOKBACK_DAYS, missing_usernames, read_users)
@@ -66,6 +69,7 @@ CODE_SOURCES = {
 # Components whose text is only in Tooling Metadata (fetched one record per subrequest).
 METADATA_TYPES = ("ValidationRule", "Flow", "CustomField")
 
+_API_ONLY_NAME = re.compile(r"api[\s_-]*only", re.IGNORECASE)
 _SEVERITY_RANK = dict((name, rank) for rank, name in enumerate(SEVERITIES))
 
 REMEDIATION = {
@@ -106,6 +110,7 @@ REMEDIATION = {
     "PROFILE_CHECK": "Read what the test expects: once moved, the users run under the target profile.",
     "POSSIBLE_PROFILE_REFERENCE": "Check whether the joined text is compared with the profile name; if so treat it "
                                   "as a profile name reference.",
+    "INDIRECT_PROFILE_REFERENCE": "Review the called class's findings: this code depends on its profile test.",
     "EXTRA_STRING_REFERENCE": "Review this component: it contains a string you asked to look for.",
     "COMMENT_REFERENCE": "No effect at run time; update the comment when the code changes.",
     "CUSTOM_SETTING_PROFILE_ROW": "Create the same setting row for the target profile (or for each user) before the "
@@ -187,6 +192,18 @@ def resolve_target(summary, target_profile=None):
                                       "license": licenses.INTEGRATION_LICENSE}), findings
 
 
+def look_alikes(summary):
+    """Profiles on another license that could be mistaken for the integration profile.
+
+    The summary lists every profile named like "API Only" or "Integration...". A profile named
+    "API Only" is the known-issue trap whatever its settings; one merely named "Integration..." is
+    only mistaken for the integration profile when it is also API-only (an "Integration Admin"
+    profile with full access is an ordinary profile that happens to mention integrations).
+    """
+    return [p for p in summary["look_alikes"]
+            if _API_ONLY_NAME.search(p["name"] or "") or p.get("api_only")]
+
+
 def readiness_findings(summary, to_move, needing_psl):
     """Seat and PSL findings for ``to_move`` users, ``needing_psl`` of whom lack the integration PSL."""
     findings = []
@@ -208,7 +225,7 @@ def readiness_findings(summary, to_move, needing_psl):
                                 "%d user(s) need the '%s' permission set license but %d seat(s) are free "
                                 "(%d of %d used)" % (needing_psl, licenses.INTEGRATION_PSL_LABEL, psl["free"],
                                                       psl["used"], psl["total"])))
-    for profile in summary["look_alikes"]:
+    for profile in look_alikes(summary):
         findings.append(finding("LOOKALIKE_PROFILE", "warning",
                                 "profile '%s' is named like an integration profile but is on the '%s' license"
                                 % (profile["name"], profile["license"]),
@@ -374,6 +391,47 @@ def scan_component(ctype, record, metadata_record, needles, profile_labels):
         else:
             references = scan_metadata(metadata, names, ids, extras)
     return reference_findings(comp, references, profile_labels)
+
+
+def indirect_findings(classes, triggers, direct_findings):
+    """Apex that calls a class with a live profile reference, directly or through other classes.
+
+    ``classes`` / ``triggers``: ApexClass / ApexTrigger records with Body; ``direct_findings``: the
+    scan findings so far. Components with direct findings of their own are not reported again.
+    """
+    with_direct = set()
+    flagged = {}
+    for item in direct_findings:
+        comp = item.get("component") or {}
+        if comp.get("type") in ("ApexClass", "ApexTrigger") and item["severity"] != "info":
+            with_direct.add((comp["type"], (comp["name"] or "").lower()))
+            if comp["type"] == "ApexClass":
+                flagged[(comp["name"] or "").lower()] = comp["name"]
+    findings = []
+    pending = [("ApexClass", r) for r in classes] + [("ApexTrigger", r) for r in triggers]
+    changed = True
+    while changed and flagged:
+        changed = False
+        for ctype, record in list(pending):
+            name = record.get("Name") or ""
+            if (ctype, name.lower()) in with_direct:
+                pending.remove((ctype, record))
+                continue
+            callees = [ref for ref in find_identifiers(record.get("Body") or "", sorted(flagged.values()))
+                       if ref["target"].lower() != name.lower()]
+            if not callees:
+                continue
+            first = callees[0]
+            findings.append(finding(
+                "INDIRECT_PROFILE_REFERENCE", "warning",
+                "%s %s line %d: uses class %s, which references a profile checked"
+                % (ctype, name, first["line"], flagged[first["target"].lower()]),
+                component=component(ctype, name, record.get("Id"), first["line"])))
+            pending.remove((ctype, record))
+            if ctype == "ApexClass":
+                flagged[name.lower()] = name
+                changed = True
+    return findings
 
 
 def custom_setting_findings(setting, rows, profile_labels):
@@ -546,14 +604,18 @@ def run(task):
         metadata_wanted = [(ctype, r["Id"]) for ctype in METADATA_TYPES for r in records.get(ctype, ())]
         metadata, metadata_errors = read_metadata(client, metadata_wanted)
         errors.extend(metadata_errors)
+        code_findings = []
         for scan in sorted(scans):
             if scan not in CODE_SOURCES:
                 continue
             ctype = CODE_SOURCES[scan][0]
             for record in records.get(ctype, ()):
                 scanned[scan] += 1
-                findings.extend(scan_component(ctype, record, metadata.get(to18(record["Id"])), needles,
-                                               profile_labels))
+                code_findings.extend(scan_component(ctype, record, metadata.get(to18(record["Id"])), needles,
+                                                    profile_labels))
+        code_findings.extend(indirect_findings(records.get("ApexClass", ()), records.get("ApexTrigger", ()),
+                                               code_findings))
+        findings.extend(code_findings)
         if "custom_settings" in scans:
             setting_rows, setting_errors, scanned["custom_settings"] = read_custom_setting_rows(client, profile_ids)
             errors.extend(setting_errors)

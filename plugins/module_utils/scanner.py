@@ -11,6 +11,10 @@ Public API::
     scan_metadata(metadata, profile_names=(), profile_ids=(), extra_strings=())
         -> the same references for every string inside a Tooling ``Metadata`` value (flows),
            each with an extra "path" ("processMetadataValues[0].value.stringValue"), line None
+    find_identifiers(text, identifiers, language="apex")
+        -> uses of the given identifiers (e.g. Apex class names) in live code, never in strings or
+           comments: {"kind": "identifier", "target", "match", "line", "column", "in_comment": False,
+           "in_string": False}
 
 Kinds of reference:
     profile_name             a profile name given in ``profile_names`` (strings and comments)
@@ -214,6 +218,27 @@ def find_references(text, profile_names=(), profile_ids=(), extra_strings=(), la
             if pattern.search(joined) and not any(pattern.search(part) for part in parts):
                 add("possible_concatenation", name, run_start, run_end, "string")
     return [found[key] for key in sorted(found, key=lambda key: (key[0], key[1], key[2]))]
+
+
+def find_identifiers(text, identifiers, language="apex"):
+    """Uses of ``identifiers`` in code segments (Apex is case-insensitive), in text order."""
+    if language not in LANGUAGES:
+        raise ValueError("unknown language %r, expected one of %s" % (language, ", ".join(LANGUAGES)))
+    wanted = _unique(identifiers)
+    if not text or not wanted:
+        return []
+    line_starts = [0] + [match.end() for match in re.finditer(r"\n", text)]
+    found = []
+    for segment_kind, start, end in _segments(text, language):
+        if segment_kind != "code":
+            continue
+        chunk = text[start:end]
+        for identifier in wanted:
+            for match in _name_pattern(identifier).finditer(chunk):
+                line, column = _position(line_starts, start + match.start())
+                found.append({"kind": "identifier", "target": identifier, "match": match.group(0), "line": line,
+                              "column": column, "in_comment": False, "in_string": False})
+    return sorted(found, key=lambda ref: (ref["line"], ref["column"], ref["target"].lower()))
 
 
 def _metadata_strings(value, path=""):

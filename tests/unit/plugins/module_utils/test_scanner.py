@@ -9,7 +9,7 @@ import pytest
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.scanner import (
-    find_references, scan_metadata)
+    find_identifiers, find_references, scan_metadata)
 
 NAME = "Integration Admin"
 ID15 = "00e5g00000AbCdE"
@@ -258,3 +258,15 @@ def test_scan_metadata_walks_flow_metadata_with_paths():
 def test_scan_metadata_of_nothing():
     assert scan_metadata(None, profile_names=[NAME]) == []
     assert scan_metadata({"active": True, "n": 3}, profile_names=[NAME]) == []
+
+
+def test_identifiers_only_in_live_code():
+    source = ("trigger T on Account (before insert) {\n"
+              "  // AccountTriggerHandler.bypass() was here\n"
+              "  String s = 'AccountTriggerHandler';\n"
+              "  if (accounttriggerhandler.bypass()) return;\n"
+              "  MyAccountTriggerHandlerX.run();\n}")
+    refs = find_identifiers(source, ["AccountTriggerHandler"])
+    assert [(r["kind"], r["target"], r["line"], r["match"]) for r in refs] == [
+        ("identifier", "AccountTriggerHandler", 4, "accounttriggerhandler")]
+    assert find_identifiers(source, []) == [] and find_identifiers("", ["X"]) == []

@@ -376,3 +376,32 @@ def test_execute_adds_api_usage_and_rejects_nothing(patched):
     params = {"usernames": [], "target_profile": None, "scans": ["apex"], "extra_strings": [], "login_days": 90}
     result, _task = execute(pc.SPEC, params, client_factory=lambda p: Dummy())
     assert result["changed"] is False and "api_usage" in result and "findings" in result
+
+
+def test_indirect_references_follow_class_calls():
+    handler = {"Id": "01p5g0000000001", "Name": "Handler", "Body": "String s = 'Integration Admin';"}
+    helper = {"Id": "01p5g0000000002", "Name": "Helper", "Body": "Boolean b = Handler.bypass();"}
+    unrelated = {"Id": "01p5g0000000003", "Name": "Other", "Body": "// Helper.go() is not called\nInteger i;"}
+    trigger = {"Id": "01q5g0000000001", "Name": "AccountTrigger",
+               "Body": "trigger AccountTrigger on Account (before insert) {\n  if (helper.go()) return;\n}"}
+    direct = pc.scan_component("ApexClass", handler, None, NEEDLES, LABELS)
+    # Classes listed after their callers still resolve: the walk repeats until nothing changes.
+    findings = pc.indirect_findings([unrelated, helper, handler], [trigger], direct)
+    assert [(f["code"], f["severity"], f["component"]["name"], f["component"]["line"]) for f in findings] == [
+        ("INDIRECT_PROFILE_REFERENCE", "warning", "Helper", 1),
+        ("INDIRECT_PROFILE_REFERENCE", "warning", "AccountTrigger", 2)]
+    assert findings[1]["message"] == ("ApexTrigger AccountTrigger line 2: uses class Helper, which references "
+                                      "a profile checked")
+    assert pc.indirect_findings([helper], [trigger], []) == []
+
+
+def test_look_alikes_are_api_only_names_or_api_only_profiles():
+    profiles = [
+        {"Id": LOOKALIKE_PROFILE, "Name": "API Only", "UserLicenseId": SF_LICENSE, "PermissionsApiUserOnly": False},
+        {"Id": INT_ADMIN_PROFILE, "Name": "Integration Admin", "UserLicenseId": SF_LICENSE,
+         "PermissionsApiUserOnly": False},
+        {"Id": to18("00e5g0000000008"), "Name": "Integration Robots", "UserLicenseId": SF_LICENSE,
+         "PermissionsApiUserOnly": True},
+    ]
+    found = pc.look_alikes(summary(profiles=profiles))
+    assert sorted(p["name"] for p in found) == ["API Only", "Integration Robots"]
