@@ -6,8 +6,8 @@
 The access a set grants uses access.py's shape ({"system", "objects", "fields"}), so a profile's
 access or an ``access_gap`` from sf_profile_check is already in the module's own language.
 
-Flow of ``run(task)``: read the set, its rows and the org's licenses in ONE composite call (plus two
-calls when ``access_from.profile`` is given) -> pure ``desired_state`` -> pure ``plan_changes`` ->
+Flow of ``run(task)``: read the set, its rows and the org's licenses in ONE composite call (plus one
+call when ``access_from.profile`` is given) -> pure ``desired_state`` -> pure ``plan_changes`` ->
 backup of the set being replaced -> ONE allOrNone composite call with every write (when the plan
 holds more than 25 writes, the rest go through sObject Collections, 200 records a call).
 A converged set makes no write call; check mode makes none either.
@@ -413,13 +413,19 @@ def _set_filter(name):
     return "Name = %s AND IsOwnedByProfile = false" % soql_literal(name)
 
 
-def read_queries(name):
-    """The queries of the one read call: the set, its rows, the org's licenses."""
+def read_queries(name, profile_name=None):
+    """The queries of the one read call: the set, its rows, the org's licenses.
+
+    With ``profile_name`` the set query also returns that profile's own permission set (after the
+    managed set, which sorts first), so ``access_from.profile`` costs no extra lookup.
+    """
     parent = "ParentId IN (SELECT Id FROM PermissionSet WHERE %s)" % _set_filter(name)
     object_fields = ", ".join(_PREFIX + right for _o, right in OBJECT_RIGHT_OPTIONS)
     field_fields = ", ".join(_PREFIX + right for _o, right in FIELD_RIGHT_OPTIONS)
     return [
-        ("set", "SELECT %s FROM PermissionSet WHERE %s" % (", ".join(_SET_FIELDS), _set_filter(name))),
+        ("set", "SELECT %s, ProfileId FROM PermissionSet WHERE %s ORDER BY IsOwnedByProfile" % (
+            ", ".join(_SET_FIELDS), "(%s) OR (IsOwnedByProfile = true AND Profile.Name = %s)" % (
+                _set_filter(name), soql_literal(profile_name)) if profile_name else _set_filter(name))),
         ("objects", "SELECT Id, SobjectType, %s FROM ObjectPermissions WHERE %s ORDER BY SobjectType"
          % (object_fields, parent)),
         ("fields", "SELECT Id, SobjectType, Field, %s FROM FieldPermissions WHERE %s ORDER BY Field"
@@ -434,9 +440,10 @@ def assignments_query(name):
             "(SELECT Id FROM PermissionSet WHERE %s) ORDER BY Assignee.Username" % _set_filter(name))
 
 
-def read_org(client, name, with_assignments=False):
-    """One composite call: the set (all its fields), its object/field rows, licenses, the describe."""
-    subrequests = [client.query_subrequest(ref, soql) for ref, soql in read_queries(name)]
+def read_org(client, name, with_assignments=False, profile_name=None):
+    """One composite call: the set (all its fields), its object/field rows, licenses, the describe;
+    ``profile_sets``: the own permission set(s) of ``profile_name``."""
+    subrequests = [client.query_subrequest(ref, soql) for ref, soql in read_queries(name, profile_name)]
     subrequests.append({"method": "GET", "referenceId": "describe",
                         "url": client.data_path("sobjects/PermissionSet/describe")})
     # Every Permissions* field of the set, whichever the org has, without a second call.
@@ -450,6 +457,8 @@ def read_org(client, name, with_assignments=False):
             raise _subrequest_error(answer, ref, client)
         body = answer["body"]
         result[ref] = client.finish_query(body)["records"] if ref != "describe" else body
+    result["profile_sets"] = [r for r in result["set"] if r.get("IsOwnedByProfile")]
+    result["set"] = [r for r in result["set"] if not r.get("IsOwnedByProfile")]
     record = None
     if result["set"]:
         answer = answers.get("record") or {}
@@ -469,21 +478,19 @@ def _subrequest_error(answer, ref, client):
     return error.with_context(client.org, client.user)
 
 
-def profile_access(client, profile_name, permission_fields):
-    """The access a profile grants: find it, then access.py's queries on its own set (3 calls)."""
-    rows = client.query("SELECT Id, Name FROM Profile WHERE Name = %s" % soql_literal(profile_name))["records"]
-    if not rows:
+def profile_access(client, profile_name, profile_sets, permission_fields):
+    """The access a profile grants, from its own permission set (found by read_org): one call."""
+    if not profile_sets:
         raise OperationError("access_from.profile: no profile named %r in this org" % profile_name)
-    if len(rows) > 1:
-        raise OperationError("access_from.profile: %d profiles are named %r" % (len(rows), profile_name))
-    profile_id = to18(rows[0]["Id"])
-    sets = client.query(access_lib.build_permission_set_soql(permission_fields, profile_ids=[profile_id]))["records"]
-    if not sets:
-        return access_lib.empty_access()
-    row_queries = access_lib.build_permission_rows_soql([r["Id"] for r in sets])
-    rows_by_kind = run_queries(client, sorted(row_queries.items()))
-    by_parent = access_lib.access_by_parent(sets, rows_by_kind["objects"], rows_by_kind.get("fields", ()))
-    return by_parent["profiles"].get(profile_id, access_lib.empty_access())
+    if len(profile_sets) > 1:
+        raise OperationError("access_from.profile: %d profiles are named %r" % (len(profile_sets), profile_name))
+    set_id = to18(profile_sets[0]["Id"])
+    queries = [("permission_sets", access_lib.build_permission_set_soql(permission_fields,
+                                                                        permission_set_ids=[set_id]))]
+    queries.extend(sorted(access_lib.build_permission_rows_soql([set_id]).items()))
+    rows = run_queries(client, queries)
+    by_parent = access_lib.access_by_parent(rows["permission_sets"], rows["objects"], rows.get("fields", ()))
+    return by_parent["permission_sets"].get(set_id, access_lib.empty_access())
 
 
 # ---- writing --------------------------------------------------------------------------------
@@ -576,7 +583,7 @@ def _raise_items(client, refused):
 
 # ---- the module -------------------------------------------------------------------------------
 
-def wanted_access(params, permission_fields, client):
+def wanted_access(params, permission_fields, client, profile_sets=()):
     """The access the task lists: explicit permissions plus ``access_from``."""
     listed = access_lib.merge_access({
         "system": resolve_system_permissions(params.get("system_permissions"), permission_fields),
@@ -585,7 +592,8 @@ def wanted_access(params, permission_fields, client):
     })
     source = params.get("access_from") or {}
     if source.get("profile"):
-        listed = access_lib.merge_access(listed, profile_access(client, source["profile"], permission_fields))
+        listed = access_lib.merge_access(listed, profile_access(client, source["profile"], profile_sets,
+                                                                  permission_fields))
     elif source.get("access_gap") is not None:
         gap = validate_access_gap(source["access_gap"])
         # Names in a gap come from another org's describe: check them against this one.
@@ -601,7 +609,8 @@ def run(task):
     validate_name(params["name"])
     client = task.client
     absent = params["state"] == "absent"
-    org = read_org(client, params["name"], with_assignments=absent)
+    profile_name = None if absent else (params.get("access_from") or {}).get("profile")
+    org = read_org(client, params["name"], with_assignments=absent, profile_name=profile_name)
     record = org["record"]
     if record is not None and record.get("IsOwnedByProfile"):
         raise OperationError("%s is the permission set of a profile and cannot be managed here" % params["name"])
@@ -628,7 +637,7 @@ def run(task):
                 hint="Salesforce does not change the license of an existing permission set: use another "
                      "name, or remove this set (state: absent) and create it again")
         fields = access_lib.permission_fields(org["describe"])
-        listed, not_carried = wanted_access(params, fields, client)
+        listed, not_carried = wanted_access(params, fields, client, org["profile_sets"])
         desired = desired_state(params, current, license_info, listed)
     steps = plan_changes(current, desired)
     result = {"changed": bool(steps), "name": params["name"], "permission_set": public_state(desired)}
