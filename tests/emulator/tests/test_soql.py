@@ -625,6 +625,17 @@ def test_invalid_id_literal(org):
                             "ERROR at Row:1:Column:27\ninvalid ID field: ZZZ"
 
 
+def test_duplicate_fields_and_offset_limit(org):
+    for soql, field in [("SELECT Id, Username, id FROM User", "id"),
+                        ("SELECT Profile.Name, profile.name FROM User", "profile.name"),
+                        ("SELECT Id, FIELDS(STANDARD) FROM Profile", "Id")]:
+        error = error_of(org, soql)
+        assert (error.error_code, error.message) == ("INVALID_FIELD", f"duplicate field selected: {field}")
+    error = error_of(org, "SELECT Id FROM User LIMIT 10 OFFSET 2001")
+    assert (error.error_code, error.message) == ("NUMBER_OUTSIDE_VALID_RANGE", "Maximum SOQL offset allowed is 2000")
+    assert q(org, "SELECT Id FROM User OFFSET 2000").total_size == 0
+
+
 def test_single_row_only_fields(org):
     error = error_of(org, "SELECT Id, Metadata FROM ValidationRule")
     assert error.error_code == "MALFORMED_QUERY"

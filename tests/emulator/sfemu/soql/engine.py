@@ -27,6 +27,7 @@ STRING_TYPES = {"string", "textarea", "picklist", "multipicklist", "combobox", "
                 "encryptedstring"}
 NUMBER_TYPES = {"int", "double", "currency", "percent", "long"}
 ID_TYPES = {"id", "reference"}
+MAX_OFFSET = 2000
 AGGREGATES = {"COUNT", "COUNT_DISTINCT", "MIN", "MAX", "SUM", "AVG"}
 SINGLE_ROW_REASON = ("When retrieving results with Metadata or FullName fields, the query qualifications must "
                      "specify no more than one row for retrieval. Result size: {}")
@@ -362,6 +363,11 @@ def _type_error(name, type_name, pos, quoted):
                       f"and {advice}", pos)
 
 
+def _check_offset(query):
+    if query.offset is not None and query.offset > MAX_OFFSET:
+        raise QueryError("NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}")
+
+
 def _is_aggregate(query):
     return bool(query.group_by) or any(
         isinstance(item, ast.SelectCall) and item.call.func in AGGREGATES for item in query.select)
@@ -396,7 +402,9 @@ class _RecordPlan:
         self.query = query
         self.objdef = objdef
         self.node = _Node()
+        self.selected = set()
         self.single_row_only = False
+        _check_offset(query)
         for item in query.select:
             if isinstance(item, ast.SelectField):
                 self._select(run.resolve(objdef, item.path, query.object_alias))
@@ -416,6 +424,9 @@ class _RecordPlan:
                                item.descending, item.nulls_last))
 
     def _select(self, path):
+        if path.key in self.selected:
+            raise QueryError("INVALID_FIELD", f"duplicate field selected: {path.text}")
+        self.selected.add(path.key)
         node = self.node
         for ref, targets in path.steps:
             node = node.parent(ref, targets)
@@ -512,6 +523,7 @@ class _AggregatePlan:
         self.run = run
         self.query = query
         self.objdef = objdef
+        _check_offset(query)
         self.where = run.row_condition(query, objdef)
         self.group_paths = [run.resolve(objdef, p, query.object_alias) for p in query.group_by]
         self.group_keys = {p.key: (run.getter(p), p.field) for p in self.group_paths}
