@@ -288,6 +288,7 @@ def user_findings(user, target, fetched, running_user_id=None):
         return findings, empty_access()
     if not user.get("active", True):
         findings.append(finding("USER_INACTIVE", "warning", "the user is inactive", user=name))
+    gap = user_access_gap(user, target, fetched) if target else empty_access()
     if running_user_id and same_id(user["id"], running_user_id):
         findings.append(finding("RUNNING_USER", "blocker",
                                 "this is the user the check runs as; moving it would cut the migration's own access",
@@ -298,6 +299,9 @@ def user_findings(user, target, fetched, running_user_id=None):
                                 "%d user-interface login(s) in the last %d days (last %s)"
                                 % (logins["ui"], logins.get("lookback_days") or 0, logins.get("last_ui")),
                                 user=name))
+    if any(item["code"] in ("RUNNING_USER", "UI_LOGINS") for item in findings):
+        # A person or the connecting user is not moved at all: how to move it would only be noise.
+        return findings, gap
     conflicts = conflicting_sets(user)
     if conflicts:
         by_license = {}
@@ -313,7 +317,6 @@ def user_findings(user, target, fetched, running_user_id=None):
                                 "permission set(s) bound to the '%s' user license instead of the '%s' permission "
                                 "set license: %s" % (licenses.INTEGRATION_LICENSE, licenses.INTEGRATION_PSL_LABEL,
                                                      _names(misbound)), user=name))
-    gap = user_access_gap(user, target, fetched) if target else empty_access()
     if not is_empty(gap):
         findings.append(finding("ACCESS_GAP", "warning",
                                 "would lose access granted today by profile '%s'%s: %s"

@@ -133,13 +133,15 @@ def test_user_traps():
     assert gap == {"system": ["RunFlow"], "objects": {"Account": ["Read"], "Opportunity": ["Edit", "Read"]},
                    "fields": {}}
 
-    jane = user("jane.doe@acme.com", "0055g0000000003", ui=4)
-    findings, _gap = pc.user_findings(jane, target, fetched)
-    assert ("UI_LOGINS", "blocker") in codes(findings)
+    jane = user("jane.doe@acme.com", "0055g0000000003", ui=4, permission_sets=[SALES_OPS_SET])
+    findings, gap = pc.user_findings(jane, target, fetched)
+    # A person is not to be moved: only that is said, the gap stays in the summary.
+    assert codes(findings) == [("UI_LOGINS", "blocker")]
+    assert gap["system"] == ["RunFlow"]
     assert "4 user-interface login(s) in the last 90 days" in findings[0]["message"]
 
     admin = user("admin@acme.com", RUNNING_USER, profile_id=ADMIN_PROFILE, profile="System Administrator")
-    assert ("RUNNING_USER", "blocker") in codes(pc.user_findings(admin, target, fetched, RUNNING_USER[:15])[0])
+    assert codes(pc.user_findings(admin, target, fetched, RUNNING_USER[:15])[0]) == [("RUNNING_USER", "blocker")]
 
     done = user("svc.done@acme.com", "0055g0000000004", profile_id=TARGET_PROFILE,
                 profile="Minimum Access - API Only Integrations", license_name="Salesforce Integration")
@@ -342,13 +344,14 @@ def test_run_reports_everything_sorted_and_ready_false(patched):
         ("PROFILE_NAME_REFERENCE", None),
         ("UI_LOGINS", "jane.doe@acme.com"),
         ("USER_NOT_FOUND", "ghost@acme.com"),
-        ("ACCESS_GAP", "jane.doe@acme.com"),
         ("ACCESS_GAP", "svc.mulesoft@acme.com"),
         ("LOOKALIKE_PROFILE", None),
         ("ALREADY_MIGRATED", "svc.done@acme.com"),
     ]
-    assert result["counts"]["ACCESS_GAP"] == 2
-    assert result["severity_counts"] == {"blocker": 4, "warning": 3, "info": 1}
+    # Jane is a person: she is not to be moved, so her access gap is in the summary, not a finding.
+    assert result["counts"]["ACCESS_GAP"] == 1
+    assert result["users"][0]["access_gap"]["system"] == ["RunFlow"]
+    assert result["severity_counts"] == {"blocker": 4, "warning": 2, "info": 1}
     assert [(u["username"], u["ready"], u["to_move"]) for u in result["users"]] == [
         ("jane.doe@acme.com", False, True), ("svc.done@acme.com", True, False),
         ("svc.mulesoft@acme.com", False, True)]
