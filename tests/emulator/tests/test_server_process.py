@@ -1,4 +1,5 @@
 """The server as a process: READY.json, TLS, concurrency, SIGTERM, --state-file, generate."""
+import http.client
 import os
 import signal
 import socket
@@ -41,15 +42,22 @@ def test_certificate_verifies_against_ca_only(emulator):
         requests.get(emulator.base_url + "/services/data/", timeout=10, verify=True)
 
 
-def test_keep_alive_reuses_one_connection(emulator):
-    http = emulator.session()
-    for _ in range(5):
-        answer = http.get(emulator.base_url + "/services/data/v62.0/limits",
-                          headers={"Authorization": "Bearer " + emulator.token(PROD)})
-        assert answer.status_code == 200
-    pool = http.get_adapter(emulator.base_url).poolmanager.connection_from_url(emulator.base_url)
-    assert pool.num_connections == 1
-    http.close()
+def test_keep_alive_serves_many_requests_on_one_connection(emulator):
+    port = int(emulator.base_url.rsplit(":", 1)[1])
+    connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=30,
+                                             context=ssl.create_default_context(cafile=emulator.ca_file))
+    try:
+        sockets = set()
+        for _ in range(5):
+            connection.request("GET", "/services/data/v62.0/limits",
+                               headers={"Authorization": "Bearer " + emulator.token(PROD)})
+            answer = connection.getresponse()
+            assert answer.status == 200 and answer.getheader("Connection") != "close"
+            answer.read()
+            sockets.add(id(connection.sock))
+        assert len(sockets) == 1
+    finally:
+        connection.close()
 
 
 def test_fifty_concurrent_connections(emulator):
