@@ -586,6 +586,8 @@ def test_unknown_child_relationship(org):
     ("SELECT Id FROM User ORDER Name", "Name", 27),
     ("SELECT Id FROM User WHERE Name == 'x'", "=", 33),
     ("SELECT Id FROM User WHERE Name = 'x' #", "#", 38),
+    ("SELECT Id FROM User WHERE StartDay__c = 2023-02-30", "2023-02-30", 41),
+    ("SELECT Id FROM User WHERE CreatedDate = 2023-01-01T25:00:00Z", "2023-01-01T25:00:00Z", 41),
 ])
 def test_syntax_errors(org, soql, token, column):
     error = error_of(org, soql)

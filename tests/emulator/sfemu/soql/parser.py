@@ -5,10 +5,10 @@ import re
 from pathlib import Path
 
 from lark import Lark, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import ast
-from .messages import malformed, unexpected_token
+from .messages import QueryError, malformed, unexpected_token
 
 _GRAMMAR = (Path(__file__).parent / "grammar.lark").read_text(encoding="utf-8")
 _LARK = Lark(_GRAMMAR, parser="lalr", lexer="contextual", maybe_placeholders=True)
@@ -25,6 +25,14 @@ def _parse_datetime(text):
     # Python wants +HH:MM; Salesforce also accepts +HHMM.
     text = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text)
     return datetime.datetime.fromisoformat(text).astimezone(datetime.timezone.utc)
+
+
+def _calendar(parse_text, tok):
+    """Date or datetime of a literal that has the right shape but may name an impossible day (2023-02-30)."""
+    try:
+        return parse_text(str(tok))
+    except ValueError:
+        raise unexpected_token(str(tok), _pos(tok)) from None
 
 
 class _ToAst(Transformer):
@@ -154,11 +162,11 @@ class _ToAst(Transformer):
 
     @v_args(inline=True)
     def datetime(self, tok):
-        return ast.Literal("datetime", _parse_datetime(str(tok)), str(tok), _pos(tok))
+        return ast.Literal("datetime", _calendar(_parse_datetime, tok), str(tok), _pos(tok))
 
     @v_args(inline=True)
     def date(self, tok):
-        return ast.Literal("date", datetime.date.fromisoformat(str(tok)), str(tok), _pos(tok))
+        return ast.Literal("date", _calendar(datetime.date.fromisoformat, tok), str(tok), _pos(tok))
 
     @v_args(inline=True)
     def date_range(self, tok):
@@ -208,7 +216,12 @@ def parse(soql):
         raise unexpected_token("<EOF>", _eof_pos(soql)) from None
     except UnexpectedInput as exc:  # any other lark input error
         raise malformed(str(exc)) from None
-    return _TO_AST.transform(tree)
+    try:
+        return _TO_AST.transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, QueryError):
+            raise exc.orig_exc from None
+        raise
 
 
 def _characters(raw, pos):
