@@ -16,6 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from requests.adapters import BaseAdapter
 
+from ansible_collections.sfops.integration_users.plugins.module_utils.client import new_session as _ORIGINAL_NEW_SESSION
+
 INSTANCE = "https://acme.my.salesforce.com"
 
 
@@ -113,8 +115,8 @@ def rest_error(code, message, status=400):
 
 
 def session_with(transport, verify=True):
-    from ansible_collections.sfops.integration_users.plugins.module_utils.client import new_session
-    session = new_session(verify, 5.0)
+    # Imported here (conftest puts the collection on sys.path first), bound before tests patch it.
+    session = _ORIGINAL_NEW_SESSION(verify, 5.0)
     session.mount("https://", transport)
     session.mount("http://", transport)
     return session
