@@ -46,7 +46,7 @@ def _secret_matches(app, secret):
 def _fail(org, user, status, app, error, description):
     """Record the failed login (when the user is known) and raise the OAuth error."""
     if org is not None and user is not None:
-        org.record_login(user["Id"], LOGIN_TYPE, status, app.get("name") if app else "Unknown")
+        org.record_login(user["Id"], LOGIN_TYPE, status, app.get("name") if app else "Unknown", api_type="N/A")
     raise OAuthError(error, description)
 
 
@@ -61,7 +61,7 @@ def token(emulator, form, headers):
             org, user, app = _password_grant(emulator.estate, form, headers)
         else:
             raise OAuthError("unsupported_grant_type", "grant type not supported")
-        org.record_login(user["Id"], LOGIN_TYPE, "Success", app.get("name"))
+        org.record_login(user["Id"], LOGIN_TYPE, "Success", app.get("name"), api_type="N/A")
     access_token = emulator.issue_session(org, user["Id"])
     identity = emulator.identity_url(org, user["Id"])
     issued_at = str(int(time.time() * 1000))
