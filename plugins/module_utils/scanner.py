@@ -23,7 +23,7 @@ Kinds of reference:
                              $Profile.Name, $Profile.Id, UserInfo.getProfileId(), Profile.Name and
                              FROM Profile in SOQL
     possible_concatenation   string literals joined by + or & that spell a profile name only together
-    extra_string             one of ``extra_strings``
+    extra_string             one of ``extra_strings`` (also found in code: it may be an identifier)
 
 Languages: "apex" (// and /* */ comments, '...' strings), "formula" (/* */ comments, "..." and
 '...' strings), "text" (no syntax: the whole value is treated as a string, for flow values).
@@ -202,15 +202,16 @@ def find_references(text, profile_names=(), profile_ids=(), extra_strings=(), la
         for target, pattern in _PROFILE_CHECKS:
             for match in pattern.finditer(chunk):
                 add("profile_check", target, start + match.start(), start + match.end(), segment_kind)
+        # Strings asked for explicitly (a bypass flag, a field name) may well be identifiers.
+        for extra in extras:
+            for match in _name_pattern(extra).finditer(chunk):
+                add("extra_string", extra, start + match.start(), start + match.end(), segment_kind)
         if segment_kind == "code":
             # A name with spaces cannot be an identifier; one without could be any variable.
             continue
         for name in names:
             for match in _name_pattern(name).finditer(chunk):
                 add("profile_name", name, start + match.start(), start + match.end(), segment_kind)
-        for extra in extras:
-            for match in _name_pattern(extra).finditer(chunk):
-                add("extra_string", extra, start + match.start(), start + match.end(), segment_kind)
 
     for run_start, run_end, joined, parts in _concatenations(text, segments, language):
         for name in names:

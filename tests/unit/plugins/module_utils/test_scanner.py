@@ -203,10 +203,12 @@ def test_apex_has_no_ampersand_join():
     assert find_references(source, profile_names=[NAME]) == []
 
 
-def test_extra_strings():
+def test_extra_strings_in_comments_strings_and_code():
     source = "// legacy bypass\nif (Bypass__c.getInstance().Skip__c) {} String s = 'SKIP_ALL';"
-    refs = find_references(source, extra_strings=["skip_all", "legacy bypass"])
-    assert kinds(refs) == [("extra_string", "legacy bypass", 1, True), ("extra_string", "skip_all", 2, False)]
+    refs = find_references(source, extra_strings=["skip_all", "legacy bypass", "bypass__c"])
+    assert kinds(refs) == [("extra_string", "legacy bypass", 1, True), ("extra_string", "bypass__c", 2, False),
+                           ("extra_string", "skip_all", 2, False)]
+    assert [r["in_string"] for r in refs] == [False, False, True]
 
 
 def test_several_names_sorted_by_position_and_deduplicated():
