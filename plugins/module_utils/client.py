@@ -378,7 +378,7 @@ def _short(exc):
     # requests wraps urllib3 errors several levels deep (ConnectionError -> MaxRetryError -> the
     # socket or TLS error): the innermost reason reads best.
     reason = exc
-    for _ in range(5):
+    for dummy in range(5):
         inner = getattr(reason, "reason", None)
         if not isinstance(inner, Exception):
             first = reason.args[0] if getattr(reason, "args", None) else None

@@ -139,8 +139,8 @@ def integration_summary(user_license_rows, psl_rows, profile_rows):
         findings.append("the org has no '%s' user license (Professional Edition, or not provisioned)"
                         % INTEGRATION_LICENSE)
     elif user_license["free"] == 0:
-        findings.append("no free '%s' seat (%d of %d used)" % (INTEGRATION_LICENSE, user_license["used"],
-                                                              user_license["total"]))
+        findings.append("no free '%s' seat (%d of %d used)"
+                        % (INTEGRATION_LICENSE, user_license["used"], user_license["total"]))
     if psl is None:
         findings.append("the org has no '%s' permission set license: permission sets cannot grant "
                         "object access to integration users" % INTEGRATION_PSL_LABEL)

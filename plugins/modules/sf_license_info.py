@@ -22,7 +22,7 @@ description:
     that only look like integration profiles, and the profile a migration would target by default.
   - Never changes the org.
 author:
-  - sfops.integration_users contributors
+  - sfops maintainers (@sfops)
 options:
   include_inactive:
     description:

@@ -16,7 +16,7 @@ description:
     C(nextRecordsUrl) until the result is complete.
   - Never changes the org; it runs in check mode too and always reports RV(ignore:changed=false).
 author:
-  - sfops.integration_users contributors
+  - sfops maintainers (@sfops)
 options:
   query:
     description:

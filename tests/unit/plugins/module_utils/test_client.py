@@ -205,8 +205,9 @@ def test_collections_chunk_by_200(transport):
 def test_collection_errors(transport):
     transport.route("PATCH", r"/composite/sobjects$", (200, [
         {"id": "005A", "success": True, "errors": []},
-        {"id": "005B", "success": False, "errors": [{"statusCode": "FIELD_INTEGRITY_EXCEPTION",
-                                                      "message": "You can only reassign this user to a profile of the current license", "fields": ["ProfileId"]}]}]))
+        {"id": "005B", "success": False, "errors": [{
+            "statusCode": "FIELD_INTEGRITY_EXCEPTION", "fields": ["ProfileId"],
+            "message": "You can only reassign this user to a profile of the current license"}]}]))
     client = make(transport)
     with pytest.raises(ApiError) as caught:
         client.update_records("User", [{"Id": "005A", "IsActive": False}, {"Id": "005B", "ProfileId": "00e"}])

@@ -37,14 +37,14 @@ def test_result_is_shaped():
 
 
 def test_no_client_no_calls():
-    result, _ = execute(spec_running(lambda task: {}), PARAMS, client_factory=StubClient)
+    result, dummy = execute(spec_running(lambda task: {}), PARAMS, client_factory=StubClient)
     assert result == {"changed": False, "api_usage": {"calls": 0, "used": None, "limit": None}}
 
 
 def test_typed_error_becomes_failure():
     def run(task):
         raise ApiError("No seat.", error_code="LICENSE_LIMIT_EXCEEDED", org="acme", user="svc")
-    result, _ = execute(spec_running(run), PARAMS, client_factory=StubClient)
+    result, dummy = execute(spec_running(run), PARAMS, client_factory=StubClient)
     assert result["failed"] is True and result["changed"] is False
     assert result["msg"].startswith("org acme, user svc: Salesforce error LICENSE_LIMIT_EXCEEDED: No seat")
     assert result["error"] == {"org": "acme", "user": "svc", "error_code": "LICENSE_LIMIT_EXCEEDED",
@@ -54,7 +54,7 @@ def test_typed_error_becomes_failure():
 def test_missing_library_gives_standard_message():
     def run(task):
         raise MissingLibraryError("simple-salesforce", ImportError("No module named 'simple_salesforce'"))
-    result, _ = execute(spec_running(run), PARAMS, client_factory=StubClient)
+    result, dummy = execute(spec_running(run), PARAMS, client_factory=StubClient)
     assert result["failed"] is True
     assert "Failed to import the required Python library (simple-salesforce)" in result["msg"]
     assert "ImportError" in result["exception"]
@@ -69,7 +69,7 @@ def test_unexpected_exceptions_are_not_swallowed():
 
 def test_password_flow_is_deprecated():
     params = dict(PARAMS, auth="password", username="u", password="p")
-    _, task = execute(spec_running(lambda task: task.client and {}), params, client_factory=StubClient)
+    dummy, task = execute(spec_running(lambda task: task.client and {}), params, client_factory=StubClient)
     assert task.deprecations == [{"msg": PasswordFlow.deprecation, "date": "2027-02-20", "version": None,
                                   "collection_name": "sfops.integration_users"}]
 

@@ -76,7 +76,7 @@ def test_one_composite_call(transport):
 
 def test_include_inactive(transport):
     transport.route("POST", r"/composite$", composite_answer())
-    result, _ = run(transport, include_inactive=True)
+    result, dummy = run(transport, include_inactive=True)
     assert len(result["user_licenses"]) == 3
 
 
@@ -90,7 +90,7 @@ def test_minimal_user_cannot_read_organization(transport):
 def test_further_pages_fetched(transport):
     transport.route("POST", r"/composite$", composite_answer(profile_pages=True))
     transport.route("GET", r"/query/01gP-2000$", (200, query_page(ROWS["Profile"], total=1)))
-    result, _ = run(transport)
+    result, dummy = run(transport)
     assert result["api_usage"]["calls"] == 2
     assert result["integration"]["standard_profile"]["id"] == "00e000000000001AAA"
 
@@ -102,6 +102,6 @@ def test_other_subrequest_errors_fail(transport):
              "body": [{"errorCode": "INSUFFICIENT_ACCESS", "message": "insufficient access rights on object id"}]}
             for s in request.json["compositeRequest"]]}
     transport.route("POST", r"/composite$", answer)
-    result, _ = run(transport)
+    result, dummy = run(transport)
     assert result["failed"] is True and "INSUFFICIENT_ACCESS" in result["msg"]
     assert "View Setup" in result["msg"]

@@ -64,7 +64,8 @@ def test_tooling_and_check_mode(transport):
 
 def test_query_error_message(transport):
     transport.routes.pop()
-    transport.route("GET", r"/query$", rest_error("INVALID_TYPE", "\nSELECT Id FROM Foo\n               ^\nERROR at Row:1:Column:16\nsObject type 'Foo' is not supported."))
+    message = "\nSELECT Id FROM Foo\n               ^\nERROR at Row:1:Column:16\nsObject type 'Foo' is not supported."
+    transport.route("GET", r"/query$", rest_error("INVALID_TYPE", message))
     result = run(transport, query="SELECT Id FROM Foo")
     assert result["failed"] is True
     assert result["msg"].startswith("org acme.my.salesforce.com: Salesforce error INVALID_TYPE: SELECT Id FROM Foo")
@@ -88,8 +89,8 @@ def test_module_main_runs_the_same_implementation(transport, monkeypatch, capsys
 
 
 def test_module_main_fails_cleanly(monkeypatch, capsys):
-    transport = FakeTransport().route("POST", r"/oauth2/token$", (400, {"error": "invalid_client",
-                                                                      "error_description": "invalid client credentials"}))
+    refusal = (400, {"error": "invalid_client", "error_description": "invalid client credentials"})
+    transport = FakeTransport().route("POST", r"/oauth2/token$", refusal)
     monkeypatch.setattr(client_module, "new_session", lambda verify, timeout: session_with(transport))
     with patch_module_args(dict(query="SELECT Id FROM User", login_url=INSTANCE, client_id="cid",
                                 client_secret="csecret-value")):
