@@ -258,8 +258,8 @@ def requested_usernames(params):
 
 def _preflight_failure(problems, check_mode):
     lines = ["%s: %s" % (who, "; ".join(items)) for who, items in problems.items() if items]
-    return OperationError("preflight failed, nothing was %s: %s"
-                          % ("would be changed" if check_mode else "changed", " | ".join(lines)))
+    return OperationError("preflight failed, nothing was changed%s: %s"
+                          % (" (check mode)" if check_mode else "", " | ".join(lines)))
 
 
 def _user_results(pairs, changed=True):

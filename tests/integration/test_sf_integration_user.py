@@ -1,0 +1,395 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""sf_integration_user against the emulator: every state, refusing orgs, seats, faults at each write
+step, check mode, diff, idempotence, restore, call budgets, and access after the move.
+
+The module runs in-process through the shared runner with the real Client over HTTPS (the same path
+the action plugin takes); call budgets are read from the emulator's per-org counters, plus one for
+the token request, which the emulator does not count.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import importlib.util
+import os
+import sys
+import time
+
+import jwt
+import pytest
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
+from collections_root import ensure_collections_root  # noqa: E402  pylint: disable=wrong-import-position
+
+if ensure_collections_root() not in sys.path:
+    sys.path.insert(0, ensure_collections_root())
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402
+
+from ansible_collections.sfops.integration_users.plugins.module_utils import integration_user as iu  # noqa: E402
+from ansible_collections.sfops.integration_users.plugins.module_utils import permission_set  # noqa: E402
+from ansible_collections.sfops.integration_users.plugins.module_utils.runner import execute  # noqa: E402
+
+
+def _emulator_helpers():
+    # The emulator suite's conftest is the documented way to start one; load it under its own name.
+    path = os.path.join(ROOT, "tests", "emulator", "tests", "conftest.py")
+    spec = importlib.util.spec_from_file_location("sfemu_test_helpers", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+EMU = _emulator_helpers()
+PROD = "acme-prod"
+MULESOFT = "svc.mulesoft@acme.example"
+ETL = "svc.etl@acme.example"
+JANE = "jane.doe@acme.example"
+WRITE_LABELS = ("DELETE /composite/sobjects", "PATCH /composite/sobjects", "POST /composite/sobjects")
+
+
+def _estate(tmp_path_factory, name, change):
+    with open(EMU.EXAMPLE_ESTATE, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    data["orgs"] = [o for o in data["orgs"] if o["name"] == PROD]
+    change(data["orgs"][0])
+    path = str(tmp_path_factory.mktemp(name) / "estate.yml")
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(data, handle)
+    return path
+
+
+def _start(tmp_path_factory, name, estate=EMU.EXAMPLE_ESTATE):
+    return EMU.start_emulator(str(tmp_path_factory.mktemp(name)), estate)
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory):
+    running = _start(tmp_path_factory, "iu-example")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def emu(example):
+    example.reset()
+    yield example
+    example.reset()
+
+
+class Org:
+    """One org of a running emulator, seen by the module and by the admin API."""
+
+    def __init__(self, emulator, name, backup_dir):
+        self.emulator = emulator
+        self.name = name
+        self.backup_dir = backup_dir
+
+    def run(self, check_mode=False, diff=False, **args):
+        ready = self.emulator.ready
+        org = ready["orgs"][self.name]
+        params = dict(auth="client_credentials", login_url=org["login_url"], client_id=org["admin"]["client_id"],
+                      client_secret=org["admin"]["client_secret"], ca_path=ready["ca_file"],
+                      backup_dir=self.backup_dir)
+        params.update(args)
+        validation = ArgumentSpecValidator(iu.SPEC.full_argument_spec(), **iu.SPEC.constraints).validate(params)
+        assert not validation.error_messages, validation.error_messages
+        before = self.calls()
+        result, task = execute(iu.SPEC, validation.validated_parameters, check_mode=check_mode, diff=diff)
+        after = self.calls()
+        result["emulator_calls"] = dict((k, after.get(k, 0) - before.get(k, 0)) for k in after
+                                        if after.get(k, 0) != before.get(k, 0))
+        # The token request is not among the emulator's data-API counters.
+        result["calls_with_auth"] = sum(result["emulator_calls"].values()) + 1
+        result["warnings"] = task.warnings
+        return result
+
+    def calls(self):
+        answer = self.emulator.admin("GET", "orgs/%s/calls" % self.name)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["calls"]
+
+    def users(self):
+        answer = self.emulator.admin("GET", "orgs/%s/state" % self.name)
+        assert answer.status_code == 200, answer.text
+        return dict((u["Username"], {k: u[k] for k in ("IsActive", "Profile", "UserLicense", "PermissionSets",
+                                                       "PermissionSetLicenses")})
+                    for u in answer.json()["users"])
+
+    def fault(self, rule):
+        answer = self.emulator.admin("POST", "faults", json={"rule": "org=%s,%s" % (self.name, rule)})
+        assert answer.status_code == 201, answer.text
+
+    def token_as(self, username):
+        """Access token of ``username`` through the JWT bearer flow of the org's connected app."""
+        org = self.emulator.ready["orgs"][self.name]
+        with open(org["admin"]["private_key_file"], "rb") as handle:
+            key = handle.read()
+        assertion = jwt.encode({"iss": org["admin"]["client_id"], "sub": username, "aud": org["audience"],
+                                "exp": int(time.time()) + 120}, key, algorithm="RS256")
+        answer = self.emulator.http.post(org["login_url"] + "/services/oauth2/token", data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion})
+        assert answer.status_code == 200, answer.text
+        return answer.json()["access_token"]
+
+
+@pytest.fixture
+def prod(emu, tmp_path):
+    return Org(emu, PROD, str(tmp_path / "backups"))
+
+
+def writes(result):
+    return dict((k, v) for k, v in result["emulator_calls"].items() if k in WRITE_LABELS)
+
+
+# ---- migrated ------------------------------------------------------------------------------------
+def test_migrate_one_user_within_budget_then_converged(prod):
+    result = prod.run(user=MULESOFT.upper(), conflicting_permission_sets="remove", permission_sets=["Sync_Read"],
+                      diff=True)
+    assert not result.get("failed"), result.get("msg")
+    assert result["changed"] is True
+    assert prod.users()[MULESOFT] == {"IsActive": True, "Profile": "Minimum Access - API Only Integrations",
+                                      "UserLicense": "Salesforce Integration", "PermissionSets": ["Sync_Read"],
+                                      "PermissionSetLicenses": ["SalesforceAPIIntegrationPsl"]}
+    print("one user migrated: %d calls including authentication (%s)" % (result["calls_with_auth"],
+                                                                         result["emulator_calls"]))
+    assert result["calls_with_auth"] <= 6
+    assert result["diff"]["before"][MULESOFT]["profile"]["name"] == "Integration Admin"
+    assert result["diff"]["after"][MULESOFT]["profile"]["license"] == "Salesforce Integration"
+    assert os.path.isfile(result["backup_file"])
+    assert result["backup"]["data"]["users"][0]["permission_sets"][0]["name"] == "Sales_Ops"
+
+    again = prod.run(user=MULESOFT, conflicting_permission_sets="remove", permission_sets=["Sync_Read"])
+    assert again["changed"] is False and not again.get("failed")
+    assert writes(again) == {} and again["calls_with_auth"] <= 4
+    assert "backup_file" not in again
+
+
+def test_check_mode_and_diff_write_nothing(prod):
+    before = prod.users()
+    result = prod.run(check_mode=True, diff=True, user=MULESOFT, conflicting_permission_sets="remove")
+    assert result["changed"] is True
+    assert [s["step"] for s in result["plan"]] == ["remove_permission_sets", "update_users",
+                                                    "assign_permission_set_licenses"]
+    assert writes(result) == {} and prod.users() == before
+    assert result["diff"]["after"][MULESOFT]["permission_sets"] == []
+    assert "backup_file" not in result
+
+
+def test_conflicting_sets_fail_by_default_naming_them(prod):
+    before = prod.users()
+    result = prod.run(user=MULESOFT)
+    assert result["failed"] and "Sales_Ops (Salesforce)" in result["msg"]
+    assert "nothing was changed" in result["msg"]
+    assert writes(result) == {} and prod.users() == before
+
+
+def test_preflight_refuses_ui_users_the_running_user_and_unknown_users(prod):
+    before = prod.users()
+    result = prod.run(users=[JANE, "admin@acme.example", "nobody@acme.example"])
+    assert result["failed"]
+    assert "%s: has 12 user-interface login(s)" % JANE in result["msg"]
+    assert "admin@acme.example: is the user this module runs as" in result["msg"]
+    assert "nobody@acme.example: user not found" in result["msg"]
+    assert writes(result) == {} and prod.users() == before
+    allowed = prod.run(user=JANE, allow_ui_users=True)
+    assert not allowed.get("failed"), allowed.get("msg")
+    assert prod.users()[JANE]["UserLicense"] == "Salesforce Integration"
+
+
+def test_sandbox_usernames_carry_the_suffix(emu, tmp_path):
+    uat = Org(emu, "acme-uat", str(tmp_path / "b"))
+    result = uat.run(user=MULESOFT, conflicting_permission_sets="remove")
+    assert result["failed"] and "sandbox suffix" in result["msg"]
+    done = uat.run(user=MULESOFT + ".uat", conflicting_permission_sets="remove")
+    assert not done.get("failed"), done.get("msg")
+    assert uat.users()[MULESOFT + ".uat"]["UserLicense"] == "Salesforce Integration"
+
+
+# ---- faults and restore ---------------------------------------------------------------------------
+FAULTS = {
+    "remove_permission_sets": "method=DELETE,path=/composite/sobjects,status=503,nth=1",
+    "update_users": "method=PATCH,path=/composite/sobjects,status=503,nth=1",
+    "assign_permission_set_licenses": "method=POST,path=/composite/sobjects,status=503,nth=1",
+    "assign_permission_sets": "method=POST,path=/composite/sobjects,status=503,nth=2",
+}
+
+
+@pytest.mark.parametrize("step", sorted(FAULTS))
+def test_fault_at_each_write_step_leaves_the_user_restored(prod, step):
+    before = prod.users()
+    prod.fault(FAULTS[step])
+    # No retries: the injected 503 must reach the module instead of being retried away.
+    result = prod.run(user=MULESOFT, conflicting_permission_sets="remove", permission_sets=["Sync_Read"], retries=0)
+    assert result["failed"] is True
+    assert "step %s failed" % step in result["msg"]
+    assert "restored to its state before the run" in result["msg"], result["msg"]
+    assert result["backup_file"] in result["msg"]
+    assert prod.users() == before
+
+
+def test_failed_rollback_says_where_the_user_is_then_restore_from_backup(prod):
+    before = prod.users()
+    prod.fault(FAULTS["assign_permission_sets"])
+    prod.fault("method=PATCH,path=/composite/sobjects,status=503,nth=2")   # the rollback's profile change
+    result = prod.run(user=MULESOFT, conflicting_permission_sets="remove", permission_sets=["Sync_Read"], retries=0)
+    assert result["failed"] is True
+    assert "RESTORING FAILED" in result["msg"]
+    assert "User %s is NOT restored; it is now: profile Minimum Access - API Only Integrations" % MULESOFT \
+        in result["msg"]
+    assert result["backup_file"] in result["msg"] and "state restored" in result["msg"]
+    assert prod.users()[MULESOFT]["UserLicense"] == "Salesforce Integration"
+
+    emu = prod.emulator
+    emu.admin("DELETE", "faults")
+    restored = prod.run(state="restored", backup_file=result["backup_file"], diff=True)
+    assert not restored.get("failed"), restored.get("msg")
+    assert restored["changed"] is True and prod.users() == before
+    again = prod.run(state="restored", backup_file=result["backup_file"])
+    assert again["changed"] is False and writes(again) == {}
+
+
+def test_restore_after_a_successful_migration(prod):
+    before = prod.users()
+    migrated = prod.run(users=[MULESOFT, ETL], conflicting_permission_sets="remove")
+    assert not migrated.get("failed"), migrated.get("msg")
+    only_etl = prod.run(state="restored", backup_file=migrated["backup_file"], users=[ETL])
+    assert [u["username"] for u in only_etl["users"]] == [ETL]
+    assert prod.users()[ETL] == before[ETL] and prod.users()[MULESOFT] != before[MULESOFT]
+    prod.run(state="restored", backup_file=migrated["backup_file"])
+    assert prod.users() == before
+
+
+# ---- absent and present -----------------------------------------------------------------------------
+def test_absent_deactivates_and_frees_the_seat(prod):
+    result = prod.run(state="absent", user=ETL)
+    assert result["changed"] and prod.users()[ETL]["IsActive"] is False
+    again = prod.run(state="absent", user=ETL)
+    assert again["changed"] is False and writes(again) == {}
+    running = prod.run(state="absent", user="admin@acme.example")
+    assert running["failed"] and "runs as" in running["msg"]
+
+
+def test_present_creates_a_dedicated_user_then_converges(prod):
+    args = dict(state="present", user="svc.mulesoft.int@acme.example", email="ops@acme.example",
+                last_name="MuleSoft Integration", permission_sets=["Sync_Read"])
+    result = prod.run(**args)
+    assert not result.get("failed"), result.get("msg")
+    assert prod.users()["svc.mulesoft.int@acme.example"] == {
+        "IsActive": True, "Profile": "Minimum Access - API Only Integrations", "UserLicense": "Salesforce Integration",
+        "PermissionSets": ["Sync_Read"], "PermissionSetLicenses": ["SalesforceAPIIntegrationPsl"]}
+    again = prod.run(**args)
+    assert again["changed"] is False and writes(again) == {}
+    taken = prod.run(state="present", user=MULESOFT, email="x@acme.example")
+    assert taken["failed"] and "use state migrated" in taken["msg"]
+
+
+# ---- other estates: refusing org, few seats, 50 users -------------------------------------------------
+@pytest.fixture(scope="module")
+def refusing(tmp_path_factory):
+    def change(org):
+        org["allow_license_change_to_integration"] = False
+    running = _start(tmp_path_factory, "iu-refusing", _estate(tmp_path_factory, "refusing", change))
+    yield running
+    running.stop()
+
+
+def test_org_refusing_the_license_change(refusing, tmp_path):
+    refusing.reset()
+    org = Org(refusing, PROD, str(tmp_path / "b"))
+    before = org.users()
+    result = org.run(user=MULESOFT, conflicting_permission_sets="remove")
+    assert result["failed"] and "FIELD_INTEGRITY_EXCEPTION" in result["msg"]
+    assert "state: present" in result["msg"] and "restored to its state before the run" in result["msg"]
+    assert org.users() == before
+    created = org.run(state="present", user="svc.mulesoft.int@acme.example", email="ops@acme.example")
+    assert not created.get("failed"), created.get("msg")
+    retired = org.run(state="absent", user=MULESOFT)
+    assert retired["changed"] and org.users()[MULESOFT]["IsActive"] is False
+
+
+def test_seat_exhaustion_fails_before_any_write(tmp_path_factory, tmp_path):
+    def change(org):
+        org["licenses"]["Salesforce Integration"] = 1
+    running = _start(tmp_path_factory, "iu-seats", _estate(tmp_path_factory, "seats", change))
+    try:
+        org = Org(running, PROD, str(tmp_path / "b"))
+        before = org.users()
+        result = org.run(users=[MULESOFT, ETL], conflicting_permission_sets="remove")
+        assert result["failed"] and "'Salesforce Integration' has 1 free seat(s) and this run needs 2" in result["msg"]
+        assert writes(result) == {} and org.users() == before
+        one = org.run(user=ETL)
+        assert not one.get("failed"), one.get("msg")
+    finally:
+        running.stop()
+
+
+BULK = ["svc.bulk%02d@acme.example" % n for n in range(50)]
+
+
+def test_fifty_users_in_one_task_within_budget(tmp_path_factory, tmp_path):
+    def change(org):
+        org["licenses"] = {"Salesforce": 100, "Salesforce Platform": 10, "Salesforce Integration": 60}
+        org["permission_set_licenses"]["SalesforceAPIIntegrationPsl"]["total"] = 60
+        org["users"].extend({"username": name, "profile": "Integration Admin", "last_name": "Bulk %d" % n,
+                             "permission_sets": ["Sales_Ops"] if n % 2 else [], "logins": {"api": 3}}
+                            for n, name in enumerate(BULK))
+    running = _start(tmp_path_factory, "iu-bulk", _estate(tmp_path_factory, "bulk", change))
+    try:
+        org = Org(running, PROD, str(tmp_path / "b"))
+        result = org.run(users=BULK, conflicting_permission_sets="remove", permission_sets=["Sync_Read"])
+        assert not result.get("failed"), result.get("msg")
+        print("50 users migrated: %d calls including authentication (%s)" % (result["calls_with_auth"],
+                                                                             result["emulator_calls"]))
+        assert result["calls_with_auth"] <= 12
+        users = org.users()
+        assert all(users[name]["UserLicense"] == "Salesforce Integration" and users[name]["PermissionSets"] ==
+                   ["Sync_Read"] for name in BULK)
+        again = org.run(users=BULK, conflicting_permission_sets="remove", permission_sets=["Sync_Read"])
+        print("50 users converged: %d calls including authentication (%s)" % (again["calls_with_auth"],
+                                                                             again["emulator_calls"]))
+        assert again["changed"] is False and writes(again) == {}
+        assert set(again["emulator_calls"]) <= {"POST /composite", "GET /query"}
+        assert again["calls_with_auth"] <= 4
+    finally:
+        running.stop()
+
+
+# ---- access after the move ------------------------------------------------------------------------------
+def _query_as(org, token, soql):
+    answer = org.emulator.rest(org.name, "GET", "query", token=token, params={"q": soql})
+    return answer.status_code, answer.json()
+
+
+def test_replicated_set_keeps_access_and_its_absence_breaks_it(prod):
+    ready = prod.emulator.ready["orgs"][PROD]
+    set_params = dict(auth="client_credentials", login_url=ready["login_url"], client_id=ready["admin"]["client_id"],
+                      client_secret=ready["admin"]["client_secret"], ca_path=prod.emulator.ready["ca_file"],
+                      backup_dir=prod.backup_dir, name="Integration_Admin_Access",
+                      access_from={"profile": "Integration Admin"})
+    validation = ArgumentSpecValidator(permission_set.SPEC.full_argument_spec(),
+                                       **permission_set.SPEC.constraints).validate(set_params)
+    assert not validation.error_messages, validation.error_messages
+    created, _ = execute(permission_set.SPEC, validation.validated_parameters)
+    assert not created.get("failed"), created.get("msg")
+
+    soql = "SELECT Id, Name FROM Account LIMIT 5"
+    for username in (MULESOFT, JANE):
+        status, body = _query_as(prod, prod.token_as(username), soql)
+        assert status == 200 and body["totalSize"] == 5, body
+
+    with_set = prod.run(user=MULESOFT, conflicting_permission_sets="remove",
+                        permission_sets=["Integration_Admin_Access"])
+    assert not with_set.get("failed"), with_set.get("msg")
+    without = prod.run(user=JANE, allow_ui_users=True)
+    assert not without.get("failed"), without.get("msg")
+
+    status, body = _query_as(prod, prod.token_as(MULESOFT), soql)
+    assert status == 200 and body["totalSize"] == 5, body
+    status, body = _query_as(prod, prod.token_as(JANE), soql)
+    assert status == 400 and body[0]["errorCode"] == "INVALID_TYPE", body
