@@ -1,0 +1,174 @@
+"""sf_permission_set against the emulator's example estate, through ansible-playbook.
+
+Check mode, creation, idempotence (no write call on the second run, from the emulator's call
+counts), diff, purge, absent, the look-alike license refusal, and the proof that matters: a user of
+the integration license holding the PSL and the set replicating "Integration Admin" can read
+Account, and the same user without the set gets INVALID_TYPE.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import jwt
+import pytest
+
+from test_sf_permission_set_harness import emulator_session, run_task  # noqa: F401  (a fixture)
+
+ORG = "acme-prod"
+SET = "Integration_Admin_Access"
+REPLICATE = {"name": SET, "label": "Integration Admin access", "access_from": {"profile": "Integration Admin"},
+             "system_permissions": ["RunFlows"]}
+
+
+@pytest.fixture
+def emu(emulator_session):
+    emulator_session.reset()
+    yield emulator_session
+    emulator_session.reset()
+
+
+def calls(emu):
+    return emu.admin("GET", "orgs/%s/calls" % ORG).json()["calls"]
+
+
+def delta(before, after):
+    return dict((k, after.get(k, 0) - before.get(k, 0)) for k in set(after) | set(before)
+                if after.get(k, 0) != before.get(k, 0))
+
+
+def set_rows(emu, name=SET):
+    sets = emu.query(ORG, "SELECT Id, Label, LicenseId, PermissionsRunFlow FROM PermissionSet WHERE Name = '%s'"
+                     % name)["records"]
+    objects = emu.query(ORG, "SELECT SobjectType, PermissionsRead, PermissionsCreate, PermissionsEdit, "
+                             "PermissionsDelete FROM ObjectPermissions WHERE Parent.Name = '%s' "
+                             "ORDER BY SobjectType" % name)["records"]
+    return sets, objects
+
+
+def test_replicate_profile_check_mode_then_create_then_converged(emu, tmp_path):
+    before = calls(emu)
+    checked = run_task(emu, tmp_path, "sf_permission_set", REPLICATE, check=True, diff=True)
+    # Reads only: the set, then the profile's access; the module counts the same calls.
+    assert delta(before, calls(emu)) == {"POST /composite": 2} == {"POST /composite": checked["api_usage"]["calls"]}
+    assert checked["changed"] is True, checked
+    assert set_rows(emu)[0] == []
+
+    created = run_task(emu, tmp_path, "sf_permission_set", REPLICATE, diff=True)
+    assert created["changed"] is True and created["diff"]["before"] == {}
+    assert created["permission_set"]["object_permissions"] == {
+        "Account": ["Create", "Delete", "Edit", "Read"], "Contact": ["Create", "Delete", "Edit", "Read"],
+        "Opportunity": ["Read"]}
+    assert created["permission_set"]["license"] == "Salesforce API Integration"
+    assert created["api_usage"]["calls"] == 3  # read, the profile's access, one all-or-none write
+    sets, objects = set_rows(emu)
+    psl = emu.query(ORG, "SELECT Id FROM PermissionSetLicense WHERE DeveloperName = 'SalesforceAPIIntegrationPsl'")
+    assert sets[0]["LicenseId"] == psl["records"][0]["Id"] and sets[0]["PermissionsRunFlow"] is True
+    assert [o["SobjectType"] for o in objects] == ["Account", "Contact", "Opportunity"]
+
+    before = calls(emu)
+    again = run_task(emu, tmp_path, "sf_permission_set", REPLICATE, diff=True)
+    assert again["changed"] is False and again["changes"] == []
+    assert again["diff"]["before"] == again["diff"]["after"]
+    # Two reads (the set, then the profile's access), no write of any kind.
+    assert delta(before, calls(emu)) == {"POST /composite": 2}
+
+
+def test_update_backup_purge_and_absent(emu, tmp_path):
+    spec = {"name": "Sync_Read_Api", "object_permissions": {"Account": "r", "Contact": "r"},
+            "field_permissions": {"Account.Industry": "read"}, "backup_dir": str(tmp_path / "backups")}
+    assert run_task(emu, tmp_path, "sf_permission_set", spec)["changed"] is True
+    narrowed = run_task(emu, tmp_path, "sf_permission_set",
+                        dict(spec, object_permissions={"Account": "r"}, field_permissions=None, purge=True),
+                        diff=True)
+    assert narrowed["changed"] is True
+    assert narrowed["diff"]["before"]["object_permissions"] == {"Account": ["Read"], "Contact": ["Read"]}
+    assert narrowed["diff"]["after"]["object_permissions"] == {"Account": ["Read"]}
+    assert narrowed["diff"]["after"]["field_permissions"] == {}
+    with open(narrowed["backup_file"]) as stream:
+        backup = json.load(stream)
+    assert backup["data"]["public"]["field_permissions"] == {"Account.Industry": ["Read"]}
+    assert [o["SobjectType"] for o in set_rows(emu, "Sync_Read_Api")[1]] == ["Account"]
+
+    gone = run_task(emu, tmp_path, "sf_permission_set", {"name": "Sync_Read_Api", "state": "absent",
+                                                         "backup_dir": str(tmp_path / "backups")})
+    assert gone["changed"] is True and "backup_file" in gone
+    assert set_rows(emu, "Sync_Read_Api")[0] == []
+    before = calls(emu)
+    again = run_task(emu, tmp_path, "sf_permission_set", {"name": "Sync_Read_Api", "state": "absent"})
+    assert again["changed"] is False and delta(before, calls(emu)) == {"POST /composite": 1}
+
+
+def test_assigned_set_is_not_deleted(emu, tmp_path):
+    result = run_task(emu, tmp_path, "sf_permission_set", {"name": "Sales_Ops", "state": "absent"}, expect_failure=True)
+    assert "svc.mulesoft@acme.example" in result["msg"]
+    assert set_rows(emu, "Sales_Ops")[0]
+
+
+def test_look_alike_license_refused_with_explanation(emu, tmp_path):
+    before = calls(emu)
+    result = run_task(emu, tmp_path, "sf_permission_set",
+                      {"name": "Wrong_License", "license": "Salesforce Integration",
+                       "object_permissions": {"Account": "r"}}, expect_failure=True)
+    assert "look-alike" in result["msg"] and "Salesforce API Integration" in result["msg"]
+    assert delta(before, calls(emu)) == {"POST /composite": 1}
+    assert set_rows(emu, "Wrong_License")[0] == []
+
+
+def test_missing_option_and_bad_spec_fail_at_run_time(emu, tmp_path):
+    result = run_task(emu, tmp_path, "sf_permission_set", {"label": "no name"}, expect_failure=True)
+    assert "name" in result["msg"]
+    result = run_task(emu, tmp_path, "sf_permission_set",
+                      {"name": "Bad_Rights", "object_permissions": {"Account": {"raed": True}}}, expect_failure=True)
+    assert "raed" in result["msg"]
+
+
+# ---- the user's view: can an integration user read Account with the replicated set? ----------
+
+def _create_integration_user(emu, username):
+    """A user on the integration profile holding the integration PSL, created over REST as the admin."""
+    profile = emu.query(ORG, "SELECT Id FROM Profile WHERE Name = 'Minimum Access - API Only Integrations'")
+    answer = emu.rest(ORG, "POST", "sobjects/User", json={
+        "Username": username, "LastName": "Reader", "Email": "reader@acme.example", "Alias": "reader",
+        "TimeZoneSidKey": "America/Los_Angeles", "LocaleSidKey": "en_US", "EmailEncodingKey": "UTF-8",
+        "LanguageLocaleKey": "en_US", "ProfileId": profile["records"][0]["Id"]})
+    assert answer.status_code == 201, answer.text
+    user_id = answer.json()["id"]
+    psl = emu.query(ORG, "SELECT Id FROM PermissionSetLicense WHERE DeveloperName = 'SalesforceAPIIntegrationPsl'")
+    answer = emu.rest(ORG, "POST", "sobjects/PermissionSetLicenseAssign",
+                      json={"AssigneeId": user_id, "PermissionSetLicenseId": psl["records"][0]["Id"]})
+    assert answer.status_code == 201, answer.text
+    return user_id
+
+
+def _token_for(emu, username):
+    org = emu.org(ORG)
+    with open(org["admin"]["private_key_file"]) as stream:
+        key = stream.read()
+    assertion = jwt.encode({"iss": org["admin"]["client_id"], "sub": username, "aud": org["audience"],
+                            "exp": int(time.time()) + 120}, key, algorithm="RS256")
+    answer = emu.http.post(org["login_url"] + "/services/oauth2/token", data={
+        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["access_token"]
+
+
+def _read_accounts(emu, token):
+    return emu.rest(ORG, "GET", "query", token=token, params={"q": "SELECT Id, Name FROM Account LIMIT 5"})
+
+
+def test_integration_user_reads_account_only_with_the_replicated_set(emu, tmp_path):
+    username = "reader.integration@acme.example"
+    user_id = _create_integration_user(emu, username)
+    token = _token_for(emu, username)
+    refused = _read_accounts(emu, token)
+    assert refused.status_code == 400 and refused.json()[0]["errorCode"] == "INVALID_TYPE"
+
+    result = run_task(emu, tmp_path, "sf_permission_set", REPLICATE)
+    answer = emu.rest(ORG, "POST", "sobjects/PermissionSetAssignment",
+                      json={"AssigneeId": user_id, "PermissionSetId": result["id"]})
+    assert answer.status_code == 201, answer.text
+    allowed = _read_accounts(emu, token)
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json()["totalSize"] > 0
