@@ -683,6 +683,8 @@ def test_now_defaults_to_the_clock(org):
      "Aggregate functions are not supported in a child relationship sub-query"),
     ("SELECT Id FROM User WHERE Username IN (SELECT Id FROM Profile)", "MALFORMED_QUERY",
      "Invalid semi join: field 'Username' must be an Id or a reference field"),
+    ("SELECT Id FROM User WHERE ProfileId IN (SELECT Name FROM Profile)", "MALFORMED_QUERY",
+     "semi join sub selects can only query id fields, cannot use: 'Name'"),
 ])
 def test_other_refusals(org, soql, code, reason):
     error = error_of(org, soql)

@@ -329,6 +329,9 @@ class _Run:
             raise malformed("Invalid semi join: the sub-select must select exactly one Id or reference field",
                             inner.object_pos)
         path = self.resolve(objdef, items[0].path, inner.object_alias)
+        if path.field.type not in ID_TYPES:
+            raise malformed(f"semi join sub selects can only query id fields, cannot use: '{path.field.name}'",
+                            items[0].path.pos)
         inner_value = self.getter(path)
         where = self.row_condition(inner, objdef)
         source = self.source
