@@ -371,6 +371,11 @@ def _check_offset(query):
         raise QueryError("NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}")
 
 
+def _page(rows, query):
+    start = query.offset or 0
+    return rows[start:] if query.limit is None else rows[start:start + query.limit]
+
+
 def _is_aggregate(query):
     return bool(query.group_by) or any(
         isinstance(item, ast.SelectCall) and item.call.func in AGGREGATES for item in query.select)
@@ -457,13 +462,14 @@ class _RecordPlan:
             if which == "ALL" or custom == (which == "CUSTOM"):
                 self._select(_Path([], fdef, fdef.name, call.pos))
 
-    def matching(self, rows):
-        rows = [row for row in rows if self.where(row)]
+    def window(self, rows):
+        """``rows`` (a list, sorted in place) in ORDER BY order, then OFFSET and LIMIT applied."""
         if self.order:
             sort_rows(rows, self.order)
-        start = self.query.offset or 0
-        end = None if self.query.limit is None else start + self.query.limit
-        return rows[start:end]
+        return _page(rows, self.query)
+
+    def matching(self, rows):
+        return self.window([row for row in rows if self.where(row)])
 
     def render(self, objdef, row, node):
         run = self.run
@@ -505,12 +511,7 @@ class _ChildPlan(_RecordPlan):
         children = self._by_parent.get(to18(parent_row.get("Id")))
         if not children:
             return None
-        rows = list(children)
-        if self.order:
-            sort_rows(rows, self.order)
-        start = self.query.offset or 0
-        end = None if self.query.limit is None else start + self.query.limit
-        rows = rows[start:end]
+        rows = self.window(list(children))
         if not rows:
             return None
         return {"totalSize": len(rows), "done": True,
@@ -610,10 +611,7 @@ class _AggregatePlan:
     def result(self):
         rows = [row for row in self.run.source.rows(self.objdef.name) if self.where(row)]
         if self.count_only:
-            count = len(rows[self.query.offset or 0:])
-            if self.query.limit is not None:
-                count = min(count, self.query.limit)
-            return SoqlResult([], count, self.objdef.name)
+            return SoqlResult([], len(_page(rows, self.query)), self.objdef.name)
         if self.group_paths:
             groups = {}
             keyers = [(get, comparable(fdef.type)) for get, fdef in self.group_keys.values()]
@@ -627,10 +625,8 @@ class _AggregatePlan:
             groups = [g for g in groups if self.having(g)]
         if self.order:
             sort_rows(groups, self.order)
-        start = self.query.offset or 0
-        end = None if self.query.limit is None else start + self.query.limit
         records = []
-        for group in groups[start:end]:
+        for group in _page(groups, self.query):
             record = {"attributes": {"type": "AggregateResult"}}
             for key, value_of in self.columns:
                 record[key] = value_of(group)
