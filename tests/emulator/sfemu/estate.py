@@ -80,8 +80,8 @@ class Estate:
         return cls(data, seed=seed, key_dir=key_dir, now=now, source_path=path, key_material=key_material)
 
     @classmethod
-    def from_dict(cls, data, seed=0, key_dir=None, now=None):
-        return cls(data, seed=seed, key_dir=key_dir, now=now)
+    def from_dict(cls, data, seed=0, key_dir=None, now=None, key_material=None):
+        return cls(data, seed=seed, key_dir=key_dir, now=now, key_material=key_material)
 
     def reset(self):
         """Back to the loaded estate; the `orgs` dict object is kept, connected app keys too."""
@@ -490,10 +490,12 @@ class _Loader:
         for kind, count in logins.items():
             for _ in range(int(count or 0)):
                 events.append((self.days_ago(0.01, LOGIN_WINDOW_DAYS), kind))
+        last_success = None
         for when, kind in sorted(events):
+            quiet = {"login_time": when, "update_last_login": False}
             if kind == "ui":
                 status = "Invalid Password" if self.rng.random() < 0.03 else "Success"
-                self.org.record_login(user["Id"], "Application", status, "Browser", login_time=when,
+                self.org.record_login(user["Id"], "Application", status, "Browser", **quiet,
                                       browser="Chrome %d" % self.rng.randrange(118, 131),
                                       platform=self.rng.choice(("Mac OSX", "Windows 10", "Windows 11")),
                                       source_ip="198.51.100.%d" % self.rng.randrange(1, 254))
@@ -501,17 +503,21 @@ class _Loader:
                 login_type = api_type if self.rng.random() < 0.9 else self.rng.choice(_API_LOGIN_TYPES)
                 if login_type == "Remote Access 2.0":
                     self.org.record_login(user["Id"], login_type, "Success", self.rng.choice(app_names),
-                                          api_type="N/A", api_version="N/A", login_time=when,
+                                          api_type="N/A", api_version="N/A", **quiet,
                                           source_ip="203.0.113.%d" % self.rng.randrange(1, 254))
                 else:
                     self.org.record_login(user["Id"], login_type, "Success", "N/A", api_type="SOAP Partner",
-                                          api_version="%d.0" % self.rng.randrange(52, 63), login_time=when,
+                                          api_version="%d.0" % self.rng.randrange(52, 63), **quiet,
                                           source_ip="203.0.113.%d" % self.rng.randrange(1, 254))
             elif kind == "sso":
-                self.org.record_login(user["Id"], "SAML Sfdc Initiated SSO", "Success", "Browser", login_time=when,
+                self.org.record_login(user["Id"], "SAML Sfdc Initiated SSO", "Success", "Browser", **quiet,
                                       browser="Chrome 124", platform="Windows 11")
             else:
                 self.fail("logins keys are ui, api and sso, not %r" % kind)
+            if kind != "ui" or status == "Success":
+                last_success = when
+        if last_success:
+            self.org._put("User", dict(user, LastLoginDate=last_success))
 
     def load_connected_apps(self):
         for spec in self.spec.get("connected_apps") or []:

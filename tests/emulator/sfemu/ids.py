@@ -77,8 +77,9 @@ class IdFactory:
         """Next Id for a key prefix not in PREFIXES (custom objects and custom settings)."""
         n = self.counters.get(prefix, 0) + 1
         self.counters[prefix] = n
-        digits = []
-        for _ in range(10):
+        digits = ""
+        while n:
             n, r = divmod(n, 62)
-            digits.append(_BASE62[r])
-        return to18(prefix + self.pod + "".join(reversed(digits)))
+            digits = _BASE62[r] + digits
+        id15 = prefix + self.pod + digits.rjust(10, "0")
+        return id15 + checksum_suffix(id15)

@@ -817,7 +817,8 @@ class Org:
 
     # ---- logins and sessions ---------------------------------------------------------------------
     def record_login(self, user_id, login_type, status, application, api_type=None, api_version=None,
-                     login_time=None, source_ip="127.0.0.1", browser="Unknown", platform="Unknown"):
+                     login_time=None, source_ip="127.0.0.1", browser="Unknown", platform="Unknown",
+                     update_last_login=True):
         when = login_time or utcnow()
         row = {"Id": self.new_id("LoginHistory"), "UserId": user_id, "LoginTime": when, "LoginType": login_type,
                "Status": status, "Application": application, "ApiType": api_type, "ApiVersion": api_version,
@@ -826,7 +827,7 @@ class Org:
                "CountryIso": None, "TlsProtocol": "TLS 1.3", "CipherSuite": "TLS_AES_256_GCM_SHA384",
                "AuthMethodReference": None}
         self._put("LoginHistory", row)
-        user = self.tables["User"].get(user_id)
+        user = self.tables["User"].get(user_id) if update_last_login else None
         if user and status == "Success" and (user["LastLoginDate"] is None or user["LastLoginDate"] < when):
             self._put("User", dict(user, LastLoginDate=when))
         return row
