@@ -1,0 +1,67 @@
+"""sf_user_info against the emulator's example estate, through ansible-playbook."""
+
+from __future__ import annotations
+
+import pytest
+
+from test_sf_permission_set_harness import emulator_session, run_task  # noqa: F401  (a fixture)
+
+ORG = "acme-prod"
+
+
+@pytest.fixture
+def emu(emulator_session):
+    emulator_session.reset()
+    yield emulator_session
+
+
+def calls(emu):
+    return emu.admin("GET", "orgs/%s/calls" % ORG).json()["calls"]
+
+
+def test_candidates_of_the_example_estate_with_reasons_in_one_call(emu, tmp_path):
+    before = calls(emu)
+    result = run_task(emu, tmp_path, "sf_user_info", {"candidates_only": True}, check=True)
+    after = calls(emu)
+    assert result["changed"] is False
+    assert after.get("POST /composite", 0) - before.get("POST /composite", 0) == 1
+    assert sum(after.values()) - sum(before.values()) == 1 == result["api_usage"]["calls"]
+
+    assert [u["username"] for u in result["users"]] == ["svc.etl@acme.example", "svc.mulesoft@acme.example"]
+    considered = dict((c["username"], c) for c in result["considered"])
+    assert sorted(considered) == ["admin@acme.example", "jane.doe@acme.example", "svc.etl@acme.example",
+                                  "svc.mulesoft@acme.example", "svc.old@acme.example"]
+    failed = dict((name, [c["check"] for c in entry["checks"] if not c["passed"]])
+                  for name, entry in considered.items())
+    assert failed == {
+        "admin@acme.example": ["api_only_logins", "not_running_user"],
+        "jane.doe@acme.example": ["api_only_logins"],
+        "svc.etl@acme.example": [],
+        "svc.mulesoft@acme.example": [],
+        "svc.old@acme.example": ["active", "api_only_logins"],
+    }
+    assert "12 UI" in considered["jane.doe@acme.example"]["reasons"][0]
+    assert result["running_user"] == "admin@acme.example"
+    assert result["counts"] == {"users": 5, "active": 4, "candidates": 2}
+
+
+def test_one_user_in_detail_with_license_bindings(emu, tmp_path):
+    result = run_task(emu, tmp_path, "sf_user_info",
+                      {"usernames": ["SVC.MuleSoft@acme.example", "nobody@acme.example"], "lookback_days": 30})
+    assert result["missing"] == ["nobody@acme.example"]
+    assert any("nobody@acme.example" in w for w in result.get("warnings", []))
+    (user,) = result["users"]
+    assert user["license"] == "Salesforce" and user["profile"]["name"] == "Integration Admin"
+    assert [(p["name"], p["license"], p["license_kind"]) for p in user["permission_sets"]] == [
+        ("Sales_Ops", "Salesforce", "user_license")]
+    assert user["permission_set_licenses"] == []
+    assert user["logins"]["lookback_days"] == 30
+    assert user["logins"]["ui"] == 0 and user["logins"]["api"] == user["logins"]["total"]
+    assert 0 < user["logins"]["total"] <= 500
+    assert result["api_usage"]["calls"] == 1
+
+
+def test_sandbox_users_carry_the_suffix(emu, tmp_path):
+    result = run_task(emu, tmp_path, "sf_user_info", {"active_only": True}, org="acme-uat")
+    names = [u["username"] for u in result["users"]]
+    assert "svc.mulesoft@acme.example.uat" in names and "svc.old@acme.example.uat" not in names
