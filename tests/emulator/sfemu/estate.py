@@ -92,6 +92,14 @@ class Estate:
         specs = resolve_sandboxes(self.data["orgs"])
         org_ids = IdFactory(pod="00")
         built = {}
+        try:
+            self._load_all(specs, org_ids, built)
+        finally:
+            self._loading = None
+        self.orgs.clear()
+        self.orgs.update(built)
+
+    def _load_all(self, specs, org_ids, built):
         for position, spec in enumerate(specs):
             origin = spec.get("_copy_of", spec["name"])
             origin_position = next(i for i, s in enumerate(specs) if s["name"] == origin)
@@ -103,9 +111,6 @@ class Estate:
             self._loading = built
             _Loader(self, org, spec, org_ids.new("Organization")).load()
             ids.pod = _pod(position)
-        self._loading = None
-        self.orgs.clear()
-        self.orgs.update(built)
 
     # ---- lookups across orgs --------------------------------------------------------------------
     def _all_orgs(self):
@@ -123,7 +128,7 @@ class Estate:
 
     def org_for_client_id(self, client_id):
         """(org, connected app dict) for a consumer key, or (None, None)."""
-        for org in self.orgs.values():
+        for org in self._all_orgs().values():
             for app in org.connected_apps:
                 if app["client_id"] == client_id:
                     return org, app
