@@ -293,14 +293,14 @@ def user_findings(user, target, fetched, running_user_id=None):
         findings.append(finding("RUNNING_USER", "blocker",
                                 "this is the user the check runs as; moving it would cut the migration's own access",
                                 user=name))
+        return findings, gap
     logins = user.get("logins") or {}
     if logins.get("ui"):
         findings.append(finding("UI_LOGINS", "blocker",
                                 "%d user-interface login(s) in the last %d days (last %s)"
                                 % (logins["ui"], logins.get("lookback_days") or 0, logins.get("last_ui")),
                                 user=name))
-    if any(item["code"] in ("RUNNING_USER", "UI_LOGINS") for item in findings):
-        # A person or the connecting user is not moved at all: how to move it would only be noise.
+        # A person is not moved at all: how to move it would only be noise (same for the running user).
         return findings, gap
     conflicts = conflicting_sets(user)
     if conflicts:

@@ -140,7 +140,7 @@ def test_user_traps():
     assert gap["system"] == ["RunFlow"]
     assert "4 user-interface login(s) in the last 90 days" in findings[0]["message"]
 
-    admin = user("admin@acme.com", RUNNING_USER, profile_id=ADMIN_PROFILE, profile="System Administrator")
+    admin = user("admin@acme.com", RUNNING_USER, profile_id=ADMIN_PROFILE, profile="System Administrator", ui=9)
     assert codes(pc.user_findings(admin, target, fetched, RUNNING_USER[:15])[0]) == [("RUNNING_USER", "blocker")]
 
     done = user("svc.done@acme.com", "0055g0000000004", profile_id=TARGET_PROFILE,

@@ -1,0 +1,166 @@
+"""sf_profile_check against the emulator's example estate, through ansible-playbook.
+
+The example estate plants these traps, and the check must find each of them and nothing else:
+the Apex class (and the trigger calling it) testing 'Integration Admin', the validation rule and
+the flow testing $Profile.Name, the Trigger_Bypass__c row owned by profile Integration Admin, the
+look-alike "API Only" profile on the Salesforce license, Sales_Ops bound to the Salesforce license
+on svc.mulesoft, jane.doe's UI logins and the admin the check runs as. The one finding that is not
+a trap is svc.mulesoft's access gap: the access its profile and Sales_Ops give and the integration
+profile lacks, which the issue asks the check to report.
+
+Costs are read from the emulator's own per-org call counts, not from the module's word.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from test_sf_permission_set_harness import emulator_session, run_task  # noqa: F401  (a fixture)
+
+ORG = "acme-prod"
+SANDBOX = "acme-uat"
+
+# (code, severity, user, component type, component name, line)
+EXPECTED = [
+    ("CUSTOM_SETTING_PROFILE_ROW", "blocker", None, "CustomSetting", "Trigger_Bypass__c", None),
+    ("PERMISSION_SET_LICENSE_CONFLICT", "blocker", "svc.mulesoft@acme.example", None, None, None),
+    ("PROFILE_NAME_REFERENCE", "blocker", None, "ApexClass", "AccountTriggerHandler", 3),
+    ("PROFILE_NAME_REFERENCE", "blocker", None, "Flow", "Case_Routing-1", None),
+    ("PROFILE_NAME_REFERENCE", "blocker", None, "ValidationRule", "Account.Require_Industry", 1),
+    ("RUNNING_USER", "blocker", "admin@acme.example", None, None, None),
+    ("UI_LOGINS", "blocker", "jane.doe@acme.example", None, None, None),
+    ("ACCESS_GAP", "warning", "svc.mulesoft@acme.example", None, None, None),
+    ("INDIRECT_PROFILE_REFERENCE", "warning", None, "ApexTrigger", "AccountTrigger", 1),
+    ("LOOKALIKE_PROFILE", "warning", None, "Profile", "API Only", None),
+]
+
+# One run, whatever the number of users: licenses, users, profile access (describe, sets, rows),
+# code listing, one batch of Tooling Metadata reads (3 components), custom settings (global
+# describe, then their rows).
+EXPECTED_CALLS = {"POST /composite": 6, "GET /sobjects/{type}/describe": 1, "GET /query": 1, "GET /sobjects": 1}
+
+
+@pytest.fixture
+def emu(emulator_session):
+    emulator_session.reset()
+    yield emulator_session
+
+
+def calls(emu, org=ORG):
+    return emu.admin("GET", "orgs/%s/calls" % org).json()["calls"]
+
+
+def delta(before, after):
+    return dict((k, after.get(k, 0) - before.get(k, 0)) for k in set(after) | set(before)
+                if after.get(k, 0) != before.get(k, 0))
+
+
+def summary_of(findings, suffix=""):
+    out = []
+    for item in findings:
+        comp = item["component"] or {}
+        user = item["user"][:-len(suffix)] if suffix and item["user"] else item["user"]
+        out.append((item["code"], item["severity"], user, comp.get("type"), comp.get("name"), comp.get("line")))
+    return out
+
+
+def test_example_estate_every_trap_and_nothing_else(emu, tmp_path):
+    before = calls(emu)
+    result = run_task(emu, tmp_path, "sf_profile_check", {})
+    assert result["changed"] is False and result["ready"] is False
+    assert summary_of(result["findings"]) == EXPECTED
+    assert result["target_profile"]["name"] == "Minimum Access - API Only Integrations"
+    assert result["severity_counts"] == {"blocker": 7, "warning": 3, "info": 0}
+    assert result["counts"]["PROFILE_NAME_REFERENCE"] == 3
+
+    by_code = dict((f["code"], f) for f in result["findings"])
+    assert by_code["PERMISSION_SET_LICENSE_CONFLICT"]["message"] == \
+        "permission set(s) bound to the 'Salesforce' user license: Sales_Ops"
+    assert by_code["UI_LOGINS"]["message"].startswith("12 user-interface login(s) in the last 90 days")
+    assert by_code["LOOKALIKE_PROFILE"]["message"] == \
+        "profile 'API Only' is named like an integration profile but is on the 'Salesforce' license"
+
+    users = dict((u["username"], u) for u in result["users"])
+    # Inactive svc.old is not checked by default; svc.etl (API Only profile, same rights) is clean.
+    assert sorted(users) == ["admin@acme.example", "jane.doe@acme.example", "svc.etl@acme.example",
+                             "svc.mulesoft@acme.example"]
+    assert users["svc.etl@acme.example"]["ready"] is True and users["svc.etl@acme.example"]["codes"] == []
+    mule = users["svc.mulesoft@acme.example"]
+    assert mule["permission_sets_to_remove"] == ["Sales_Ops"]
+    # Integration Admin grants Account/Contact crud and Opportunity read; Sales_Ops Opportunity crud.
+    assert mule["access_gap"] == {"system": [], "fields": {}, "objects": {
+        "Account": ["Create", "Delete", "Edit", "Read"], "Contact": ["Create", "Delete", "Edit", "Read"],
+        "Opportunity": ["Create", "Delete", "Edit", "Read"]}}
+    assert result["scanned"] == {"apex": 1, "triggers": 1, "validation_rules": 1, "flows": 1,
+                                 "formula_fields": 0, "custom_settings": 1}
+
+    spent = delta(before, calls(emu))
+    assert spent == EXPECTED_CALLS
+    assert result["api_usage"]["calls"] == sum(EXPECTED_CALLS.values())
+
+
+def test_check_mode_same_report_and_stable_between_runs(emu, tmp_path):
+    first = run_task(emu, tmp_path, "sf_profile_check", {})
+    checked = run_task(emu, tmp_path, "sf_profile_check", {}, check=True)
+    assert checked["changed"] is False
+    assert checked["findings"] == first["findings"]
+    assert checked["users"] == first["users"]
+
+
+def test_cost_does_not_grow_with_users(emu, tmp_path):
+    before = calls(emu)
+    one = run_task(emu, tmp_path, "sf_profile_check", {"usernames": ["svc.mulesoft@acme.example"]})
+    spent_one = delta(before, calls(emu))
+    before = calls(emu)
+    run_task(emu, tmp_path, "sf_profile_check", {"usernames": [
+        "svc.mulesoft@acme.example", "svc.etl@acme.example", "jane.doe@acme.example", "svc.old@acme.example",
+        "admin@acme.example"]})
+    assert delta(before, calls(emu)) == spent_one == EXPECTED_CALLS
+    # Asked alone, svc.mulesoft still meets every code trap of its profile, not the other users' ones.
+    assert [f["code"] for f in one["findings"]] == [
+        "CUSTOM_SETTING_PROFILE_ROW", "PERMISSION_SET_LICENSE_CONFLICT", "PROFILE_NAME_REFERENCE",
+        "PROFILE_NAME_REFERENCE", "PROFILE_NAME_REFERENCE", "ACCESS_GAP", "INDIRECT_PROFILE_REFERENCE",
+        "LOOKALIKE_PROFILE"]
+
+
+def test_named_users_inactive_missing_and_sandbox_suffix(emu, tmp_path):
+    result = run_task(emu, tmp_path, "sf_profile_check", {
+        "usernames": ["svc.etl@acme.example.uat", "svc.old@acme.example.uat", "ghost@acme.example.uat"],
+        "scans": ["apex", "triggers"]}, org=SANDBOX)
+    assert summary_of(result["findings"], ".uat") == [
+        ("PROFILE_NAME_REFERENCE", "blocker", None, "ApexClass", "AccountTriggerHandler", 3),
+        ("USER_NOT_FOUND", "blocker", "ghost@acme.example", None, None, None),
+        ("ACCESS_GAP", "warning", "svc.old@acme.example", None, None, None),
+        ("INDIRECT_PROFILE_REFERENCE", "warning", None, "ApexTrigger", "AccountTrigger", 1),
+        ("LOOKALIKE_PROFILE", "warning", None, "Profile", "API Only", None),
+        ("USER_INACTIVE", "warning", "svc.old@acme.example", None, None, None),
+    ]
+    assert result["scanned"] == {"apex": 1, "triggers": 1}
+
+
+def test_scans_switched_off_cost_nothing(emu, tmp_path):
+    before = calls(emu)
+    result = run_task(emu, tmp_path, "sf_profile_check", {"usernames": ["svc.etl@acme.example"], "scans": []})
+    # Licenses, users, access (describe, sets, rows): no code listing, no Metadata, no settings.
+    assert delta(before, calls(emu)) == {"POST /composite": 3, "GET /sobjects/{type}/describe": 1, "GET /query": 1}
+    assert [f["code"] for f in result["findings"]] == ["LOOKALIKE_PROFILE"]
+    assert result["ready"] is True
+
+
+def test_explicit_target_and_extra_strings(emu, tmp_path):
+    wrong = run_task(emu, tmp_path, "sf_profile_check", {"usernames": ["svc.etl@acme.example"], "scans": [],
+                                                         "target_profile": "API Only"})
+    assert [(f["code"], f["severity"]) for f in wrong["findings"]][0] == ("TARGET_PROFILE_WRONG_LICENSE", "blocker")
+    assert wrong["target_profile"] is None and wrong["ready"] is False
+
+    extra = run_task(emu, tmp_path, "sf_profile_check", {"usernames": ["svc.etl@acme.example"],
+                                                         "scans": ["triggers"], "extra_strings": ["bypass"]})
+    assert summary_of(extra["findings"]) == [
+        ("EXTRA_STRING_REFERENCE", "warning", None, "ApexTrigger", "AccountTrigger", 1),
+        ("LOOKALIKE_PROFILE", "warning", None, "Profile", "API Only", None),
+    ]
+
+
+def test_bad_option_fails_cleanly(emu, tmp_path):
+    result = run_task(emu, tmp_path, "sf_profile_check", {"scans": ["apex", "cobol"]}, expect_failure=True)
+    assert result.get("failed") is True and "cobol" in result["msg"]
