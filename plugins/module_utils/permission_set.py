@@ -592,8 +592,8 @@ def wanted_access(params, permission_fields, client, profile_sets=()):
     })
     source = params.get("access_from") or {}
     if source.get("profile"):
-        listed = access_lib.merge_access(listed, profile_access(client, source["profile"], profile_sets,
-                                                                  permission_fields))
+        replicated = profile_access(client, source["profile"], profile_sets, permission_fields)
+        listed = access_lib.merge_access(listed, replicated)
     elif source.get("access_gap") is not None:
         gap = validate_access_gap(source["access_gap"])
         # Names in a gap come from another org's describe: check them against this one.

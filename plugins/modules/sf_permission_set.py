@@ -28,7 +28,7 @@ description:
   - Before an existing set is changed or deleted, what it held is saved as a JSON backup (mode 0600)
     under O(backup_dir); the path is returned in RV(backup_file).
 author:
-  - sfops.integration_users contributors
+  - sfops maintainers (@sfops)
 options:
   name:
     description:

@@ -24,7 +24,7 @@ description:
     2000 users; the login mix of very large orgs adds one call per 2000 users.
   - Never changes the org; it runs in check mode too and always reports RV(ignore:changed=false).
 author:
-  - sfops.integration_users contributors
+  - sfops maintainers (@sfops)
 options:
   usernames:
     description:
