@@ -172,3 +172,14 @@ def test_integration_user_reads_account_only_with_the_replicated_set(emu, tmp_pa
     allowed = _read_accounts(emu, token)
     assert allowed.status_code == 200, allowed.text
     assert allowed.json()["totalSize"] > 0
+
+
+def test_refused_object_is_named_and_nothing_is_written(emu, tmp_path):
+    # Setup objects cannot be granted through ObjectPermissions: Salesforce refuses the row, and with
+    # the all-or-none write the set itself is not created either.
+    result = run_task(emu, tmp_path, "sf_permission_set",
+                      {"name": "Refused_Rows", "object_permissions": {"Account": "r", "User": "r"}},
+                      expect_failure=True)
+    assert "object User: Read" in result["msg"] and "nothing was written" in result["msg"]
+    assert "object Account" not in result["msg"]
+    assert set_rows(emu, "Refused_Rows")[0] == []
