@@ -10,12 +10,13 @@ import threading
 from . import DEFAULT_API_VERSION
 
 
-def _write_atomically(path, text):
+def _write_atomically(path, text, mode):
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".ready-")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".sfemu-")
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
+    os.chmod(tmp, mode)
     os.replace(tmp, path)
 
 
@@ -39,6 +40,10 @@ def serve(args):
     except FaultRuleError as exc:
         sys.exit("sfemu: bad --fault: %s" % exc)
 
+    # The SOQL parser builds its tables on first import (seconds): do it before READY.json, so the
+    # first query of a client is as fast as the others.
+    from . import soql  # noqa: F401
+
     ca_path, cert_path, key_path = generate_certificates(state_dir)
     app = Emulator(estate, faults)
     server = EmulatorServer((args.host, args.port), app, server_context(cert_path, key_path), verbose=args.verbose)
@@ -59,7 +64,8 @@ def serve(args):
              "api_version": DEFAULT_API_VERSION, "state_dir": state_dir,
              "admin_url": app.base_url + "/__emulator__/", "orgs": app.connections()}
     if args.ready_file:
-        _write_atomically(args.ready_file, json.dumps(ready, indent=2) + "\n")
+        # READY.json holds tokens and secrets: owner-only.
+        _write_atomically(args.ready_file, json.dumps(ready, indent=2) + "\n", 0o600)
     print("sfemu: serving %d orgs at %s" % (len(estate.orgs), app.base_url), file=sys.stderr, flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
@@ -79,7 +85,7 @@ def generate_command(args):
         import yaml
         text = yaml.safe_dump(text, sort_keys=False)
     if args.out:
-        _write_atomically(args.out, text)
+        _write_atomically(args.out, text, 0o644)
     else:
         sys.stdout.write(text)
     return 0
