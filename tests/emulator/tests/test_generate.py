@@ -1,0 +1,67 @@
+"""The estate generator: shape, determinism, traps, and that what it writes loads."""
+import yaml
+
+from sfemu.estate import Estate
+from sfemu.generate import INTEGRATION_PROFILE, generate
+
+
+def test_generate_is_deterministic_by_seed():
+    assert generate(orgs=3, users=50, seed=4) == generate(orgs=3, users=50, seed=4)
+    assert generate(orgs=3, users=50, seed=4) != generate(orgs=3, users=50, seed=5)
+
+
+def test_production_orgs_each_have_a_linked_sandbox():
+    data = generate(orgs=4, users=30, seed=1)
+    prods = [o for o in data["orgs"] if not o.get("sandbox")]
+    sandboxes = [o for o in data["orgs"] if o.get("sandbox")]
+    assert len(prods) == len(sandboxes) == 4
+    assert sorted(s["production"] for s in sandboxes) == sorted(p["name"] for p in prods)
+    assert all(s["sandbox_name"] == "uat" for s in sandboxes)
+
+
+def test_generated_estate_round_trips_through_yaml():
+    data = generate(orgs=2, users=30, seed=2)
+    assert yaml.safe_load(yaml.safe_dump(data, sort_keys=False)) == data
+
+
+def test_ten_orgs_of_two_hundred_users_load_with_realistic_shares_and_traps():
+    data = generate(orgs=10, users=200, seed=3)
+    estate = Estate.from_dict(data, seed=3)
+    assert len(estate.orgs) == 20
+    prods = [o for o in data["orgs"] if not o.get("sandbox")]
+    assert {len(o["users"]) for o in prods} == {200}
+    shares = []
+    for spec in prods:
+        candidates = [u for u in spec["users"] if u["username"].startswith("svc.")]
+        shares.append(len(candidates) / len(spec["users"]))
+    assert all(0.04 <= share <= 0.11 for share in shares), shares
+    # Traps a migration meets: integrations on System Administrator, sets bound to the full license,
+    # look-alike profiles, orgs refusing the change, orgs already short of integration seats.
+    all_candidates = [u for o in prods for u in o["users"] if u["username"].startswith("svc.")]
+    assert any(u["profile"] == "System Administrator" for u in all_candidates)
+    assert any(set(u.get("permission_sets", [])) & {"Sales_Ops", "Connector_Full"} for u in all_candidates)
+    assert any(u["profile"] == "API Only" for u in all_candidates)
+    assert any(not o["allow_license_change_to_integration"] for o in prods)
+    short = [o for o in estate.orgs.values() if not o.is_sandbox
+             and o.dump_state()["licenses"]["Salesforce Integration"]["used"] == 5]
+    assert short, "no org is short of integration seats"
+    humans_with_api = [u for o in prods for u in o["users"]
+                       if not u["username"].startswith(("svc.", "int.")) and u["logins"].get("api")]
+    assert humans_with_api and all(u["logins"].get("ui") for u in humans_with_api)
+    org = estate.orgs["acme-prod"]
+    admin = org.admin_user
+    apex = org.query("SELECT Name FROM ApexClass WHERE Name = 'IntegrationBypass'", admin)
+    assert apex.total_size == 1
+    profiles = org.query("SELECT Name FROM Profile WHERE UserLicense.Name = 'Salesforce Integration'", admin)
+    assert INTEGRATION_PROFILE in {p["Name"] for p in profiles.records}
+    # The generated sandbox is a copy with suffixed usernames.
+    uat = estate.orgs["acme-uat"]
+    assert uat.find_user("admin@acme.example.uat") is not None
+
+
+def test_many_orgs_keep_unique_names_and_client_ids():
+    data = generate(orgs=20, users=5, seed=9)
+    names = [o["name"] for o in data["orgs"]]
+    assert len(names) == len(set(names)) == 40
+    client_ids = [o["connected_apps"][0]["client_id"] for o in data["orgs"] if not o.get("sandbox")]
+    assert len(client_ids) == len(set(client_ids))
