@@ -153,6 +153,9 @@ class Emulator:
                    "--state-dir", os.path.join(self.workdir, "emulator-state")]
         if self.latency_ms:
             command += ["--latency-ms", str(self.latency_ms)]
+        # A READY.json left by an earlier run in a reused work directory would be read as ours.
+        if os.path.exists(self.ready_file):
+            os.unlink(self.ready_file)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(command, env=emulator_env(), stdout=log, stderr=subprocess.STDOUT)
         self._wait_ready()
@@ -268,8 +271,9 @@ def ansible_env(collections_root):
         # Same small amount of output for both modes: failures and the recap.
         "ANSIBLE_DISPLAY_OK_HOSTS": "false",
         "ANSIBLE_DISPLAY_SKIPPED_HOSTS": "false",
-        "ANSIBLE_CALLBACKS_ENABLED": "",
     })
+    # A developer's extra callbacks (profile_tasks, timers...) would skew the figures.
+    env.pop("ANSIBLE_CALLBACKS_ENABLED", None)
     env.setdefault("LC_ALL", "C.UTF-8")
     return env
 
