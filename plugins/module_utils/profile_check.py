@@ -10,10 +10,12 @@ API calls for one run, whatever the number of users (beyond paging):
     1 composite   licenses, permission set licenses, integration-like profiles (+ Organization)
     1 composite   users with profile, permission sets, PSLs and login mix (users.read_users)
     3             access: PermissionSet describe, PermissionSet query, 1 composite of permission rows
-    1 composite   Apex classes and triggers with bodies, validation rules, active flows, custom fields
-    ceil(n / 25)  composites of single-record Tooling GETs for the Metadata of the n validation rules,
+    1 composite   (Tooling) Apex classes and triggers with bodies, validation rules, active flows,
+                  custom fields: 5 queries, the most Salesforce accepts in one composite
+    ceil(n / 25)  composites (Tooling) of single-record GETs for the Metadata of the n validation rules,
                   flows and custom fields (Salesforce serves Metadata one record at a time; record GETs
                   are not queries, so the "5 queries per composite" rule does not cap them)
+    (+1 once if the server has no /tooling/composite and the REST composite is used instead)
     1 + ceil(s/5) global describe, then the rows of the s hierarchy custom settings owned by profiles
 Calls for a scan that is switched off are not made.
 
@@ -30,7 +32,7 @@ import re
 from ansible_collections.sfops.integration_users.plugins.module_utils import licenses
 from ansible_collections.sfops.integration_users.plugins.module_utils.access import (
     access_gap, describe_access, empty_access, fetch_access, is_empty, merge_access)
-from ansible_collections.sfops.integration_users.plugins.module_utils.errors import error_from_rest_body
+from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError, error_from_rest_body
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import same_id, to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_license_info import read_license_rows
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
@@ -43,6 +45,7 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.users impo
 SCANS = ("apex", "triggers", "validation_rules", "flows", "formula_fields", "custom_settings")
 SEVERITIES = ("blocker", "warning", "info")
 QUERIES_PER_COMPOSITE = 5
+COMPOSITE_SUBREQUESTS = 25
 
 ARGUMENT_SPEC = dict(
     usernames=dict(type="list", elements="str"),
@@ -53,18 +56,17 @@ ARGUMENT_SPEC = dict(
 )
 
 # ---- code and configuration: what is read and how it is scanned ---------------------------------
-# scan name -> (component type, tooling, SOQL, language or "metadata")
+# scan name -> (component type, Tooling SOQL). Managed-package code is skipped: its bodies are hidden.
 CODE_SOURCES = {
-    "apex": ("ApexClass", False, "SELECT Id, Name, Body FROM ApexClass WHERE NamespacePrefix = null "
-                                 "ORDER BY Name"),
-    "triggers": ("ApexTrigger", False, "SELECT Id, Name, TableEnumOrId, Body FROM ApexTrigger "
-                                       "WHERE NamespacePrefix = null ORDER BY Name"),
-    "validation_rules": ("ValidationRule", True, "SELECT Id, ValidationName, EntityDefinitionId FROM ValidationRule "
-                                                 "WHERE Active = true AND NamespacePrefix = null ORDER BY Id"),
-    "flows": ("Flow", True, "SELECT Id, MasterLabel, DefinitionId, VersionNumber FROM Flow "
-                            "WHERE Status = 'Active' ORDER BY Id"),
-    "formula_fields": ("CustomField", True, "SELECT Id, DeveloperName, TableEnumOrId FROM CustomField "
-                                            "WHERE NamespacePrefix = null ORDER BY Id"),
+    "apex": ("ApexClass", "SELECT Id, Name, Body FROM ApexClass WHERE NamespacePrefix = null ORDER BY Name"),
+    "triggers": ("ApexTrigger", "SELECT Id, Name, TableEnumOrId, Body FROM ApexTrigger "
+                                "WHERE NamespacePrefix = null ORDER BY Name"),
+    "validation_rules": ("ValidationRule", "SELECT Id, ValidationName, EntityDefinitionId FROM ValidationRule "
+                                           "WHERE Active = true AND NamespacePrefix = null ORDER BY Id"),
+    "flows": ("Flow", "SELECT Id, MasterLabel, DefinitionId, VersionNumber FROM Flow "
+                      "WHERE Status = 'Active' ORDER BY Id"),
+    "formula_fields": ("CustomField", "SELECT Id, DeveloperName, TableEnumOrId FROM CustomField "
+                                      "WHERE NamespacePrefix = null ORDER BY Id"),
 }
 # Components whose text is only in Tooling Metadata (fetched one record per subrequest).
 METADATA_TYPES = ("ValidationRule", "Flow", "CustomField")
@@ -450,14 +452,48 @@ def custom_setting_findings(setting, rows, profile_labels):
 
 
 # ---- readers (HTTP) ------------------------------------------------------------------------------
-def _tolerant_composite(client, subrequests):
-    """{reference: (body, None) | (None, error)}; a failed subrequest does not stop the others."""
+def _answers(raw_answers):
+    """{reference: (body, None) | (None, error)} from {reference: {"status", "body"}}."""
     out = {}
-    for reference, answer in client.composite(subrequests, raise_on_error=False).items():
+    for reference, answer in raw_answers.items():
         if answer["status"] is not None and answer["status"] < 300:
             out[reference] = (answer["body"], None)
         else:
             out[reference] = (None, error_from_rest_body(answer["body"], answer["status"], reference=reference))
+    return out
+
+
+def _tolerant_composite(client, subrequests):
+    """A REST composite where a failed subrequest does not stop the others."""
+    return _answers(client.composite(subrequests, raise_on_error=False))
+
+
+def _tooling_composite(client, subrequests):
+    """Like _tolerant_composite, through the Tooling API's own /tooling/composite resource.
+
+    Salesforce's REST /composite accepts sObject, query and collection resources, not Tooling ones,
+    so Tooling queries and Tooling record reads go to /tooling/composite (25 subrequests a call).
+    A server without that resource (404) gets the REST composite instead, remembered per client so
+    the refusal costs one call per run.
+    """
+    if getattr(client, "_tooling_composite_missing", False):
+        return _tolerant_composite(client, subrequests)
+    out = {}
+    for start in range(0, len(subrequests), COMPOSITE_SUBREQUESTS):
+        chunk = subrequests[start:start + COMPOSITE_SUBREQUESTS]
+        try:
+            # Until the shared client's composite() takes tooling=True, its generic REST call is used.
+            answer = client._rest("tooling/composite", method="POST", idempotent=False,  # pylint: disable=protected-access
+                                  json={"allOrNone": False, "compositeRequest": chunk})
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            client._tooling_composite_missing = True  # pylint: disable=protected-access
+            out.update(_tolerant_composite(client, subrequests[start:]))
+            return out
+        out.update(_answers(dict(
+            (sub.get("referenceId"), {"status": sub.get("httpStatusCode"), "body": sub.get("body")})
+            for sub in answer.get("compositeResponse", []))))
     return out
 
 
@@ -466,10 +502,9 @@ def read_components(client, scans):
     wanted = [scan for scan in SCANS if scan in scans and scan in CODE_SOURCES]
     if not wanted:
         return {}, []
-    subrequests = [client.query_subrequest(scan, CODE_SOURCES[scan][2], tooling=CODE_SOURCES[scan][1])
-                   for scan in wanted]
+    subrequests = [client.query_subrequest(scan, CODE_SOURCES[scan][1], tooling=True) for scan in wanted]
     records, errors = {}, []
-    for scan, (body, error) in sorted(_tolerant_composite(client, subrequests).items()):
+    for scan, (body, error) in sorted(_tooling_composite(client, subrequests).items()):
         ctype = CODE_SOURCES[scan][0]
         if error is not None:
             errors.append((ctype, error))
@@ -487,7 +522,7 @@ def read_metadata(client, components):
     if not subrequests:
         return {}, []
     out, errors = {}, []
-    answers = _tolerant_composite(client, subrequests)
+    answers = _tooling_composite(client, subrequests)
     for index, (ctype, rid) in enumerate(components):
         body, error = answers.get("m%d" % index, (None, None))
         if error is not None:

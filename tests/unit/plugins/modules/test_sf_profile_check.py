@@ -8,6 +8,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.sfops.integration_users.plugins.module_utils import profile_check as pc
+from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import execute
 
@@ -232,9 +233,10 @@ class FakeClient:
 
     flow = None
 
-    def __init__(self, rows, failing=()):
+    def __init__(self, rows, failing=(), tooling_composite=True):
         self.rows = rows
         self.failing = failing
+        self.tooling_composite = tooling_composite
         self.calls = []
 
     def data_path(self, path):
@@ -253,21 +255,30 @@ class FakeClient:
         record_id = sub["url"].rsplit("/", 1)[1]
         return {"status": 200, "body": {"Id": record_id, "FullName": "X." + record_id, "Metadata": {}}}
 
+    def _chunk(self, label, chunk):
+        self.calls.append((label, len(chunk)))
+        assert len(chunk) <= 25
+        assert len([s for s in chunk if "soql" in s]) <= 5, "Salesforce allows 5 queries per composite"
+        return dict((sub["referenceId"], self._sub(sub)) for sub in chunk)
+
     def composite(self, subrequests, raise_on_error=True):
         subrequests = list(subrequests)
         answers = {}
         for start in range(0, len(subrequests), 25):
-            chunk = subrequests[start:start + 25]
-            self.calls.append(("composite", len(chunk)))
-            assert len([s for s in chunk if "soql" in s]) <= 5, "Salesforce allows 5 queries per composite"
-            for sub in chunk:
-                answers[sub["referenceId"]] = self._sub(sub)
+            answers.update(self._chunk("composite", subrequests[start:start + 25]))
         return answers
 
     def finish_query(self, page):
         return {"total_size": page["totalSize"], "records": page["records"]}
 
-    def _rest(self, path):
+    def _rest(self, path, method="GET", idempotent=None, json=None):
+        if path == "tooling/composite":
+            if not self.tooling_composite:
+                self.calls.append(("tooling/composite refused", len(json["compositeRequest"])))
+                raise ApiError("The requested resource does not exist", error_code="NOT_FOUND", status=404)
+            answers = self._chunk("tooling/composite", json["compositeRequest"])
+            return {"compositeResponse": [{"referenceId": ref, "httpStatusCode": answer["status"],
+                                           "body": answer["body"]} for ref, answer in answers.items()]}
         self.calls.append(("rest", path))
         return {"sobjects": [{"name": name, "customSetting": True} for name in self.rows.get("_settings", ())]}
 
@@ -276,16 +287,26 @@ def test_metadata_reads_cost_one_call_per_25_components():
     client = FakeClient({})
     wanted = [("ValidationRule", "03d5g00000000%02d" % n) for n in range(60)]
     metadata, errors = pc.read_metadata(client, wanted)
-    assert client.calls == [("composite", 25), ("composite", 25), ("composite", 10)]
+    assert client.calls == [("tooling/composite", 25), ("tooling/composite", 25), ("tooling/composite", 10)]
     assert len(metadata) == 60 and errors == []
+    assert metadata[to18("03d5g0000000059")]["FullName"] == "X." + to18("03d5g0000000059")
     assert pc.read_metadata(FakeClient({}), []) == ({}, [])
+
+
+def test_without_tooling_composite_the_rest_composite_is_used_and_remembered():
+    client = FakeClient({}, tooling_composite=False)
+    wanted = [("Flow", "3015g00000000%02d" % n) for n in range(30)]
+    metadata, errors = pc.read_metadata(client, wanted)
+    assert len(metadata) == 30 and errors == []
+    pc.read_metadata(client, wanted[:3])
+    assert client.calls == [("tooling/composite refused", 25), ("composite", 25), ("composite", 5), ("composite", 3)]
 
 
 def test_components_are_read_in_one_composite_and_errors_are_kept():
     client = FakeClient({"ApexClass": [{"Id": "01p5g0000000001", "Name": "A", "Body": ""}]},
                         failing={"Flow": "INSUFFICIENT_ACCESS"})
     records, errors = pc.read_components(client, set(pc.SCANS))
-    assert client.calls == [("composite", 5)]
+    assert client.calls == [("tooling/composite", 5)]
     assert [r["Name"] for r in records["ApexClass"]] == ["A"]
     assert records["Flow"] == [] and [(t, e.error_code) for t, e in errors] == [("Flow", "INSUFFICIENT_ACCESS")]
     assert pc.read_components(FakeClient({}), {"custom_settings"}) == ({}, [])
