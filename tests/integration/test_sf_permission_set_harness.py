@@ -29,12 +29,13 @@ def _load(name, path):
 
 
 _emulator_fixtures = _load("sfemu_suite_fixtures", os.path.join(CHECKOUT, "tests", "emulator", "tests", "conftest.py"))
+start_emulator = _emulator_fixtures.start_emulator
 _collections_root = _load("collections_root_tool", os.path.join(CHECKOUT, "tests", "tools", "collections_root.py"))
 
 
 @pytest.fixture(scope="module")
 def emulator_session(tmp_path_factory):
-    running = _emulator_fixtures.start_emulator(str(tmp_path_factory.mktemp("emulator")))
+    running = start_emulator(str(tmp_path_factory.mktemp("emulator")))
     yield running
     running.stop()
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
-from test_sf_permission_set_harness import emulator_session, run_task  # noqa: F401  (a fixture)
+from test_sf_permission_set_harness import CHECKOUT, emulator_session, run_task  # noqa: F401  (a fixture)
 
 ORG = "acme-prod"
 
@@ -65,3 +69,28 @@ def test_sandbox_users_carry_the_suffix(emu, tmp_path):
     result = run_task(emu, tmp_path, "sf_user_info", {"active_only": True}, org="acme-uat")
     names = [u["username"] for u in result["users"]]
     assert "svc.mulesoft@acme.example.uat" in names and "svc.old@acme.example.uat" not in names
+
+
+@pytest.mark.slow
+def test_large_org_costs_a_constant_number_of_calls_per_page(tmp_path_factory, tmp_path):
+    """2500 users: the first page and the licenses in one composite, one more page of users, and the
+    login mix asked again per chunk of 400 users (five chunks a composite) once the org-wide
+    aggregate reaches Salesforce's 2000-row batch."""
+    from test_sf_permission_set_harness import start_emulator
+    workdir = tmp_path_factory.mktemp("large")
+    estate = workdir / "estate.yml"
+    subprocess.run([sys.executable, "-m", "sfemu", "generate", "--orgs", "1", "--users", "2500", "--seed", "3",
+                    "--out", str(estate)], check=True, timeout=300,
+                   env=dict(os.environ, PYTHONPATH=os.path.join(CHECKOUT, "tests", "emulator")))
+    emu = start_emulator(str(workdir / "emulator"), str(estate))
+    try:
+        result = run_task(emu, tmp_path, "sf_user_info", {"candidates_only": True})
+    finally:
+        emu.stop()
+    assert result["counts"]["users"] == 2500
+    pages = -(-2500 // 2000)
+    login_chunks = -(-2500 // 400)
+    assert result["api_usage"]["calls"] == 1 + (pages - 1) + -(-login_chunks // 5)
+    for user in result["users"]:
+        assert user["active"] and user["logins"]["ui"] == 0 and user["logins"]["api"] > 0
+    assert len(result["considered"]) == 2500
