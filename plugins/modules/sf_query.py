@@ -36,6 +36,11 @@ options:
       - Keep Salesforce's C(attributes) envelope (C(type), C(url)) on each record and nested record.
     type: bool
     default: false
+  batch_size:
+    description:
+      - Records per page (200 to 2000), sent as C(Sforce-Query-Options). Salesforce's default is 2000.
+        Every page is fetched either way; smaller pages cost more API calls.
+    type: int
 extends_documentation_fragment:
   - sfops.integration_users.connection
   - sfops.integration_users.connection.attributes

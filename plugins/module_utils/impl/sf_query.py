@@ -7,12 +7,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
 
 ARGUMENT_SPEC = dict(
     query=dict(type="str", required=True, aliases=["soql"]),
     tooling=dict(type="bool", default=False),
     include_attributes=dict(type="bool", default=False),
+    batch_size=dict(type="int"),
 )
 
 
@@ -28,7 +30,10 @@ def strip_attributes(value):
 
 def run(task):
     # A query never changes the org, so check mode runs it too: the result is the same.
-    answer = task.client.query(task.params["query"], tooling=task.params["tooling"])
+    batch_size = task.params.get("batch_size")
+    if batch_size is not None and not 200 <= batch_size <= 2000:
+        raise ConfigurationError("batch_size must be between 200 and 2000 (got %d)" % batch_size)
+    answer = task.client.query(task.params["query"], tooling=task.params["tooling"], batch_size=batch_size)
     records = answer["records"]
     if not task.params["include_attributes"]:
         records = strip_attributes(records)

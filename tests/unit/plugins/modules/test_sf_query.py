@@ -34,7 +34,7 @@ def transport():
 
 
 def run(transport, **args):
-    params = dict(PARAMS, tooling=False, include_attributes=False)
+    params = dict(PARAMS, tooling=False, include_attributes=False, batch_size=None)
     params.update(args)
     return execute(SPEC, params, client_factory=lambda p: Client(p, session=session_with(transport)))[0]
 
@@ -56,7 +56,7 @@ def test_attributes_kept_on_request(transport):
 def test_tooling_and_check_mode(transport):
     transport.route("GET", r"/services/data/v62.0/tooling/query$", (200, query_page([{"attributes": {"type": "ApexClass"}, "Id": "01p"}])))
     transport.routes.insert(0, transport.routes.pop())  # before the plain /query route, which also matches
-    params = dict(PARAMS, query="SELECT Id FROM ApexClass", tooling=True, include_attributes=False)
+    params = dict(PARAMS, query="SELECT Id FROM ApexClass", tooling=True, include_attributes=False, batch_size=None)
     result = execute(SPEC, params, check_mode=True,
                      client_factory=lambda p: Client(p, session=session_with(transport)))[0]
     assert result["records"] == [{"Id": "01p"}] and result["changed"] is False
@@ -100,3 +100,11 @@ def test_module_main_fails_cleanly(monkeypatch, capsys):
     output = capsys.readouterr().out
     result = json.loads(output)
     assert "invalid client credentials" in result["msg"] and "csecret-value" not in output
+
+
+def test_batch_size_is_sent_and_bounded(transport):
+    result = run(transport, query="SELECT Id FROM User", batch_size=500)
+    assert not result.get("failed")
+    assert transport.calls_to("/query")[0].headers["Sforce-Query-Options"] == "batchSize=500"
+    result = run(transport, query="SELECT Id FROM User", batch_size=50)
+    assert result["failed"] is True and "between 200 and 2000" in result["msg"]
