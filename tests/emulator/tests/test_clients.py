@@ -104,3 +104,41 @@ def test_client_sees_expired_session(sf, fresh):
     fresh.admin("POST", "orgs/%s/expire-sessions" % PROD)
     with pytest.raises(simple_salesforce.exceptions.SalesforceExpiredSession):
         sf.query("SELECT Id FROM User")
+
+
+def test_integration_user_gains_account_access_through_psl_bound_set(fresh):
+    """The migration's end state, seen by a real client: INVALID_TYPE until a PSL-bound set grants read."""
+    admin = _client(fresh, fresh.token(PROD), fresh.org(PROD)["instance_url"])
+    profile = admin.query("SELECT Id FROM Profile WHERE Name = 'Minimum Access - API Only Integrations'")
+    created = admin.User.create({
+        "Username": "svc.fresh@acme.example", "LastName": "Fresh", "Email": "svc.fresh@acme.example",
+        "Alias": "svcfresh", "ProfileId": profile["records"][0]["Id"], "TimeZoneSidKey": "GMT",
+        "LocaleSidKey": "en_US", "EmailEncodingKey": "UTF-8", "LanguageLocaleKey": "en_US"})
+    connection = fresh.org(PROD)
+    with open(connection["admin"]["private_key_file"], "rb") as handle:
+        assertion = jwt.encode({"iss": connection["admin"]["client_id"], "sub": "svc.fresh@acme.example",
+                                "aud": connection["audience"], "exp": int(time.time()) + 180},
+                               handle.read(), algorithm="RS256")
+    token = fresh.session().post(connection["login_url"] + "/services/oauth2/token", data={
+        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}).json()
+    integration = _client(fresh, token["access_token"], token["instance_url"])
+    for soql in ("SELECT Id FROM Account", "SELECT Id FROM Organization"):
+        with pytest.raises(simple_salesforce.exceptions.SalesforceMalformedRequest) as caught:
+            integration.query(soql)
+        assert caught.value.content[0]["errorCode"] == "INVALID_TYPE"
+
+    psl = admin.query("SELECT Id FROM PermissionSetLicense WHERE DeveloperName = 'SalesforceAPIIntegrationPsl'")
+    psl_id = psl["records"][0]["Id"]
+    base = "/services/data/v%s/sobjects/" % API
+    answer = admin.restful("composite", method="POST", json={"allOrNone": True, "compositeRequest": [
+        {"method": "POST", "url": base + "PermissionSet", "referenceId": "set",
+         "body": {"Name": "Account_Read_Int", "Label": "Account read", "LicenseId": psl_id}},
+        {"method": "POST", "url": base + "ObjectPermissions", "referenceId": "perm",
+         "body": {"ParentId": "@{set.id}", "SobjectType": "Account", "PermissionsRead": True}},
+        {"method": "POST", "url": base + "PermissionSetLicenseAssign", "referenceId": "seat",
+         "body": {"AssigneeId": created["id"], "PermissionSetLicenseId": psl_id}},
+        {"method": "POST", "url": base + "PermissionSetAssignment", "referenceId": "assign",
+         "body": {"AssigneeId": created["id"], "PermissionSetId": "@{set.id}"}},
+    ]})
+    assert [r["httpStatusCode"] for r in answer["compositeResponse"]] == [201] * 4, answer
+    assert integration.query("SELECT Id FROM Account")["totalSize"] > 0

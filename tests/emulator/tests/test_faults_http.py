@@ -82,3 +82,16 @@ def test_fault_flags_on_the_command_line(emulator_factory):
     report = started.admin("GET", "faults").json()
     assert report["latency_ms"] == 1 and len(report["rules"]) == 2
     assert report["rules"][1]["injected"] == 2
+
+
+def test_lock_in_collections_is_per_record(fresh):
+    ids = [r["Id"] for r in fresh.query(PROD, "SELECT Id FROM Account ORDER BY Name LIMIT 2")["records"]]
+    fresh.admin("POST", "faults", json={"rule": "error=lock,object=Account,nth=1"})
+    records = [{"attributes": {"type": "Account"}, "id": i, "Industry": "Retail"} for i in ids]
+    answer = fresh.rest(PROD, "PATCH", "composite/sobjects", json={"records": records})
+    assert answer.status_code == 200
+    assert [r["id"] for r in answer.json()] == ids
+    assert {r["errors"][0]["statusCode"] for r in answer.json()} == {"UNABLE_TO_LOCK_ROW"}
+    assert answer.json()[0]["errors"][0]["message"].endswith(ids[0])
+    again = fresh.rest(PROD, "PATCH", "composite/sobjects", json={"records": records})
+    assert all(r["success"] for r in again.json())
