@@ -10,6 +10,7 @@ import random
 import weakref
 
 from . import DEFAULT_API_VERSION
+from . import store_formula as formula
 from .errors import SFError
 from .ids import PREFIXES, is_id, to18
 from .objects import (
@@ -43,6 +44,15 @@ def render_value(value):
     if isinstance(value, datetime.date):
         return value.isoformat()
     return value
+
+
+def _field_value(row, name):
+    for key, value in row.items():
+        if key.lower() == name.lower():
+            return value
+    if not row:
+        return None
+    raise KeyError(name)
 
 
 def _not_allowed(method, allowed):
@@ -143,6 +153,7 @@ class Org:
         self._undoing = False
         self._version = 0
         self._access_cache = {}
+        self._formula_cache = {}
         self._refresh_object_names()
 
     # ---- objects -------------------------------------------------------------------------------
@@ -519,6 +530,7 @@ class Org:
         if rule:
             rule(None, row, ctx)
         self._derive(odef, row)
+        self._run_validation_rules(odef, row, ctx)
         self._put(odef.name, row)
         after = getattr(self, "_after_" + odef.name, None)
         if after:
@@ -539,6 +551,7 @@ class Org:
         if rule:
             rule(old, row, ctx)
         self._derive(odef, row)
+        self._run_validation_rules(odef, row, ctx)
         self._put(odef.name, row)
         after = getattr(self, "_after_" + odef.name, None)
         if after:
@@ -659,6 +672,63 @@ class Org:
             stage = row.get("StageName") or ""
             row["IsClosed"] = stage.startswith("Closed")
             row["IsWon"] = stage == "Closed Won"
+
+    # ---- validation rules (formulas declared by the estate) ------------------------------------------
+    def _run_validation_rules(self, odef, row, ctx):
+        # Estate loading (ctx None) stands for data already in the org: rules only judge API writes.
+        if ctx is None:
+            return
+        for rule in self.tables["ValidationRule"].values():
+            if not rule["Active"] or rule["EntityDefinitionId"].lower() != odef.name.lower():
+                continue
+            tree = self._parsed_formula(rule["Metadata"]["errorConditionFormula"])
+            if tree is None:
+                continue
+            try:
+                failed = formula.evaluate(tree, self._formula_resolver(odef, row, ctx))
+            except (formula.FormulaError, TypeError):
+                continue
+            if failed:
+                field = rule["ErrorDisplayField"]
+                raise SFError(400, "FIELD_CUSTOM_VALIDATION_EXCEPTION", rule["ErrorMessage"], [field] if field else [])
+
+    def _parsed_formula(self, text):
+        if text not in self._formula_cache:
+            try:
+                self._formula_cache[text] = formula.parse(text)
+            except formula.FormulaError:
+                self._formula_cache[text] = None
+        return self._formula_cache[text]
+
+    def _formula_resolver(self, odef, row, ctx):
+        profile = self.tables["Profile"].get(ctx["ProfileId"]) or {}
+
+        def resolve(name):
+            head, _, rest = name.partition(".")
+            scope = head.lower()
+            if scope == "$profile":
+                return _field_value(profile, rest)
+            if scope == "$user":
+                return _field_value(ctx, rest)
+            if scope == "$setup":
+                setting, _, field = rest.partition(".")
+                return _field_value(self._hierarchy_setting(setting, ctx), field)
+            fdef = odef.field(name)
+            if fdef is None:
+                raise KeyError(name)
+            return row.get(fdef.name)
+        return resolve
+
+    def _hierarchy_setting(self, setting, user):
+        """The custom setting row that applies to ``user``: its own, else its profile's, else the org's."""
+        odef = self.object_def(setting)
+        if odef is None or not odef.custom_setting:
+            raise KeyError(setting)
+        rows = {r["SetupOwnerId"]: r for r in self.tables[odef.name].values()}
+        for owner in (user["Id"], user["ProfileId"], self.org_id):
+            if owner in rows:
+                return rows[owner]
+        return {}
 
     # ---- rules: users ----------------------------------------------------------------------------
     def _license_name(self, license_id):
