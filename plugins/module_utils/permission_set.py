@@ -285,20 +285,28 @@ def current_state(record, object_rows, field_rows, license_name):
     }
 
 
+def _spelled_as(table, reference):
+    """``table`` with object / field names spelled as in ``reference`` when they match ignoring case
+    (Salesforce names are case-insensitive; results and diffs show the org's spelling)."""
+    spelling = dict((name.lower(), name) for name in reference)
+    return dict((spelling.get(name.lower(), name), rights) for name, rights in table.items())
+
+
 def desired_state(params, current, license_info, wanted_access):
     """The state the task asks for; without ``purge`` what is not listed stays as it is."""
     base = current["access"] if current else access_lib.empty_access()
+    wanted = dict(wanted_access, objects=_spelled_as(wanted_access["objects"], base["objects"]),
+                  fields=_spelled_as(wanted_access["fields"], base["fields"]))
     if params.get("purge"):
-        granted = access_lib.merge_access(wanted_access)
+        granted = access_lib.merge_access(wanted)
     else:
         granted = access_lib.merge_access(base)
         # A listed object (or field) is set exactly as listed; unlisted ones are left alone.
         for table in ("objects", "fields"):
-            listed = dict((name.lower(), name) for name in wanted_access[table])
             granted[table] = dict((name, rights) for name, rights in granted[table].items()
-                                  if name.lower() not in listed)
-            granted[table].update(wanted_access[table])
-        granted["system"] = sorted(set(granted["system"]) | set(wanted_access["system"]))
+                                  if name not in wanted[table])
+            granted[table].update(wanted[table])
+        granted["system"] = sorted(set(granted["system"]) | set(wanted["system"]))
         granted = access_lib.merge_access(granted)
     label = params.get("label")
     description = params.get("description")

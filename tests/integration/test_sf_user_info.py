@@ -17,6 +17,7 @@ ORG = "acme-prod"
 def emu(emulator_session):
     emulator_session.reset()
     yield emulator_session
+    emulator_session.reset()
 
 
 def calls(emu):

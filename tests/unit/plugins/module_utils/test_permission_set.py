@@ -145,6 +145,10 @@ def test_converged_set_plans_nothing():
     current = _current({"Account": ["Read"]}, ["RunFlow"])
     desired = _desired({}, current, {"objects": {"account": ["Read"]}, "system": ["RunFlow"]})
     assert P.plan_changes(current, desired) == []
+    # The org's spelling wins in results and diffs.
+    assert desired["access"]["objects"] == {"Account": ["Read"]}
+    purged = _desired({"purge": True}, current, {"objects": {"ACCOUNT": ["Read"]}, "system": ["RunFlow"]})
+    assert purged["access"]["objects"] == {"Account": ["Read"]} and P.plan_changes(current, purged) == []
 
 
 def test_without_purge_unlisted_stays_and_listed_is_exact():
