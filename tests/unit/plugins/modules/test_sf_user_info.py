@@ -106,3 +106,8 @@ def test_bad_window_fails_before_any_call():
     result, task = execute(lookback_days=0)
     assert result["failed"] is True and "lookback_days" in result["msg"]
     assert result["api_usage"]["calls"] == 0
+
+
+def test_action_plugin_runs_the_same_spec():
+    from ansible_collections.sfops.integration_users.plugins.action.sf_user_info import ActionModule
+    assert ActionModule.SPEC is SPEC and SPEC.supports_check_mode
