@@ -126,7 +126,7 @@ def read_snapshot(client, usernames=None, user_ids=None, profile_names=(), profi
     if lookback_days:
         queries.append(("logins", users_reader.build_login_mix_soql(lookback_days, **selector)))
     bodies = client.composite([client.query_subrequest(name, soql) for name, soql in queries])
-    rows = dict((name, client.finish_query(bodies[name])["records"]) for name, _ in queries)
+    rows = dict((name, client.finish_query(bodies[name])["records"]) for name, _soql in queries)
 
     license_names = dict((to18(r["Id"]), r.get("Name")) for r in rows["user_licenses"])
     psl_names = dict((to18(r["Id"]), r.get("MasterLabel")) for r in rows["psls"])
@@ -162,7 +162,7 @@ class StepFailure(Exception):
 
     @property
     def codes(self):
-        return set(code for _, code, _ in self.errors)
+        return set(error[1] for error in self.errors)
 
 
 def _run_step(client, step):
@@ -221,9 +221,8 @@ def rollback(client, saved_states):
     ids = [state["id"] for state in saved_states]
     outcome = {}
     try:
-        states, facts, _ = read_snapshot(client, user_ids=ids,
-                                         permission_set_ids=[ps["id"] for s in saved_states
-                                                             for ps in s["permission_sets"]])
+        set_ids = [ps["id"] for saved in saved_states for ps in saved["permission_sets"]]
+        states, facts, _users = read_snapshot(client, user_ids=ids, permission_set_ids=set_ids)
         by_id = dict((state["id"], state) for state in states.values())
         pairs = [(by_id[saved["id"]], migration.restored_state(by_id[saved["id"]], saved, facts)[0])
                  for saved in saved_states if saved["id"] in by_id]
@@ -231,7 +230,7 @@ def rollback(client, saved_states):
             execute_plan(client, migration.write_plan(pairs))
         except StepFailure as failure:
             outcome["_failure"] = failure.describe()
-        states, _, _ = read_snapshot(client, user_ids=ids)
+        states = read_snapshot(client, user_ids=ids)[0]
         by_id = dict((state["id"], state) for state in states.values())
         for saved in saved_states:
             now = by_id.get(saved["id"])
@@ -296,10 +295,12 @@ def run(task):
         raise ConfigurationError("name the user(s) to change with user or users")
     if state == "restored":
         return _restored(task, usernames)
+    if params["lookback_days"] < 1:
+        raise ConfigurationError("lookback_days must be at least 1")
     if state == "present" and not params.get("email"):
         raise ConfigurationError("state present creates users and needs email")
     client = task.client
-    states, facts, _ = read_snapshot(
+    states, facts, _users = read_snapshot(
         client, usernames=usernames, profile_names=[params["target_profile"]] if params.get("target_profile") else (),
         permission_set_names=params["permission_sets"],
         lookback_days=params["lookback_days"] if state == "migrated" else None)
@@ -355,8 +356,8 @@ def _apply(task, existing, new_users, state, target, all_pairs):
     plan = migration.write_plan(existing)
     if new_users:
         plan.insert(0, {"name": "create_users", "sobject": "User", "operation": "create", "tolerated_errors": [],
-                        "records": [_new_user_record(task.params, name, target) for name, _ in new_users],
-                        "users": [name for name, _ in new_users]})
+                        "records": [_new_user_record(task.params, name, target) for name, _desired in new_users],
+                        "users": [name for name, _desired in new_users]})
     result = {"changed": bool(plan), "state": state, "plan": _plan_summary(plan)}
     if task.diff:
         result["diff"] = migration.user_diff(all_pairs)
@@ -368,7 +369,7 @@ def _apply(task, existing, new_users, state, target, all_pairs):
     try:
         result["backup_file"] = write_backup(task.params["backup_dir"], BACKUP_KIND, client.org, {
             "state": state, "users": [migration.comparable(s) for s in saved],
-            "created": [name for name, _ in new_users]})
+            "created": [name for name, _desired in new_users]})
     except BackupError as exc:
         raise OperationError("no backup, so nothing was changed: %s" % exc)
     result["backup"] = read_backup(result["backup_file"])
@@ -393,7 +394,7 @@ def _failed(task, result, failure, saved, created, all_pairs):
     client = task.client
     outcome = rollback(client, saved) if saved else {}
     deactivated = []
-    for current, _ in created:
+    for current, _desired in created:
         try:
             client.update_records("User", [{"Id": current["id"], "IsActive": False}], all_or_none=True)
             deactivated.append(current["username"])
@@ -444,7 +445,7 @@ def _restored(task, usernames):
     if not saved_users:
         return {"changed": False, "state": "restored", "users": [], "plan": []}
     client = task.client
-    states, facts, _ = read_snapshot(
+    states, facts, _users = read_snapshot(
         client, user_ids=[s["id"] for s in saved_users],
         profile_ids=[s["profile"]["id"] for s in saved_users if s["profile"].get("id")],
         permission_set_ids=[ps["id"] for s in saved_users for ps in s["permission_sets"]])

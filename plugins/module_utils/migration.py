@@ -34,12 +34,9 @@ import copy
 from ansible_collections.sfops.integration_users.plugins.module_utils.licenses import (
     INTEGRATION_LICENSE,
     INTEGRATION_PSL_DEVELOPER_NAME as INTEGRATION_PSL,
-    STANDARD_PROFILE,
-    DEPRECATED_PROFILE,
 )
+from ansible_collections.sfops.integration_users.plugins.module_utils.users import license_kind_of
 
-USER_LICENSE_PREFIX = "100"
-PSL_PREFIX = "0PL"
 
 STEP_ORDER = (
     "remove_permission_sets",
@@ -187,7 +184,7 @@ def permission_set_fits(permission_set, user_license_id, psl_ids):
     bound_to = permission_set.get("license_id")
     if not bound_to:
         return True
-    if bound_to.startswith(PSL_PREFIX):
+    if license_kind_of(bound_to) == "permission_set_license":
         return bound_to in psl_ids
     return bound_to == user_license_id
 
@@ -232,7 +229,7 @@ def migrated_state(current, facts, target, options):
                 "holds permission sets bound to another license, which Salesforce refuses on the %r license: %s "
                 "(set conflicting_permission_sets: remove to unassign them, after replicating the access they grant)"
                 % (target["license"], ", ".join("%s (%s)" % (ps["name"], license_name(facts, ps["license_id"]))
-                                                 for ps in conflicting)))
+                                                for ps in conflicting)))
         kept = [ps for ps in kept if ps not in conflicting]
     desired["permission_sets"] = _sorted_by_name(
         kept + [{"id": ps["id"], "name": ps["name"], "license_id": ps["license_id"]} for ps in requested])

@@ -31,7 +31,7 @@ description:
   - Costs one composite read call, plus one call per write step that has something to do (up to five,
     200 records each); a run with nothing to change makes the read only.
 author:
-  - sfops.integration_users contributors
+  - sfops maintainers (@sfops)
 options:
   state:
     description: What to do with the users.

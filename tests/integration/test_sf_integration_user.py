@@ -11,9 +11,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import importlib.util
+import json
 import os
+import subprocess
 import sys
 import time
 
@@ -174,8 +175,8 @@ def test_check_mode_and_diff_write_nothing(prod):
     before = prod.users()
     result = prod.run(check_mode=True, diff=True, user=MULESOFT, conflicting_permission_sets="remove")
     assert result["changed"] is True
-    assert [s["step"] for s in result["plan"]] == ["remove_permission_sets", "update_users",
-                                                    "assign_permission_set_licenses"]
+    assert [s["step"] for s in result["plan"]] == [
+        "remove_permission_sets", "update_users", "assign_permission_set_licenses"]
     assert writes(result) == {} and prod.users() == before
     assert result["diff"]["after"][MULESOFT]["permission_sets"] == []
     assert "backup_file" not in result
@@ -351,8 +352,8 @@ def test_fifty_users_in_one_task_within_budget(tmp_path_factory, tmp_path):
         assert all(users[name]["UserLicense"] == "Salesforce Integration" and users[name]["PermissionSets"] ==
                    ["Sync_Read"] for name in BULK)
         again = org.run(users=BULK, conflicting_permission_sets="remove", permission_sets=["Sync_Read"])
-        print("50 users converged: %d calls including authentication (%s)" % (again["calls_with_auth"],
-                                                                             again["emulator_calls"]))
+        print("50 users converged: %d calls including authentication (%s)"
+              % (again["calls_with_auth"], again["emulator_calls"]))
         assert again["changed"] is False and writes(again) == {}
         assert set(again["emulator_calls"]) <= {"POST /composite", "GET /query"}
         assert again["calls_with_auth"] <= 4
@@ -375,7 +376,7 @@ def test_replicated_set_keeps_access_and_its_absence_breaks_it(prod):
     validation = ArgumentSpecValidator(permission_set.SPEC.full_argument_spec(),
                                        **permission_set.SPEC.constraints).validate(set_params)
     assert not validation.error_messages, validation.error_messages
-    created, _ = execute(permission_set.SPEC, validation.validated_parameters)
+    created = execute(permission_set.SPEC, validation.validated_parameters)[0]
     assert not created.get("failed"), created.get("msg")
 
     soql = "SELECT Id, Name FROM Account LIMIT 5"
@@ -393,3 +394,72 @@ def test_replicated_set_keeps_access_and_its_absence_breaks_it(prod):
     assert status == 200 and body["totalSize"] == 5, body
     status, body = _query_as(prod, prod.token_as(JANE), soql)
     assert status == 400 and body[0]["errorCode"] == "INVALID_TYPE", body
+
+
+# ---- through ansible-playbook (the action plugin, as AWX runs it) ---------------------------------------
+PLAYBOOK = """
+- hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/sfops.integration_users.salesforce:
+      auth: client_credentials
+      login_url: "{{ sf_login_url }}"
+      client_id: "{{ sf_client_id }}"
+      client_secret: "{{ sf_client_secret }}"
+      ca_path: "{{ sf_ca_path }}"
+  vars:
+    task_args: &migrate
+      user: svc.mulesoft@acme.example
+      conflicting_permission_sets: remove
+      permission_sets: [Sync_Read]
+      backup_dir: "{{ backup_dir }}"
+  tasks:
+    - name: Preview
+      sfops.integration_users.sf_integration_user: *migrate
+      check_mode: true
+      diff: true
+      register: preview
+    - name: Migrate
+      sfops.integration_users.sf_integration_user: *migrate
+      register: migrated
+    - name: Migrate again
+      sfops.integration_users.sf_integration_user: *migrate
+      register: again
+    - name: A misspelt option fails at run time, also under check mode
+      sfops.integration_users.sf_integration_user:
+        user: svc.mulesoft@acme.example
+        permision_sets: [Sync_Read]
+      check_mode: true
+      register: misspelt
+      ignore_errors: true
+    - name: Save the results
+      ansible.builtin.copy:
+        content: "{{ {'preview': preview, 'migrated': migrated, 'again': again, 'misspelt': misspelt} | to_json }}"
+        dest: "{{ results_file }}"
+        mode: "0600"
+"""
+
+
+def test_playbook_preview_migrate_and_rerun(prod, tmp_path):
+    ready = prod.emulator.ready
+    org = ready["orgs"][PROD]
+    playbook = tmp_path / "migrate.yml"
+    playbook.write_text(PLAYBOOK)
+    results_file = tmp_path / "results.json"
+    extra = {"sf_login_url": org["login_url"], "sf_client_id": org["admin"]["client_id"],
+             "sf_client_secret": org["admin"]["client_secret"], "sf_ca_path": ready["ca_file"],
+             "backup_dir": prod.backup_dir, "results_file": str(results_file),
+             "ansible_python_interpreter": sys.executable}
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=ensure_collections_root(), ANSIBLE_NOCOLOR="1")
+    run = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
+                          "-c", "local", str(playbook), "-e", json.dumps(extra)],
+                         env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    results = json.loads(results_file.read_text())
+    assert results["preview"]["changed"] is True and results["preview"]["api_usage"]["calls"] == 1
+    assert results["migrated"]["changed"] is True and results["migrated"]["backup_file"].startswith(prod.backup_dir)
+    assert results["again"]["changed"] is False and results["again"]["api_usage"]["calls"] == 1
+    assert results["misspelt"]["failed"] and "permision_sets" in results["misspelt"]["msg"]
+    # Secrets given as options never come back in results.
+    assert org["admin"]["client_secret"] not in results_file.read_text()
+    assert prod.users()[MULESOFT]["UserLicense"] == "Salesforce Integration"

@@ -327,8 +327,8 @@ def test_check_mode_reports_without_writing(org, tmp_path):
     result = run(client, tmp_path, check_mode=True, diff=True, user="svc.mulesoft@acme.com",
                  conflicting_permission_sets="remove")
     assert result["changed"] is True and result["users"][0]["changed"] is True
-    assert [step["step"] for step in result["plan"]] == ["remove_permission_sets", "update_users",
-                                                          "assign_permission_set_licenses"]
+    assert [step["step"] for step in result["plan"]] == [
+        "remove_permission_sets", "update_users", "assign_permission_set_licenses"]
     assert client.write_calls == [] and org.state(SVC) == before
     assert result["diff"]["before"]["svc.mulesoft@acme.com"]["profile"]["name"] == "System Administrator"
 

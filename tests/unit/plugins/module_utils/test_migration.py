@@ -11,7 +11,11 @@ import pytest
 from ansible_collections.sfops.integration_users.plugins.module_utils import migration as m
 from ansible_collections.sfops.integration_users.plugins.module_utils.users import normalize_user
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
-from ansible_collections.sfops.integration_users.plugins.module_utils.licenses import integration_summary
+from ansible_collections.sfops.integration_users.plugins.module_utils.licenses import (
+    DEPRECATED_PROFILE,
+    STANDARD_PROFILE,
+    integration_summary,
+)
 
 FULL = to18("100000000000001")
 INTEG = to18("100000000000002")
@@ -58,7 +62,7 @@ def _rows(integration_free, psl_free, profiles):
                "UsedLicenses": 0}],
         profiles=profiles if profiles is not None else [
             _profile(ADMIN_PROFILE, "System Administrator", FULL, "Salesforce"),
-            _profile(MIN_ACCESS, m.STANDARD_PROFILE, INTEG, m.INTEGRATION_LICENSE),
+            _profile(MIN_ACCESS, STANDARD_PROFILE, INTEG, m.INTEGRATION_LICENSE),
             _profile(CLONE, "Integration Clone", INTEG, m.INTEGRATION_LICENSE),
             _profile(LOOKALIKE, "API Only Custom", FULL, "Salesforce")],
         permission_sets=[{"Id": PS_FULL, "Name": "SalesCloudExtras", "LicenseId": FULL},
@@ -123,20 +127,20 @@ def test_no_standard_profile_and_several_clones_asks_for_target():
 
 
 def test_deprecated_profile_used_when_standard_missing():
-    facts = make_facts(profiles=[_profile(MIN_ACCESS, m.DEPRECATED_PROFILE, INTEG, m.INTEGRATION_LICENSE)])
+    facts = make_facts(profiles=[_profile(MIN_ACCESS, DEPRECATED_PROFILE, INTEG, m.INTEGRATION_LICENSE)])
     assert target_of(facts)[0]["id"] == MIN_ACCESS
 
 
 def _migrate(record, facts=None, **options):
     facts = facts or make_facts()
     current = state(record)
-    target, _ = target_of(facts, options.pop("target_profile", None))
+    target = target_of(facts, options.pop("target_profile", None))[0]
     desired, problems = m.migrated_state(current, facts, target, options)
     return current, desired, problems
 
 
 def test_conflicting_sets_fail_by_default_naming_them():
-    _, _, problems = _migrate(user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL), (PS_FREE, "Unbound", None)]))
+    problems = _migrate(user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL), (PS_FREE, "Unbound", None)]))[2]
     assert len(problems) == 1
     assert "SalesCloudExtras (Salesforce)" in problems[0] and "Unbound" not in problems[0]
 
@@ -171,7 +175,7 @@ def test_exact_mode_removes_unlisted_without_conflict_failure():
 
 
 def test_requested_set_missing_or_bound_elsewhere():
-    _, _, problems = _migrate(user_record(), permission_sets=["Nope", "SalesCloudExtras", "OtherPslSet"])
+    problems = _migrate(user_record(), permission_sets=["Nope", "SalesCloudExtras", "OtherPslSet"])[2]
     assert any("'Nope' does not exist" in p for p in problems)
     assert any("'SalesCloudExtras' is bound to the 'Salesforce' license" in p for p in problems)
     # A set bound to a PSL the user does not hold cannot be assigned either.
@@ -180,22 +184,22 @@ def test_requested_set_missing_or_bound_elsewhere():
 
 def test_running_user_and_ui_logins_refused_unless_allowed():
     facts = make_facts(ui={ME: 3})
-    _, _, problems = _migrate(user_record(user_id=ME), facts)
+    problems = _migrate(user_record(user_id=ME), facts)[2]
     assert any("runs as" in p for p in problems)
     assert any("3 user-interface login(s)" in p for p in problems)
-    _, _, problems = _migrate(user_record(user_id=ME), facts, allow_ui_users=True)
+    problems = _migrate(user_record(user_id=ME), facts, allow_ui_users=True)[2]
     assert not any("user-interface" in p for p in problems)
 
 
 def test_converged_user_has_no_changes_and_ignores_old_ui_logins():
-    record = user_record(profile=(m.STANDARD_PROFILE, MIN_ACCESS, INTEG, m.INTEGRATION_LICENSE),
+    record = user_record(profile=(STANDARD_PROFILE, MIN_ACCESS, INTEG, m.INTEGRATION_LICENSE),
                          sets=[(PS_INTEG, "Integration_Access", PSL_INTEG)])
     record["PermissionSetLicenseAssignments"] = {"totalSize": 1, "done": True, "records": [
         {"Id": "2LA000000000001AAA", "PermissionSetLicenseId": PSL_INTEG,
          "PermissionSetLicense": {"DeveloperName": m.INTEGRATION_PSL}}]}
     current = state(record)
     facts = make_facts(ui={USER: 2})
-    target, _ = target_of(facts)
+    target = target_of(facts)[0]
     desired, problems = m.migrated_state(current, facts, target, {"permission_sets": ["Integration_Access"]})
     assert problems == []
     assert m.changes(current, desired) == []
@@ -205,7 +209,7 @@ def test_converged_user_has_no_changes_and_ignores_old_ui_logins():
 def test_seats_counted_for_license_and_psl():
     pairs = []
     for n in range(3):
-        current, desired, _ = _migrate(user_record(user_id=to18("00500000000000%d" % n), username="u%d@x" % n))
+        current, desired = _migrate(user_record(user_id=to18("00500000000000%d" % n), username="u%d@x" % n))[:2]
         pairs.append((current, desired))
     assert m.seat_problems(pairs, make_facts(integration_free=3, psl_free=3)) == []
     problems = m.seat_problems(pairs, make_facts(integration_free=2, psl_free=1))
@@ -235,8 +239,8 @@ def test_absent_plan_only_deactivates():
 
 def test_restore_is_the_inverse_in_salesforce_order():
     before = state(user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL)]))
-    _, migrated, _ = _migrate(user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL)]),
-                              conflicting_permission_sets="remove", permission_sets=["Integration_Access"])
+    migrated = _migrate(user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL)]),
+                        conflicting_permission_sets="remove", permission_sets=["Integration_Access"])[1]
     # After the migration the org gave new assignment Ids.
     migrated["assignments"] = {PS_INTEG: "0Pa00000000000NAAA", PSL_INTEG: "2LA00000000000NAAA"}
     desired, problems = m.restored_state(migrated, m.comparable(before), make_facts())
@@ -256,14 +260,14 @@ def test_restore_reports_vanished_references():
     saved = m.comparable(state(user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL)])))
     facts = make_facts(profiles=[])
     facts["permission_sets"].pop(PS_FULL)
-    _, problems = m.restored_state(state(user_record()), saved, facts)
+    problems = m.restored_state(state(user_record()), saved, facts)[1]
     assert problems == ["profile 'System Administrator' of the backup no longer exists",
                         "permission set 'SalesCloudExtras' of the backup no longer exists"]
 
 
 def test_diff_by_username_without_assignment_ids():
-    current, desired, _ = _migrate(user_record(), permission_sets=["Unbound"])
+    current, desired = _migrate(user_record(), permission_sets=["Unbound"])[:2]
     diff = m.user_diff([(current, desired)])
     assert diff["before"]["svc.mulesoft@acme.com"]["profile"]["name"] == "System Administrator"
-    assert diff["after"]["svc.mulesoft@acme.com"]["profile"]["name"] == m.STANDARD_PROFILE
+    assert diff["after"]["svc.mulesoft@acme.com"]["profile"]["name"] == STANDARD_PROFILE
     assert "assignments" not in diff["after"]["svc.mulesoft@acme.com"]
