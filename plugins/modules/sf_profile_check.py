@@ -27,7 +27,7 @@ description:
     C(Metadata) of validation rules, flows and custom fields costs one call per 25 of them
     (Salesforce serves that field one record at a time).
 author:
-  - sfops.integration_users contributors
+  - sfops maintainers (@sfops)
 options:
   usernames:
     description:
