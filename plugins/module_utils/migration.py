@@ -287,10 +287,10 @@ def seat_problems(pairs, facts):
     needed_licenses = {}
     needed_psls = {}
     for current, desired in pairs:
-        if not desired["is_active"]:
-            continue
         license_id = desired["profile"]["license_id"]
-        if not _uses_license_seat(current) or current["profile"]["license_id"] != license_id:
+        # An inactive user holds no user-license seat, but a permission set license assignment
+        # takes a PSL seat whether the user is active or not.
+        if desired["is_active"] and (not _uses_license_seat(current) or current["profile"]["license_id"] != license_id):
             needed_licenses[license_id] = needed_licenses.get(license_id, 0) + 1
         held = set(psl["id"] for psl in current["permission_set_licenses"]) if current else set()
         for psl in desired["permission_set_licenses"]:

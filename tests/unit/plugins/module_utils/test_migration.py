@@ -229,6 +229,12 @@ def test_inactive_target_needs_no_seat_and_reactivation_does():
         "the user license 'Salesforce' has 0 free seat(s) and this run needs 1"]
 
 
+def test_inactive_user_moved_needs_a_psl_seat_but_no_license_seat():
+    current, desired = _migrate(user_record(active=False))[:2]
+    assert m.seat_problems([(current, desired)], make_facts(integration_free=0, psl_free=0)) == [
+        "the permission set license 'Salesforce API Integration' has 0 free seat(s) and this run needs 1"]
+
+
 def test_absent_plan_only_deactivates():
     current = state(user_record(sets=[(PS_FREE, "Unbound", None)]))
     plan = m.write_plan([(current, m.absent_state(current))])
