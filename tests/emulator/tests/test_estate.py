@@ -242,7 +242,7 @@ def test_state_save_and_load_round_trip(estate, tmp_path):
     assert again.call_counts == {"query": 1} and again.api_used == 1
     assert again.connected_apps[0]["certificate_pem"] == prod.connected_apps[0]["certificate_pem"]
     # Ids keep counting from where the saved org stopped.
-    assert again.create("Account", {"Name": "After restart"}, again.admin_user) not in {
+    assert again.create("Account", {"Name": "After restart", "Industry": "Retail"}, again.admin_user) not in {
         a["Id"] for a in prod.rows("Account")}
 
 

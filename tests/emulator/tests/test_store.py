@@ -47,7 +47,8 @@ def test_get_record_returns_every_field_rendered(org, admin):
 
 
 def test_create_update_delete_a_data_record(org, admin):
-    new_id = org.create("Account", {"Name": "Fresh Co", "NumberOfEmployees": 12, "AnnualRevenue": 1000}, admin)
+    new_id = org.create("Account", {"Name": "Fresh Co", "Industry": "Retail", "NumberOfEmployees": 12,
+                                      "AnnualRevenue": 1000}, admin)
     row = org.get_row("Account", new_id)
     assert row["OwnerId"] == admin["Id"] and row["CreatedById"] == admin["Id"] and row["AnnualRevenue"] == 1000.0
     org.update("Account", new_id, {"Industry": "Energy"}, admin)
@@ -98,14 +99,14 @@ def test_savepoint_rollback_undoes_every_write(org, admin):
     org.create("PermissionSetAssignment", {"AssigneeId": user_id, "PermissionSetId": next(
         s["Id"] for s in org.rows("PermissionSet") if s["Name"] == "Sync_Read")}, admin)
     org.update("User", org.find_user("jane.doe@acme.example")["Id"], {"IsActive": False}, admin)
-    org.create("Account", {"Name": "Temp"}, admin)
+    org.create("Account", {"Name": "Temp", "Industry": "Retail"}, admin)
     org.delete("Account", next(iter(org.rows("Account")))["Id"], admin)
     sp.rollback()
     assert org.dump_state() == before and len(org.tables["Account"]) == accounts
     assert org.find_user("rolled@acme.example") is None and not org.estate.username_owner("rolled@acme.example")
     # A released savepoint keeps the writes.
     with org.savepoint():
-        org.create("Account", {"Name": "Kept"}, admin)
+        org.create("Account", {"Name": "Kept", "Industry": "Retail"}, admin)
     assert any(a["Name"] == "Kept" for a in org.rows("Account"))
 
 
