@@ -303,6 +303,7 @@ class _Loader:
         org.edition = spec.get("edition", "Enterprise")
         org.my_domain = spec.get("my_domain") or spec["name"]
         org.allow_license_change_to_integration = bool(spec.get("allow_license_change_to_integration", True))
+        org.require_security_token = bool(spec.get("require_security_token", True))
         org.audience = SANDBOX_AUDIENCE if org.is_sandbox else PRODUCTION_AUDIENCE
         org.instance_name = spec.get("instance_name") or "%s%d" % (
             "CS" if org.is_sandbox else "NA", self.rng.randrange(10, 230))
@@ -312,6 +313,7 @@ class _Loader:
         self.load_profiles()
         self.load_permission_sets()
         self.load_users()
+        self.backfill_audit_fields()
         org.api_daily_limit = int(spec.get("api_daily_limit") or api_daily_limit_for(
             org.edition, self.full_license_total(), org.is_sandbox))
         self.load_connected_apps()
@@ -388,7 +390,7 @@ class _Loader:
             stamps = {"CreatedDate": created, "LastModifiedDate": created, "SystemModstamp": created}
             profile = self.insert("Profile", dict(perms, Name=spec["name"], Description=spec.get("description")),
                                   trusted=dict(stamps, UserLicenseId=license_id, UserType="Standard"), what=owner)
-            pset = self.insert("PermissionSet", dict(perms, Name="X" + profile["Id"][3:15], Label=profile["Id"][:15]),
+            pset = self.insert("PermissionSet", dict(perms, Name="X" + profile["Id"][:15], Label=profile["Id"][:15]),
                                trusted=dict(stamps, IsOwnedByProfile=True, ProfileId=profile["Id"],
                                             LicenseId=license_id, IsCustom=bool(spec.get("custom", True)),
                                             Type="Profile"), what=owner)
@@ -479,6 +481,15 @@ class _Loader:
         self.context = self.spec["name"]
         if self.org.admin_user_id is None and users:
             self.org.admin_user_id = users[0][1]["Id"]
+
+    def backfill_audit_fields(self):
+        """Setup rows loaded before any user existed were created by the org's admin."""
+        admin = self.org.admin_user_id
+        users = self.org.tables["User"]
+        for object_name, table in self.org.tables.items():
+            for rid, row in list(table.items()):
+                if row.get("CreatedById", admin) not in users or row.get("LastModifiedById", admin) not in users:
+                    self.org._put(object_name, dict(row, CreatedById=admin, LastModifiedById=admin))
 
     def is_admin(self, spec, user):
         wanted = self.spec.get("admin")

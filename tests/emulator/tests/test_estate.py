@@ -209,8 +209,20 @@ def test_passwords_and_security_tokens(key_material):
     mule = prod.find_user("svc.mulesoft@acme.example")
     token = prod.credentials[mule["Id"]]["security_token"]
     assert len(token) == 24
-    assert prod.check_password(mule, "Mule-Pass-1") and prod.check_password(mule, "Mule-Pass-1" + token)
+    assert prod.check_password(mule, "Mule-Pass-1" + token)
+    # Without a trusted network the password alone is refused, as Salesforce does.
+    assert not prod.check_password(mule, "Mule-Pass-1")
     assert not prod.check_password(mule, "wrong") and not prod.check_password(mule, None)
+    data["orgs"][0]["require_security_token"] = False
+    trusting = Estate.from_dict(data, seed=1, now=NOW, key_material=key_material).orgs["acme-prod"]
+    assert trusting.check_password(trusting.find_user("svc.mulesoft@acme.example"), "Mule-Pass-1")
+
+
+def test_audit_fields_point_at_users(estate):
+    prod = estate.orgs["acme-prod"]
+    for object_name in ("Organization", "UserLicense", "Profile", "PermissionSet", "ObjectPermissions", "User"):
+        for row in prod.rows(object_name):
+            assert prod.get_row("User", row["CreatedById"]) is not None, object_name
 
 
 def test_api_daily_limit_defaults_by_edition():
