@@ -68,7 +68,10 @@ ARGUMENT_SPEC = dict(
     email_encoding=dict(type="str", default="UTF-8"),
 )
 
-_PROFILE_FIELDS = "Id, Name, UserLicenseId, UserLicense.Name, PermissionsApiUserOnly, PermissionsApiEnabled"
+# License seats come through the profiles: Salesforce allows at most five queries in a composite
+# request, and the read of this module needs them all for users, PSLs, profiles, sets and logins.
+_PROFILE_FIELDS = ("Id, Name, UserLicenseId, UserLicense.Name, UserLicense.MasterLabel, UserLicense.Status, "
+                   "UserLicense.TotalLicenses, UserLicense.UsedLicenses, PermissionsApiUserOnly, PermissionsApiEnabled")
 _ROLLED_BACK = "ALL_OR_NONE_OPERATION_ROLLED_BACK"
 REFUSED_LICENSE_CHANGE_ADVICE = (
     "this org refuses to move users to a profile of another license through the API "
@@ -82,13 +85,31 @@ def _or_clauses(field, values):
     return ["%s IN %s" % (field, soql_literal(sorted(set(values))))] if values else []
 
 
-def profile_soql(names=(), ids=()):
+def profile_soql(names=(), ids=(), usernames=None, user_ids=None):
     """Profiles on the integration license or named like one (for licenses.integration_summary),
-    plus the ones named or referenced by the task."""
+    the ones named or referenced by the task, and the current profiles of its users (so the seats
+    and names of every license involved come with them)."""
     clauses = ["UserLicense.Name = %s" % soql_literal(licenses.INTEGRATION_LICENSE),
                "Name LIKE '%API Only%'", "Name LIKE '%Integration%'"]
     clauses += _or_clauses("Name", names) + _or_clauses("Id", [to18(i) for i in ids])
+    user_clauses = (_or_clauses("Username", [u.lower() for u in usernames or ()])
+                    + _or_clauses("Id", [to18(i) for i in user_ids or ()]))
+    if user_clauses:
+        clauses.append("Id IN (SELECT ProfileId FROM User WHERE %s)" % " OR ".join(user_clauses))
     return "SELECT %s FROM Profile WHERE %s ORDER BY Name" % (_PROFILE_FIELDS, " OR ".join(clauses))
+
+
+def license_rows_of_profiles(profile_rows):
+    """UserLicense rows (as licenses.USER_LICENSE_SOQL would return them) of the profiles' licenses."""
+    found = {}
+    for row in profile_rows:
+        license_row = row.get("UserLicense") or {}
+        if row.get("UserLicenseId") and row["UserLicenseId"] not in found:
+            found[row["UserLicenseId"]] = {
+                "Id": row["UserLicenseId"], "Name": license_row.get("Name"),
+                "MasterLabel": license_row.get("MasterLabel"), "Status": license_row.get("Status"),
+                "TotalLicenses": license_row.get("TotalLicenses"), "UsedLicenses": license_row.get("UsedLicenses")}
+    return list(found.values())
 
 
 def permission_set_soql(names=(), ids=()):
@@ -112,13 +133,12 @@ def running_user_id(client):
 def read_snapshot(client, usernames=None, user_ids=None, profile_names=(), profile_ids=(),
                   permission_set_names=(), permission_set_ids=(), lookback_days=None):
     """Users (as migration states, keyed by lower-case username) and org facts, in ONE composite call
-    (plus paging past 2000 rows). ``lookback_days`` None skips the login mix."""
+    of at most five queries (plus paging past 2000 rows). ``lookback_days`` None skips the login mix."""
     selector = dict(usernames=usernames, user_ids=user_ids)
     queries = [
         ("users", users_reader.build_users_soql(**selector)),
-        ("user_licenses", licenses.USER_LICENSE_SOQL),
         ("psls", licenses.PSL_SOQL),
-        ("profiles", profile_soql(profile_names, profile_ids)),
+        ("profiles", profile_soql(profile_names, profile_ids, **selector)),
     ]
     ps_soql = permission_set_soql(permission_set_names, permission_set_ids)
     if ps_soql:
@@ -127,6 +147,7 @@ def read_snapshot(client, usernames=None, user_ids=None, profile_names=(), profi
         queries.append(("logins", users_reader.build_login_mix_soql(lookback_days, **selector)))
     bodies = client.composite([client.query_subrequest(name, soql) for name, soql in queries])
     rows = dict((name, client.finish_query(bodies[name])["records"]) for name, _soql in queries)
+    rows["user_licenses"] = license_rows_of_profiles(rows["profiles"])
 
     license_names = dict((to18(r["Id"]), r.get("Name")) for r in rows["user_licenses"])
     psl_names = dict((to18(r["Id"]), r.get("MasterLabel")) for r in rows["psls"])

@@ -20,6 +20,7 @@ import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.sfops.integration_users.plugins.module_utils import integration_user as iu
+from ansible_collections.sfops.integration_users.plugins.module_utils import users
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import execute
@@ -104,13 +105,12 @@ class FakeOrg:
     def rows(self, reference, soql):
         if reference == "users":
             return self.user_rows(soql)
-        if reference == "user_licenses":
-            return [dict(row, UsedLicenses=self.used(row["Id"])) for row in self.licenses.values()]
         if reference == "psls":
             return [dict(row, UsedLicenses=sum(1 for a in self.psla.values() if a["PermissionSetLicenseId"] == row["Id"]))
                     for row in self.psls.values()]
         if reference == "profiles":
-            return [{"Id": pid, "Name": name, "UserLicenseId": lic, "UserLicense": {"Name": self.licenses[lic]["Name"]}}
+            return [{"Id": pid, "Name": name, "UserLicenseId": lic,
+                     "UserLicense": dict(self.licenses[lic], UsedLicenses=self.used(lic), Status="Active")}
                     for pid, (name, lic) in self.profiles.items()]
         if reference == "permission_sets":
             return [{"Id": sid, "Name": name, "LicenseId": lic} for sid, (name, lic) in self.sets.items()]
@@ -214,6 +214,8 @@ class FakeClient:
         return {"referenceId": reference, "soql": soql}
 
     def composite(self, subrequests, all_or_none=False, raise_on_error=True):
+        # Salesforce runs at most five queries in one composite request.
+        assert len(subrequests) <= users.QUERIES_PER_COMPOSITE
         self.calls.append(("read", [s["referenceId"] for s in subrequests]))
         return dict((s["referenceId"], {"totalSize": 0, "done": True, "records": self.sf.rows(s["referenceId"], s["soql"])})
                     for s in subrequests)
