@@ -304,6 +304,7 @@ class _Loader:
         org.my_domain = spec.get("my_domain") or spec["name"]
         org.allow_license_change_to_integration = bool(spec.get("allow_license_change_to_integration", True))
         org.require_security_token = bool(spec.get("require_security_token", True))
+        org.auto_assign_integration_psl = bool(spec.get("auto_assign_integration_psl", False))
         org.audience = SANDBOX_AUDIENCE if org.is_sandbox else PRODUCTION_AUDIENCE
         org.instance_name = spec.get("instance_name") or "%s%d" % (
             "CS" if org.is_sandbox else "NA", self.rng.randrange(10, 230))

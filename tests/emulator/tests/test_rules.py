@@ -358,3 +358,31 @@ def test_permission_set_writes(make_estate):
     assert org.get_row("PermissionSet", sync_read)["PermissionsRunFlow"] is True
     org.delete("PermissionSet", sync_read, admin)
     assert not [p for p in org.rows("ObjectPermissions") if p["ParentId"] == sync_read]
+
+
+@pytest.mark.parametrize("auto_assign", [False, True])
+def test_the_integration_psl_is_assigned_with_the_profile_only_when_the_estate_says_so(make_estate, auto_assign):
+    estate = make_estate(lambda o: o.update(auto_assign_integration_psl=auto_assign))
+    org = estate.orgs["acme-prod"]
+    etl = org.find_user("svc.etl@acme.example")
+    org.update("User", etl["Id"], {"ProfileId": profile_id(org, INTEGRATION_PROFILE)}, org.admin_user)
+    held = [a["PermissionSetLicenseId"] for a in org.license_assignments_of(etl["Id"])]
+    assert held == ([psl_id(org)] if auto_assign else [])
+    # A second move (away and back) does not assign it twice.
+    org.update("User", etl["Id"], {"ProfileId": profile_id(org, "API Only")}, org.admin_user)
+    org.update("User", etl["Id"], {"ProfileId": profile_id(org, INTEGRATION_PROFILE)}, org.admin_user)
+    assert len(org.license_assignments_of(etl["Id"])) == len(held)
+
+
+def test_a_failing_side_effect_undoes_the_whole_write(make_estate):
+    def tight(spec):
+        spec.update(auto_assign_integration_psl=True)
+        spec["permission_set_licenses"]["SalesforceAPIIntegrationPsl"]["total"] = 0
+    org = make_estate(tight).orgs["acme-prod"]
+    etl = org.find_user("svc.etl@acme.example")
+    err = error_of(org.update, "User", etl["Id"], {"ProfileId": profile_id(org, INTEGRATION_PROFILE)}, org.admin_user)
+    assert err.error_code == "LICENSE_LIMIT_EXCEEDED"
+    assert org.find_user("svc.etl@acme.example")["ProfileId"] == etl["ProfileId"]
+    assert seats(org, "Salesforce Integration")["used"] == 0
+    assert [a["PermissionSetId"] for a in org.assignments_of(etl["Id"])] == [
+        org.profile_permission_set(etl["ProfileId"])["Id"]]
