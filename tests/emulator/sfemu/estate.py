@@ -3,6 +3,48 @@
 Loading goes through the org's own DML (system context), so an estate that breaks a Salesforce rule
 (more active users than seats, a permission set of another license...) fails to load with a message
 naming the org and the record, instead of producing an org Salesforce could never have.
+
+Estate schema (`estates/example.yml` shows most keys; every key but `name` is optional):
+
+    orgs:
+      - name: acme-prod                  # unique in the estate
+        edition: Enterprise              # Developer | Professional | Enterprise | Unlimited | Performance
+        sandbox: false
+        my_domain: acme                  # a sandbox copy gets acme--uat
+        company: Acme Corporation        # Organization.Name (default: from the org name)
+        api_daily_limit: 100000          # default: by edition and Salesforce seats (sandbox: 5,000,000)
+        allow_license_change_to_integration: true   # false: ProfileId changes onto the Salesforce
+                                         # Integration license fail with FIELD_INTEGRITY_EXCEPTION
+        auto_assign_integration_psl: false   # true: moving a user onto the integration license also
+                                         # assigns the SalesforceAPIIntegrationPsl PSL (disputed behaviour)
+        require_security_token: true     # false: the password flow accepts the password alone
+        password: "..."                  # default password of this org's users (else one per user, by seed)
+        admin: admin@acme.example        # the org's admin (default: first active ModifyAllData user)
+        licenses: {Salesforce: 40, Salesforce Integration: 5}             # user license -> seats
+        permission_set_licenses: {DevName: {label: ..., total: 5, expiration: 2027-01-31}}
+        profiles:     [{name, license, permissions: [ApiEnabled...], object_permissions: {Account: crud},
+                        field_permissions: {Account.Industry: rw}, description}]
+        permission_sets: [{name, label, license: <user license | PSL name or label | null>, permissions,
+                        object_permissions, field_permissions, description, namespace}]
+        users:        [{username, profile, first_name, last_name, email, alias, active, title, department,
+                        permission_sets: [...], permission_set_licenses: [...], password,
+                        logins: {ui: N, api: N, sso: N}}]      # LoginHistory over the last 90 days
+        connected_apps: [{name, client_id, client_secret: <text | generate>,
+                        certificate: <PEM | generate>, run_as: username}]
+        apex_classes: [{name, body, api_version, namespace}]
+        apex_triggers: [{name, object, body}]
+        validation_rules: [{object, name, active, formula, error_message, error_field}]  # enforced on API
+                                         # writes for the formula subset of sfemu.store_formula
+        flows:        [{name, label, active, process_type, formulas: [...]}]
+        formula_fields: [{object, name, type: Checkbox|Text|Number|..., formula}]   # Tooling CustomField
+        custom_settings: [{name: X__c, fields: {F__c: boolean}, rows: [{owner: org | profile:NAME |
+                        user:USERNAME, fields: {F__c: true}}]}]
+        records:      {Account: 25, Contact: 50, Opportunity: 10, Case: 5}
+      - name: acme-uat
+        sandbox: true
+        sandbox_name: uat
+        production: acme-prod            # a copy of acme-prod: usernames get ".uat", emails ".invalid",
+                                         # client ids ".uat", same record Ids; any key here overrides
 """
 import copy
 import datetime
