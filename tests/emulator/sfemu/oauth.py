@@ -12,12 +12,11 @@ import jwt
 from cryptography import x509
 
 from .errors import OAuthError, SFError
+from .estate import PRODUCTION_AUDIENCE, SANDBOX_AUDIENCE
 from .http_util import Answer
 from .ids import to18
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-PRODUCTION_AUDIENCE = "https://login.salesforce.com"
-SANDBOX_AUDIENCE = "https://test.salesforce.com"
 CLOCK_SKEW_SECONDS = 30
 LOGIN_TYPE = "Remote Access 2.0"
 

@@ -20,6 +20,7 @@ from .errors import OAuthError, SFError
 from .faults import FaultRequest, limit_exceeded, lock_error
 from .http_util import Answer, to_json
 from .ids import PREFIXES, to18
+from .objects import OBJECTS
 
 OLDEST_API_VERSION = 31
 MAX_CURSORS = 2000              # open query locators kept, oldest dropped first
@@ -32,10 +33,6 @@ HALTED = "The transaction was rolled back since another operation in the same tr
 
 _VERSION_PATH = re.compile(r"^/services/data/v(\d+\.\d)(/.*)?$")
 _REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
-# Objects that Salesforce treats as setup objects for mixed-DML purposes, used when objects.py
-# does not say (it is the authority when present).
-_SETUP_FALLBACK = {"user", "profile", "permissionset", "permissionsetassignment", "permissionsetlicenseassign",
-                   "userrole", "group", "groupmember", "userlicense", "permissionsetlicense"}
 
 
 def api_versions():
@@ -51,6 +48,7 @@ def api_versions():
 
 
 SUPPORTED_VERSIONS = {entry["version"] for entry in api_versions()}
+_OBJECTS_LOWER = {name.lower(): objdef for name, objdef in OBJECTS.items()}
 
 
 def not_found():
@@ -61,26 +59,10 @@ def bad_method(method):
     return SFError(405, "METHOD_NOT_ALLOWED", "HTTP Method '%s' not allowed. Allowed are GET,HEAD" % method)
 
 
-def _object_def(name):
-    try:
-        from .objects import OBJECTS
-    except ImportError:
-        return None
-    found = OBJECTS.get(name) if isinstance(OBJECTS, dict) else None
-    if found is not None:
-        return found
-    values = OBJECTS.values() if isinstance(OBJECTS, dict) else OBJECTS
-    for objdef in values:
-        if objdef.name.lower() == name.lower():
-            return objdef
-    return None
-
-
 def is_setup_object(name):
-    objdef = _object_def(name)
-    if objdef is not None:
-        return bool(objdef.setup)
-    return name.lower() in _SETUP_FALLBACK
+    """Setup objects (User, PermissionSet...) cannot share a DML call with data objects."""
+    objdef = _OBJECTS_LOWER.get((name or "").lower())
+    return bool(objdef and objdef.setup)
 
 
 class Call:
@@ -105,7 +87,6 @@ class Emulator:
         self.estate = estate
         self.faults = faults
         self.base_url = base_url
-        self.token_orgs = {}
         self.cursors = OrderedDict()
         self.cursor_numbers = itertools.count(1)
         self.cursor_lock = threading.Lock()
@@ -113,28 +94,16 @@ class Emulator:
     # Sessions -----------------------------------------------------------------------------------
     def issue_session(self, org, user_id):
         with self.estate.lock:
-            token = org.new_session(user_id)
-        self.token_orgs[token] = org.name
-        return token
+            return org.new_session(user_id)
 
     def resolve_token(self, token):
         """(org, user) owning an access token, or (None, None). Caller holds estate.lock."""
-        if not token:
-            return None, None
-        name = self.token_orgs.get(token)
-        if name in self.estate.orgs:
-            user = self.estate.orgs[name].session_user(token)
-            if user is not None:
-                return self.estate.orgs[name], user
-        # Tokens start with the 15-character org Id (as Salesforce's do), and survive a state reload
-        # without passing through issue_session: find their org from that prefix.
-        prefix = token.partition("!")[0]
+        # Tokens start with the 15-character org Id, as Salesforce's do: that names their org.
+        prefix = (token or "").partition("!")[0]
         for org in self.estate.orgs.values():
             if org.org_id and org.org_id[:15] == prefix:
                 user = org.session_user(token)
-                if user is not None:
-                    self.token_orgs[token] = org.name
-                    return org, user
+                return (org, user) if user is not None else (None, None)
         return None, None
 
     def identity_url(self, org, user_id):
@@ -189,7 +158,6 @@ class Emulator:
                 raise
         with self.cursor_lock:
             self.cursors.clear()
-        self.token_orgs.clear()
         self.faults.forget_sessions()
         return {"orgs": self.connections()}
 
