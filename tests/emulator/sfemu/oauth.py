@@ -67,7 +67,8 @@ def token(emulator, form, headers):
     signature = base64.b64encode(hmac.new(str(app.get("client_secret") or "").encode(),
                                           (identity + issued_at).encode(), hashlib.sha256).digest()).decode()
     return Answer(200, {"access_token": access_token, "scope": " ".join(app.get("scopes") or ["api"]),
-                        "instance_url": emulator.base_url, "id": identity, "token_type": "Bearer", "issued_at": issued_at, "signature": signature})
+                        "instance_url": emulator.base_url, "id": identity, "token_type": "Bearer",
+                        "issued_at": issued_at, "signature": signature})
 
 
 def _jwt_grant(estate, form):

@@ -337,10 +337,10 @@ def test_collections_update_and_delete(fresh):
 
 def test_collections_refuse_mixing_setup_and_data_objects(fresh):
     admin_id = fresh.org(PROD)["admin"]["user_id"]
+    account_id = fresh.query(PROD, "SELECT Id FROM Account LIMIT 1")["records"][0]["Id"]
     answer = fresh.rest(PROD, "PATCH", "composite/sobjects", json={"records": [
         {"attributes": {"type": "User"}, "id": admin_id, "Title": "Boss"},
-        {"attributes": {"type": "Account"}, "id": fresh.query(PROD, "SELECT Id FROM Account LIMIT 1")["records"][0]["Id"],
-         "Industry": "Retail"},
+        {"attributes": {"type": "Account"}, "id": account_id, "Industry": "Retail"},
     ]}).json()
     assert answer[0]["success"] is True
     assert answer[1]["errors"][0]["statusCode"] == "MIXED_DML_OPERATION"
