@@ -113,7 +113,7 @@ def _integration_user(rng, domain, k, has_lookalike, used_names):
     profiles = ["System Administrator", "Integration Admin", "Standard User"] + (["API Only"] if has_lookalike else [])
     profile = rng.choices(profiles, weights=(3, 4, 1, 2)[:len(profiles)])[0]
     user = {"username": "svc.%s@%s" % (system, domain), "profile": profile, "last_name": system.title(),
-            "first_name": "Integration", "logins": {"api": rng.randrange(20, 300)}}
+            "first_name": "Integration", "logins": {"api": rng.randrange(10, 150)}}
     used_names.add(user["username"])
     sets = []
     if profile != "System Administrator" and rng.random() < 0.4:
@@ -135,9 +135,9 @@ def _human_user(rng, domain, n, used_names):
         username = "%s.%s%d@%s" % (first, last, n, domain)
     used_names.add(username)
     profile = rng.choices(("Standard User", "Platform User", "System Administrator"), weights=(85, 12, 3))[0]
-    logins = {"ui": rng.randrange(1, 25)}
+    logins = {"ui": rng.randrange(1, 15)}
     if rng.random() < 0.25:
-        logins["api"] = rng.randrange(1, 15)       # humans using Data Loader or the CLI: not candidates
+        logins["api"] = rng.randrange(1, 10)       # humans using Data Loader or the CLI: not candidates
     user = {"username": username, "profile": profile, "first_name": first.title(), "last_name": last.title(),
             "logins": logins}
     if rng.random() < 0.08:

@@ -274,6 +274,10 @@ class Org:
                 row["UsedLicenses"] = len(self._index.get(
                     ("PermissionSetLicenseAssign", "PermissionSetLicenseId"), {}).get(row["Id"], ()))
 
+    def object_name_of(self, record_id):
+        """Canonical name of the object holding ``record_id`` (15 or 18), or None: custom objects too."""
+        return self.id_owner.get(to18(record_id)) if is_id(record_id) else None
+
     def find_user(self, username):
         rid = self._usernames.get((username or "").lower())
         return self.tables["User"][rid] if rid else None

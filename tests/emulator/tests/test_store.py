@@ -41,6 +41,8 @@ def test_get_record_returns_every_field_rendered(org, admin):
     assert len(body["CreatedDate"]) == len("2023-03-14T10:00:00.000+0000") and body["CreatedDate"].endswith("+0000")
     some = org.get_record("User", user["Id"], admin, fields=["Username", "profileid"])
     assert set(some) == {"attributes", "Username", "ProfileId"}
+    setting = next(iter(org.rows("Trigger_Bypass__c")))
+    assert org.object_name_of(setting["Id"][:15]) == "Trigger_Bypass__c" and org.object_name_of("nope") is None
     with pytest.raises(SFError) as info:
         org.get_record("User", "005000000000000AAA", admin)
     assert (info.value.status, info.value.error_code) == (404, "NOT_FOUND")
