@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright: sfops.integration_users contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Implementation of sf_integration_probe: log in as an integration user with its own credentials and
+run read probes (SOQL, REST GET), reporting each outcome instead of failing."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.sfops.integration_users.plugins.module_utils.errors import (
+    ConfigurationError,
+    SalesforceModuleError,
+)
+from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
+
+ARGUMENT_SPEC = dict(
+    probes=dict(type="list", elements="dict", default=[]),
+)
+
+
+def _describe(probe, index):
+    if not isinstance(probe, dict) or bool(probe.get("soql")) == bool(probe.get("rest")):
+        raise ConfigurationError("probe %d needs exactly one of soql or rest: %r" % (index + 1, probe))
+    kind = "soql" if probe.get("soql") else "rest"
+    return {"name": probe.get("name") or "%s %s" % (kind, probe[kind]), "kind": kind, "target": probe[kind],
+            "tooling": bool(probe.get("tooling")), "min_records": int(probe.get("min_records") or 0)}
+
+
+def run(task):
+    probes = [_describe(p, i) for i, p in enumerate(task.params["probes"])]
+    client = task.client
+    login = {"passed": True, "error": None}
+    try:
+        client.connect()
+    except SalesforceModuleError as exc:
+        login = {"passed": False, "error": exc.render()}
+    results = []
+    for probe in probes:
+        item = dict(probe, passed=False, error=None, records=None)
+        if not login["passed"]:
+            item["error"] = "not run: the login failed"
+        else:
+            try:
+                if probe["kind"] == "soql":
+                    answer = client.query(probe["target"], tooling=probe["tooling"])
+                    item["records"] = answer["total_size"]
+                    item["passed"] = answer["total_size"] >= probe["min_records"]
+                    if not item["passed"]:
+                        item["error"] = "%d record(s), at least %d expected" % (answer["total_size"], probe["min_records"])
+                else:
+                    # The client has no public GET of an arbitrary data-API path; _rest is its one request path
+                    # (retries, session renewal, limits), so probes go through it rather than around it.
+                    client._rest(probe["target"].lstrip("/"), method="GET")
+                    item["passed"] = True
+            except SalesforceModuleError as exc:
+                item["error"] = exc.render()
+        results.append(item)
+    return {"changed": False, "username": task.params.get("username"), "login": login,
+            "passed": login["passed"] and all(r["passed"] for r in results), "results": results}
+
+
+SPEC = ModuleSpec("sf_integration_probe", ARGUMENT_SPEC, run, supports_check_mode=True)

@@ -1,0 +1,213 @@
+# -*- coding: utf-8 -*-
+# Copyright: sfops.integration_users contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Implementation of sf_migration_plan: write, load and gate plans, and record migrations and
+verifications (controller files only; never talks to Salesforce)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import os
+
+from ansible_collections.sfops.integration_users.plugins.module_utils import plan as planning
+from ansible_collections.sfops.integration_users.plugins.module_utils import run_files
+from ansible_collections.sfops.integration_users.plugins.module_utils.errors import (
+    ConfigurationError,
+    OperationError,
+)
+from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
+
+ARGUMENT_SPEC = dict(
+    operation=dict(type="str", required=True, choices=["write", "load", "record_migration", "record_verification"]),
+    runs_dir=dict(type="path", required=True),
+    org=dict(type="str", required=True),
+    production_org=dict(type="str"),
+    org_type=dict(type="str", choices=["production", "sandbox"], default="production"),
+    sandbox_name=dict(type="str"),
+    run_id=dict(type="str"),
+    licenses=dict(type="dict"),
+    users=dict(type="dict"),
+    profile_check=dict(type="dict"),
+    exclude=dict(type="list", elements="str", default=[]),
+    only_users=dict(type="list", elements="str"),
+    accepted_findings=dict(type="list", elements="str", default=[]),
+    permission_set_prefix=dict(type="str", default="Integration_Access_"),
+    overwrite=dict(type="bool", default=False),
+    gate=dict(type="bool", default=False),
+    override_reason=dict(type="str"),
+    usernames=dict(type="list", elements="str"),
+    started=dict(type="str"),
+    migrated=dict(type="list", elements="dict", default=[]),
+    backup_file=dict(type="str"),
+    user_states=dict(type="list", elements="dict", default=[]),
+    probes=dict(type="list", elements="dict", default=[]),
+    failed_logins=dict(type="list", elements="dict", default=[]),
+    user_tasks_error=dict(type="str"),
+)
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _production(params):
+    return params.get("production_org") or params["org"]
+
+
+def _load(params):
+    path = run_files.plan_path(params["runs_dir"], _production(params))
+    if not os.path.exists(path):
+        raise OperationError("no plan for %s at %s: run the plan entry point (license_migration) on the "
+                             "production org first" % (_production(params), path), org=params["org"])
+    try:
+        plan = run_files.read_json(path)
+    except ValueError as exc:
+        raise OperationError("plan %s is not valid JSON (%s): it was edited; write it again" % (path, exc),
+                             org=params["org"])
+    try:
+        planning.verify_checksum(plan, path)
+    except planning.PlanError as exc:
+        raise OperationError(str(exc), org=params["org"])
+    return path, plan
+
+
+def _write(task):
+    params = task.params
+    for name in ("licenses", "users", "profile_check"):
+        if not params.get(name):
+            raise ConfigurationError("operation=write needs %s (the registered result of the module)" % name)
+    plan = planning.build_plan(params["org"], params["licenses"], params["users"], params["profile_check"],
+                               exclude=params["exclude"], only_users=params["only_users"],
+                               accepted_findings=params["accepted_findings"],
+                               permission_set_prefix=params["permission_set_prefix"])
+    path = run_files.plan_path(params["runs_dir"], params["org"])
+    existing = None
+    if os.path.exists(path):
+        try:
+            existing = run_files.read_json(path)
+        except ValueError:
+            existing = {}
+    result = {"path": path, "plan": plan, "checksum": plan["checksum"], "written": False}
+    if existing is not None and existing.get("checksum") == plan["checksum"] and not _edited(existing):
+        result["plan"] = existing
+        return dict(result, changed=False)
+    if existing is not None and not params["overwrite"]:
+        # A reviewed plan is never replaced behind the reviewer's back.
+        task.warn("plan %s exists with other decisions (checksum %s; the org now gives %s): kept as it is. "
+                  "Set license_migration_plan_overwrite=true to replace it." % (
+                      path, existing.get("checksum"), plan["checksum"]))
+        result.update(plan=existing, checksum=existing.get("checksum"), stale=True)
+        return dict(result, changed=False)
+    plan["meta"] = {"created": _now(), "run_id": params.get("run_id"), "written_by": "sfops.integration_users"}
+    if task.diff:
+        result["diff"] = {"before": existing or {}, "after": plan}
+    if not task.check_mode:
+        run_files.write_private(path, run_files.dump_json(plan))
+        result["written"] = True
+    return dict(result, changed=True)
+
+
+def _edited(plan):
+    try:
+        planning.verify_checksum(plan)
+    except planning.PlanError:
+        return True
+    return False
+
+
+def _load_op(task):
+    params = task.params
+    path, plan = _load(params)
+    sandbox = params.get("sandbox_name") if params["org_type"] == "sandbox" else None
+    result = {"changed": False, "path": path, "plan": plan, "checksum": plan["checksum"],
+              "moves": planning.moves(plan, sandbox, params.get("usernames")),
+              "entries": [dict(e, target_username=planning.sandbox_username(e["username"], sandbox))
+                          for e in plan.get("entries") or []],
+              "records": [r for r in run_files.read_records(params["runs_dir"], plan["checksum"])
+                          if r.get("org") == params["org"]]}
+    starts = [migration_started(result["records"], m["target_username"]) for m in result["moves"]]
+    starts = [s for s in starts if s]
+    # The window of the "no failed login since the migration" check: from the earliest move.
+    result["migrated_since"] = min(starts) if starts else None
+    if params["gate"]:
+        verifications = run_files.read_records(params["runs_dir"], plan["checksum"], kind="verification")
+        gate = planning.gate(plan, verifications, params.get("override_reason"))
+        result["gate"] = gate
+        if gate["override"]:
+            task.warn("production gate overridden for %s: %s" % (params["org"], gate["override"]))
+        allowed = set(n.lower() for n in gate["allowed"])
+        result["moves"] = [m for m in result["moves"] if m["username"].lower() in allowed]
+    return result
+
+
+def _write_record(task, kind, path, document):
+    if task.check_mode:
+        return False
+    return run_files.write_private(path, run_files.dump_json(document))
+
+
+def _record_migration(task):
+    params = task.params
+    _path, plan = _load(params)
+    path = run_files.record_path(params["runs_dir"], plan["checksum"], "migration", params["org"])
+    document = run_files.read_json(path) if os.path.exists(path) else planning.record(
+        "migration", plan, params["org"], params["org_type"], _production(params), _now(), params.get("run_id"),
+        migrations=[])
+    changed_users = [u["username"] for u in params["migrated"] if u.get("changed")]
+    if not changed_users:
+        return {"changed": False, "path": path, "record": document}
+    document["migrations"].append({"run_id": params.get("run_id"), "started": params.get("started") or _now(),
+                                   "usernames": changed_users, "backup_file": params.get("backup_file")})
+    document["created"] = _now()
+    return {"changed": _write_record(task, "migration", path, document), "path": path, "record": document}
+
+
+def migration_started(records, username):
+    """When ``username`` was last moved, from the org's migration record (None when never)."""
+    started = None
+    for document in records:
+        for item in document.get("migrations") or []:
+            if username.lower() in (n.lower() for n in item.get("usernames") or []):
+                started = max(started or "", item.get("started") or "") or started
+    return started
+
+
+def _record_verification(task):
+    params = task.params
+    _path, plan = _load(params)
+    sandbox = params.get("sandbox_name") if params["org_type"] == "sandbox" else None
+    entries = planning.moves(plan, sandbox, params.get("usernames"))
+    outcome = planning.verification_outcome(plan, entries, params["user_states"], params["probes"],
+                                            params["failed_logins"])
+    if params.get("user_tasks_error"):
+        for user in outcome:
+            user["passed"] = False
+            user["problems"].append("license_migration_verify_tasks failed: %s" % params["user_tasks_error"])
+    path = run_files.record_path(params["runs_dir"], plan["checksum"], "verification", params["org"])
+    document = planning.record("verification", plan, params["org"], params["org_type"], _production(params),
+                               _now(), params.get("run_id"), users=outcome)
+    if os.path.exists(path):
+        # Users verified before and not verified again (another batch) keep their last result.
+        previous = run_files.read_json(path)
+        fresh = set(u["username"].lower() for u in outcome)
+        document["users"] = sorted([u for u in previous.get("users") or [] if u["username"].lower() not in fresh]
+                                   + outcome, key=lambda u: u["username"].lower())
+    return {"changed": _write_record(task, "verification", path, document), "path": path, "users": outcome,
+            "passed": all(u["passed"] for u in outcome), "record": document}
+
+
+def run(task):
+    operation = task.params["operation"]
+    if operation == "write":
+        return _write(task)
+    if operation == "load":
+        return _load_op(task)
+    if operation == "record_migration":
+        return _record_migration(task)
+    return _record_verification(task)
+
+
+SPEC = ModuleSpec("sf_migration_plan", ARGUMENT_SPEC, run, supports_check_mode=True, connects=False,
+                  required_if=[("operation", "write", ("licenses", "users", "profile_check"))])

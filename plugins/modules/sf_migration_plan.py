@@ -1,0 +1,240 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: sfops.integration_users contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: sf_migration_plan
+short_description: Write, load and gate integration-license migration plans, and record their runs
+version_added: 0.1.0
+description:
+  - Controller-side companion of the C(license_migration) role; reads and writes files under
+    O(runs_dir) only and never talks to Salesforce.
+  - O(operation=write) builds the plan of a production org from the registered results of
+    M(sfops.integration_users.sf_license_info), M(sfops.integration_users.sf_user_info) and
+    M(sfops.integration_users.sf_profile_check), and writes it with a checksum to
+    C(<runs_dir>/plans/<org>.json) (mode 0600). Each user is C(move), C(wait) (no free seat left),
+    C(blocked) (with the findings that block it) or C(excluded). An existing plan with other decisions
+    is kept (with a warning) unless O(overwrite=true).
+  - O(operation=load) reads the plan, refuses it when its checksum does not match its content (an
+    edited plan), and returns the entries to move (usernames mapped to a sandbox's copies); with
+    O(gate=true) only the entries whose latest sandbox verification passed for the same checksum.
+  - O(operation=record_migration) and O(operation=record_verification) write the records the gate
+    reads, under C(<runs_dir>/records/<checksum>/).
+author:
+  - sfops.integration_users contributors
+options:
+  operation:
+    description: What to do.
+    type: str
+    required: true
+    choices: [write, load, record_migration, record_verification]
+  runs_dir:
+    description: Root directory of plans, records, reports and backups (created owner-only).
+    type: path
+    required: true
+  org:
+    description: Inventory name of the org the task is about.
+    type: str
+    required: true
+  production_org:
+    description: Inventory name of the production org whose plan applies (for a sandbox). Defaults to O(org).
+    type: str
+  org_type:
+    description: Whether O(org) is a production org or a sandbox.
+    type: str
+    choices: [production, sandbox]
+    default: production
+  sandbox_name:
+    description: Username suffix of a sandbox (its copies of production users are C(<username>.<sandbox_name>)).
+    type: str
+  run_id:
+    description: Identifier of the run, kept in plans and records.
+    type: str
+  licenses:
+    description: Registered result of M(sfops.integration_users.sf_license_info) (O(operation=write)).
+    type: dict
+  users:
+    description: Registered result of M(sfops.integration_users.sf_user_info) (O(operation=write)).
+    type: dict
+  profile_check:
+    description: Registered result of M(sfops.integration_users.sf_profile_check) on the same users (O(operation=write)).
+    type: dict
+  exclude:
+    description: Usernames never to move (status C(excluded)).
+    type: list
+    elements: str
+    default: []
+  only_users:
+    description: Plan exactly these usernames, in this order, instead of every candidate.
+    type: list
+    elements: str
+  accepted_findings:
+    description:
+      - Finding codes (for example C(PROFILE_NAME_REFERENCE)) or component names a reviewer accepts;
+        they are listed in the entries' C(accepted_findings) and do not block.
+    type: list
+    elements: str
+    default: []
+  permission_set_prefix:
+    description: Prefix of the permission set that replicates each user's access gap.
+    type: str
+    default: Integration_Access_
+  overwrite:
+    description: Replace an existing plan whose decisions differ.
+    type: bool
+    default: false
+  gate:
+    description: With O(operation=load), return in RV(moves) only the entries a sandbox verified for this plan.
+    type: bool
+    default: false
+  override_reason:
+    description: With O(gate=true), allow every entry anyway; the reason is returned and reported.
+    type: str
+  usernames:
+    description: Restrict RV(moves) (and a verification) to these production usernames.
+    type: list
+    elements: str
+  started:
+    description: When the migration recorded by O(operation=record_migration) started (UTC ISO-8601).
+    type: str
+  migrated:
+    description: The C(users) result of M(sfops.integration_users.sf_integration_user) (O(operation=record_migration)).
+    type: list
+    elements: dict
+    default: []
+  backup_file:
+    description: The backup written by that migration.
+    type: str
+  user_states:
+    description: The C(users) result of M(sfops.integration_users.sf_user_info) after the move (O(operation=record_verification)).
+    type: list
+    elements: dict
+    default: []
+  probes:
+    description: Results of M(sfops.integration_users.sf_integration_probe), one per user, each with C(username).
+    type: list
+    elements: dict
+    default: []
+  failed_logins:
+    description: C(LoginHistory) rows of failed logins since the move (C(UserId), C(Status), C(LoginTime)).
+    type: list
+    elements: dict
+    default: []
+  user_tasks_error:
+    description: Message of a failed user-supplied verification task file; every user verified then fails.
+    type: str
+attributes:
+  check_mode:
+    description: Computes everything and writes no file.
+    support: full
+  diff_mode:
+    description: O(operation=write) returns the previous and the new plan.
+    support: full
+  action:
+    description: Runs on the controller through an action plugin of the same name.
+    support: full
+  async:
+    description: Does not support async.
+    support: none
+notes:
+  - Files are written atomically with mode 0600 in directories of mode 0700; an unchanged file is not rewritten.
+seealso:
+  - module: sfops.integration_users.sf_migration_report
+"""
+
+EXAMPLES = r"""
+- name: Write the plan of a production org
+  sfops.integration_users.sf_migration_plan:
+    operation: write
+    runs_dir: ~/.ansible/sfops_runs
+    org: "{{ inventory_hostname }}"
+    licenses: "{{ licenses }}"
+    users: "{{ users }}"
+    profile_check: "{{ check }}"
+    exclude: [svc.legacy@acme.com]
+
+- name: Load it for a sandbox (refused when edited)
+  sfops.integration_users.sf_migration_plan:
+    operation: load
+    runs_dir: ~/.ansible/sfops_runs
+    org: acme-uat
+    org_type: sandbox
+    sandbox_name: uat
+    production_org: acme-prod
+  register: loaded
+"""
+
+RETURN = r"""
+path:
+  description: Path of the plan file.
+  returned: success
+  type: str
+plan:
+  description: The plan (C(format), C(org), C(target_profile), C(seats), C(settings), C(findings), C(entries), C(counts), C(checksum), C(meta)).
+  returned: with O(operation=write) and O(operation=load)
+  type: dict
+checksum:
+  description: C(sha256:<hex>) of the plan's decisions.
+  returned: with O(operation=write) and O(operation=load)
+  type: str
+written:
+  description: Whether the plan file was written by this task.
+  returned: with O(operation=write)
+  type: bool
+stale:
+  description: True when an existing plan was kept although the org now gives other decisions.
+  returned: when an existing plan was kept
+  type: bool
+moves:
+  description: Plan entries to apply (C(username), C(target_username), C(permission_set), C(remove_permission_sets)...).
+  returned: with O(operation=load)
+  type: list
+  elements: dict
+entries:
+  description: Every plan entry, with C(target_username) (the username in this org).
+  returned: with O(operation=load)
+  type: list
+  elements: dict
+gate:
+  description: C(allowed) usernames, C(missing) (C(username), C(reason)) and C(override).
+  returned: with O(gate=true)
+  type: dict
+records:
+  description: Records of this org for this plan.
+  returned: with O(operation=load)
+  type: list
+  elements: dict
+migrated_since:
+  description: Start of the earliest recorded move of the entries, or null.
+  returned: with O(operation=load)
+  type: str
+users:
+  description: Per user, C(passed), C(problems) and C(probes).
+  returned: with O(operation=record_verification)
+  type: list
+  elements: dict
+passed:
+  description: Whether every verified user passed.
+  returned: with O(operation=record_verification)
+  type: bool
+record:
+  description: The record document.
+  returned: with O(operation=record_migration) and O(operation=record_verification)
+  type: dict
+"""
+
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_migration_plan import SPEC
+from ansible_collections.sfops.integration_users.plugins.module_utils.runner import run_as_module
+
+
+def main():
+    run_as_module(SPEC)
+
+
+if __name__ == "__main__":
+    main()
