@@ -26,12 +26,14 @@ OLDEST_API_VERSION = 31
 MAX_CURSORS = 2000              # open query locators kept, oldest dropped first
 DEFAULT_BATCH = 2000
 COMPOSITE_MAX = 25
+COMPOSITE_HEAVY_MAX = 5         # of the 25, at most 5 queries or sObject Collections
 BATCH_MAX = 25
 COLLECTION_MAX = 200
 ROLLED_BACK = "Record rolled back because not all records were valid and the request was using AllOrNone header"
 HALTED = "The transaction was rolled back since another operation in the same transaction failed."
 
 _VERSION_PATH = re.compile(r"^/services/data/v(\d+\.\d)(/.*)?$")
+_REFERENCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
 _REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
 
 
@@ -475,12 +477,12 @@ def composite(call, body):
     if len(subrequests) > COMPOSITE_MAX:
         raise SFError(400, "LIMIT_EXCEEDED",
                       "Composite Request limit exceeded. Max Number of subrequests is %d." % COMPOSITE_MAX)
+    _check_composite_shape(subrequests)
     all_or_none = _flag(payload.get("allOrNone"))
     savepoint = call.org.savepoint() if all_or_none else None
     outputs, responses, failed = {}, [], False
     for sub in subrequests:
-        sub = _json_object(sub, "subrequest")
-        reference = sub.get("referenceId")
+        reference = sub["referenceId"]
         if failed and all_or_none:
             responses.append(_halted(reference))
             continue
@@ -508,6 +510,26 @@ def composite(call, body):
             if response["httpStatusCode"] < 400:
                 responses[index] = _halted(response["referenceId"])
     return Answer(200, {"compositeResponse": responses})
+
+
+def _check_composite_shape(subrequests):
+    """Refuse the whole request as Salesforce does: reference Ids and the 5 query/collection cap."""
+    seen, heavy = set(), 0
+    for sub in subrequests:
+        reference = sub.get("referenceId") if isinstance(sub, dict) else None
+        if not isinstance(reference, str) or not _REFERENCE_ID.match(reference):
+            raise SFError(400, "JSON_PARSER_ERROR",
+                          "Provided referenceId ('%s') must start with a letter or a number, and it can contain "
+                          "only letters, numbers and underscores ('_')." % reference)
+        if reference in seen:
+            raise SFError(400, "JSON_PARSER_ERROR", "Duplicate referenceId provided in the request: %s" % reference)
+        seen.add(reference)
+        path = urlsplit(str(sub.get("url") or "")).path
+        if re.search(r"/(query|queryAll)(/|$)|/composite/sobjects", path):
+            heavy += 1
+    if heavy > COMPOSITE_HEAVY_MAX:
+        raise SFError(400, "LIMIT_EXCEEDED", "Composite Request limit exceeded. Max Number of query and sObject "
+                      "Collections subrequests is %d." % COMPOSITE_HEAVY_MAX)
 
 
 def _halted(reference):

@@ -374,3 +374,18 @@ def test_batch_halt_on_error(emulator):
     ]}).json()
     assert [r["statusCode"] for r in body["results"]] == [404, 412]
     assert body["results"][1]["result"][0]["errorCode"] == "BATCH_PROCESSING_HALTED"
+
+
+def test_composite_refuses_bad_or_duplicate_reference_ids(emulator):
+    for refs in (["bad-ref"], ["_x"], ["same", "same"]):
+        answer = emulator.rest(PROD, "POST", "composite", json={
+            "compositeRequest": [_sub("GET", "limits", ref) for ref in refs]})
+        assert answer.status_code == 400, refs
+        assert answer.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
+
+
+def test_composite_allows_five_queries_not_six(emulator):
+    queries = [_sub("GET", "query?q=SELECT+Id+FROM+Profile", "q%d" % n) for n in range(6)]
+    assert emulator.rest(PROD, "POST", "composite", json={"compositeRequest": queries[:5]}).status_code == 200
+    answer = emulator.rest(PROD, "POST", "composite", json={"compositeRequest": queries})
+    assert answer.status_code == 400 and answer.json()[0]["errorCode"] == "LIMIT_EXCEEDED"
