@@ -28,12 +28,14 @@ Pure functions (no HTTP):
 
 One fetch function (constant number of API calls, whatever the number of profiles / sets):
 
-    fetch_access(client, profile_ids=(), permission_set_ids=(), include_fields=True)
+    fetch_access(client, profile_ids, permission_set_ids, include_fields=True, describe=None)
         -> {"profiles": {profile Id18: access}, "permission_sets": {permission set Id18: access}}
-        ``client`` is the shared Client (query, composite, describe).
-        Cost: 3 calls: 1 describe of PermissionSet, 1 PermissionSet query, then 1 composite holding
-        the ObjectPermissions and FieldPermissions queries on the sets found (+ their extra pages). Pure builders:
-        permission_fields(describe), build_permission_set_soql(...), build_permission_rows_soql(...),
+        ``client`` is the shared Client (composite, query_subrequest, finish_query, data_path).
+        Cost: 1 composite holding the PermissionSet, ObjectPermissions and FieldPermissions queries
+        (+ their extra pages); +1 call for the PermissionSet describe unless ``describe`` is given
+        (put ``describe_subrequest(client)`` in a composite you send anyway). Pure builders:
+        permission_fields(describe), build_permission_set_soql(...),
+        build_permission_rows_soql(parent_ids, include_fields, profile_ids),
         access_by_parent(permission_set_records, object_rows, field_rows).
 """
 
@@ -190,18 +192,25 @@ def build_permission_set_soql(permission_fields_list, profile_ids=(), permission
     return "SELECT %s FROM PermissionSet WHERE %s ORDER BY Id" % (", ".join(selected), " OR ".join(conditions))
 
 
-def build_permission_rows_soql(parent_ids, include_fields=True):
-    """SOQL for the ObjectPermissions (and FieldPermissions) rows of the given permission sets."""
-    parents = soql_literal(_id_list(parent_ids))
+def build_permission_rows_soql(parent_ids=(), include_fields=True, profile_ids=()):
+    """SOQL for the ObjectPermissions (and FieldPermissions) rows of the given permission sets and of
+    the sets the given profiles own (through ``Parent.ProfileId``, so no earlier query is needed)."""
+    conditions = []
+    if _id_list(parent_ids):
+        conditions.append("ParentId IN %s" % soql_literal(_id_list(parent_ids)))
+    if _id_list(profile_ids):
+        conditions.append("Parent.ProfileId IN %s" % soql_literal(_id_list(profile_ids)))
+    if not conditions:
+        return {}
+    where = " OR ".join(conditions)
     queries = {
-        "objects": "SELECT ParentId, SobjectType, %s FROM ObjectPermissions WHERE ParentId IN %s "
-                   "ORDER BY ParentId, SobjectType"
-                   % (", ".join(_PERMISSION_PREFIX + r for r in OBJECT_RIGHTS), parents),
+        "objects": "SELECT ParentId, SobjectType, %s FROM ObjectPermissions WHERE %s ORDER BY ParentId, SobjectType"
+                   % (", ".join(_PERMISSION_PREFIX + r for r in OBJECT_RIGHTS), where),
     }
     if include_fields:
         queries["fields"] = (
-            "SELECT ParentId, SobjectType, Field, %s FROM FieldPermissions WHERE ParentId IN %s "
-            "ORDER BY ParentId, Field" % (", ".join(_PERMISSION_PREFIX + r for r in FIELD_RIGHTS), parents))
+            "SELECT ParentId, SobjectType, Field, %s FROM FieldPermissions WHERE %s ORDER BY ParentId, Field"
+            % (", ".join(_PERMISSION_PREFIX + r for r in FIELD_RIGHTS), where))
     return queries
 
 
@@ -223,22 +232,20 @@ def access_by_parent(permission_set_records, object_rows=(), field_rows=()):
     return out
 
 
-def _describe(client, sobject):
-    # The shared client has no describe helper yet; its generic REST call is the documented fallback.
-    describe = getattr(client, "describe", None)
-    if describe is not None:
-        return describe(sobject)
-    return client._rest("sobjects/%s/describe" % sobject)  # pylint: disable=protected-access
+def describe_subrequest(client, reference="permission_set_describe"):
+    """A composite subrequest for the PermissionSet describe, to ride along another composite call."""
+    return {"method": "GET", "referenceId": reference, "url": client.data_path("sobjects/PermissionSet/describe")}
 
 
-def fetch_access(client, profile_ids=(), permission_set_ids=(), include_fields=True):
-    """Access of the given profiles and permission sets, in a constant number of calls."""
+def fetch_access(client, profile_ids=(), permission_set_ids=(), include_fields=True, describe=None):
+    """Access of the given profiles and permission sets: ONE composite call (plus extra pages) when
+    ``describe`` (the PermissionSet describe, see describe_subrequest) is given, else two."""
     if not _id_list(profile_ids) and not _id_list(permission_set_ids):
         return {"profiles": {}, "permission_sets": {}}
-    soql = build_permission_set_soql(permission_fields(_describe(client, "PermissionSet")),
-                                     profile_ids, permission_set_ids)
-    sets = client.query(soql)["records"]
-    if not sets:
-        return {"profiles": {}, "permission_sets": {}}
-    rows = run_queries(client, sorted(build_permission_rows_soql([r["Id"] for r in sets], include_fields).items()))
-    return access_by_parent(sets, rows["objects"], rows.get("fields", ()))
+    if describe is None:
+        describe = client.composite([describe_subrequest(client, "describe")])["describe"]
+    queries = [("permission_sets", build_permission_set_soql(permission_fields(describe), profile_ids,
+                                                            permission_set_ids))]
+    queries.extend(sorted(build_permission_rows_soql(permission_set_ids, include_fields, profile_ids).items()))
+    rows = run_queries(client, queries)
+    return access_by_parent(rows["permission_sets"], rows["objects"], rows.get("fields", ()))

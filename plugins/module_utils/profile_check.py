@@ -7,16 +7,17 @@ Read-only. The work is split into readers (HTTP, a constant number of calls) and
 turn plain rows into findings, so the findings are unit-tested without an org.
 
 API calls for one run, whatever the number of users (beyond paging):
-    1 composite   licenses, permission set licenses, integration-like profiles (+ Organization)
+    1 composite   licenses, permission set licenses, integration-like profiles, the PermissionSet
+                  describe and the global describe
     1 composite   users with profile, permission sets, PSLs and login mix (users.read_users)
-    3             access: PermissionSet describe, PermissionSet query, 1 composite of permission rows
+    1 composite   access: permission sets of the profiles and users, their object and field rows
     1 composite   (Tooling) Apex classes and triggers with bodies, validation rules, active flows,
                   custom fields: 5 queries, the most Salesforce accepts in one composite
     ceil(n / 25)  composites (Tooling) of single-record GETs for the Metadata of the n validation rules,
                   flows and custom fields (Salesforce serves Metadata one record at a time; record GETs
                   are not queries, so the "5 queries per composite" rule does not cap them)
     (+1 once if the server has no /tooling/composite and the REST composite is used instead)
-    1 + ceil(s/5) global describe, then the rows of the s hierarchy custom settings owned by profiles
+    ceil(s / 5)   the rows of the s hierarchy custom settings owned by the profiles
 Calls for a scan that is switched off are not made.
 
 Finding: {"code", "severity": blocker|warning|info, "user": username|None,
@@ -31,10 +32,9 @@ import re
 
 from ansible_collections.sfops.integration_users.plugins.module_utils import licenses
 from ansible_collections.sfops.integration_users.plugins.module_utils.access import (
-    access_gap, describe_access, empty_access, fetch_access, is_empty, merge_access)
+    access_gap, describe_access, describe_subrequest, empty_access, fetch_access, is_empty, merge_access)
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError, error_from_rest_body
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import same_id, to18
-from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_license_info import read_license_rows
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
 from ansible_collections.sfops.integration_users.plugins.module_utils.scanner import (
     find_identifiers, find_references, scan_metadata)
@@ -532,20 +532,26 @@ def read_metadata(client, components):
     return out, errors
 
 
-def _describe_global(client):
-    # The shared client has no describe helper yet; its generic REST call is the documented fallback.
-    describe = getattr(client, "describe_global", None)
-    if describe is not None:
-        return describe()
-    return client._rest("sobjects")  # pylint: disable=protected-access
+def read_org(client, with_global_describe=True):
+    """(license rows {user_licenses, psls, profiles}, PermissionSet describe, global describe or None):
+    one REST composite of three queries and two describes (describes are not queries)."""
+    subrequests = [client.query_subrequest("user_licenses", licenses.USER_LICENSE_SOQL),
+                   client.query_subrequest("psls", licenses.PSL_SOQL),
+                   client.query_subrequest("profiles", licenses.PROFILE_SOQL),
+                   describe_subrequest(client, "permission_set_describe")]
+    if with_global_describe:
+        subrequests.append({"method": "GET", "referenceId": "global_describe", "url": client.data_path("sobjects")})
+    bodies = client.composite(subrequests)
+    rows = dict((name, client.finish_query(bodies[name])["records"]) for name in ("user_licenses", "psls", "profiles"))
+    return rows, bodies["permission_set_describe"], bodies.get("global_describe")
 
 
-def read_custom_setting_rows(client, profile_ids):
-    """({setting name: [rows owned by one of profile_ids]}, [errors], settings checked)."""
+def read_custom_setting_rows(client, profile_ids, global_describe):
+    """({setting name: [rows owned by one of profile_ids]}, [errors], settings checked), 5 a call."""
     ids = sorted(set(to18(i) for i in profile_ids if i))
     if not ids:
         return {}, [], 0
-    settings = sorted(o["name"] for o in _describe_global(client).get("sobjects", ()) if o.get("customSetting"))
+    settings = sorted(o["name"] for o in (global_describe or {}).get("sobjects", ()) if o.get("customSetting"))
     rows, errors = {}, []
     for start in range(0, len(settings), QUERIES_PER_COMPOSITE):
         chunk = settings[start:start + QUERIES_PER_COMPOSITE]
@@ -604,7 +610,7 @@ def run(task):
     scans = set(params["scans"] or ())
     asked = params.get("usernames")
 
-    license_rows, _organization_error = read_license_rows(client)
+    license_rows, permission_set_describe, global_describe = read_org(client, "custom_settings" in scans)
     integration = licenses.integration_summary(license_rows["user_licenses"], license_rows["psls"],
                                                license_rows["profiles"])
     target, findings = resolve_target(integration, params.get("target_profile"))
@@ -625,8 +631,8 @@ def run(task):
 
     profile_ids = sorted(set(to18(u["profile"]["id"]) for u in candidates))
     set_ids = sorted(set(to18(ps["id"]) for u in candidates for ps in u.get("permission_sets") or ()))
-    fetched = fetch_access(client, profile_ids + ([target["id"]] if target else []), set_ids) \
-        if candidates else {"profiles": {}, "permission_sets": {}}
+    fetched = fetch_access(client, profile_ids + ([target["id"]] if target else []), set_ids,
+                           describe=permission_set_describe) if candidates else {"profiles": {}, "permission_sets": {}}
     gaps = {}
     for user in users:
         user_items, gap = user_findings(user, target, fetched, running_user_id)
@@ -655,7 +661,8 @@ def run(task):
                                                code_findings))
         findings.extend(code_findings)
         if "custom_settings" in scans:
-            setting_rows, setting_errors, scanned["custom_settings"] = read_custom_setting_rows(client, profile_ids)
+            setting_rows, setting_errors, checked = read_custom_setting_rows(client, profile_ids, global_describe)
+            scanned["custom_settings"] = checked
             errors.extend(setting_errors)
             for name in sorted(setting_rows):
                 findings.extend(custom_setting_findings(name, setting_rows[name], profile_labels))

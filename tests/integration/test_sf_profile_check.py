@@ -34,10 +34,10 @@ EXPECTED = [
     ("LOOKALIKE_PROFILE", "warning", None, "Profile", "API Only", None),
 ]
 
-# One run, whatever the number of users: licenses, users, profile access (describe, sets, rows) and
-# custom settings rows through the REST composite; the code listing and one batch of Metadata reads
-# (3 components) through the Tooling composite; the global describe for the custom settings.
-REST_CALLS = {"POST /composite": 4, "GET /sobjects/{type}/describe": 1, "GET /query": 1, "GET /sobjects": 1}
+# One run, whatever the number of users: four REST composites (licenses with the two describes,
+# users, profile and permission set access, custom settings rows) and two Tooling composites (the
+# code listing, one batch of Metadata reads for 3 components).
+REST_CALLS = {"POST /composite": 4}
 TOOLING_COMPOSITES = 2
 
 
@@ -164,8 +164,8 @@ def test_named_users_inactive_missing_and_sandbox_suffix(emu, tmp_path):
 def test_scans_switched_off_cost_nothing(emu, tmp_path):
     before = calls(emu)
     result = run_task(emu, tmp_path, "sf_profile_check", {"usernames": ["svc.etl@acme.example"], "scans": []})
-    # Licenses, users, access (describe, sets, rows): no code listing, no Metadata, no settings.
-    assert delta(before, calls(emu)) == {"POST /composite": 3, "GET /sobjects/{type}/describe": 1, "GET /query": 1}
+    # Licenses, users, access: no code listing, no Metadata, no settings.
+    assert delta(before, calls(emu)) == {"POST /composite": 3}
     assert [f["code"] for f in result["findings"]] == ["LOOKALIKE_PROFILE"]
     assert result["ready"] is True
 

@@ -8,7 +8,7 @@ __metaclass__ = type
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.access import (
     access_by_parent, access_from_records, access_gap, build_permission_rows_soql, build_permission_set_soql,
-    describe_access, empty_access, fetch_access, is_empty, merge_access, permission_fields)
+    describe_access, describe_subrequest, empty_access, fetch_access, is_empty, merge_access, permission_fields)
 
 ADMIN_PS = to18("0PS5g0000000001")
 TARGET_PS = to18("0PS5g0000000002")
@@ -128,8 +128,11 @@ def test_permission_set_soql_accepts_both_id_forms_and_dedups():
 def test_permission_rows_soql():
     queries = build_permission_rows_soql([TARGET_PS, ADMIN_PS])
     assert sorted(queries) == ["fields", "objects"]
-    assert "FROM ObjectPermissions WHERE ParentId IN ('%s', '%s')" % (ADMIN_PS, TARGET_PS) in queries["objects"]
+    assert "FROM ObjectPermissions WHERE ParentId IN ('%s', '%s') ORDER" % (ADMIN_PS, TARGET_PS) in queries["objects"]
     assert list(build_permission_rows_soql([ADMIN_PS], include_fields=False)) == ["objects"]
+    both = build_permission_rows_soql([ADMIN_PS], profile_ids=[TARGET_PROFILE[:15]])
+    assert "WHERE ParentId IN ('%s') OR Parent.ProfileId IN ('%s') ORDER" % (ADMIN_PS, TARGET_PROFILE) in both["fields"]
+    assert build_permission_rows_soql() == {}
 
 
 def test_access_by_parent_indexes_profiles_and_sets():
@@ -143,52 +146,68 @@ def test_access_by_parent_indexes_profiles_and_sets():
     assert out["permission_sets"][EXTRA_PS] == {"system": ["RunFlow"], "objects": {"Case": ["Edit"]}, "fields": {}}
 
 
+PS_DESCRIBE = {"fields": [{"name": "Permissions" + name, "type": "boolean"}
+                          for name in ("RunFlow", "ModifyAllData", "ApiEnabled", "ApiUserOnly", "ViewAllData")]}
+
+
 class FakeClient:
-    """Answers describe and queries (plain or in a composite) from tables; counts API calls."""
+    """Answers composite subrequests (queries by FROM object, the describe GET) from tables; counts calls."""
 
     def __init__(self, tables):
         self.tables = tables
         self.calls = []
 
-    def describe(self, sobject):
-        self.calls.append(("describe", sobject))
-        return {"fields": [{"name": "Permissions" + name, "type": "boolean"}
-                           for name in ("RunFlow", "ModifyAllData", "ApiEnabled", "ApiUserOnly", "ViewAllData")]}
-
-    def _page(self, soql):
-        records = list(self.tables.get(soql.split(" FROM ")[1].split()[0], ()))
-        return {"totalSize": len(records), "done": True, "records": records}
-
-    def query(self, soql):
-        self.calls.append(("query", soql))
-        return self.finish_query(self._page(soql))
+    def data_path(self, path):
+        return "/services/data/v62.0/" + path
 
     def query_subrequest(self, reference, soql):
         return {"referenceId": reference, "soql": soql}
 
     def composite(self, subrequests):
-        self.calls.append(("composite", [sub["soql"] for sub in subrequests]))
-        return dict((sub["referenceId"], self._page(sub["soql"])) for sub in subrequests)
+        self.calls.append([sub.get("soql") or sub["url"] for sub in subrequests])
+        out = {}
+        for sub in subrequests:
+            if "soql" in sub:
+                records = list(self.tables.get(sub["soql"].split(" FROM ")[1].split()[0], ()))
+                out[sub["referenceId"]] = {"totalSize": len(records), "done": True, "records": records}
+            else:
+                assert sub["url"].endswith("/sobjects/PermissionSet/describe") and sub["method"] == "GET"
+                out[sub["referenceId"]] = PS_DESCRIBE
+        return out
 
     def finish_query(self, page):
         return {"total_size": page["totalSize"], "records": page["records"]}
 
 
-def test_fetch_access_costs_a_constant_number_of_calls_and_computes_the_gap():
-    client = FakeClient({
-        "PermissionSet": [ADMIN_SET, TARGET_SET],
-        "ObjectPermissions": [object_row(ADMIN_PS, "Account", Read=True, Edit=True),
-                              object_row(TARGET_PS, "Account", Read=True)],
-        "FieldPermissions": [],
-    })
-    fetched = fetch_access(client, profile_ids=[ADMIN_PROFILE, TARGET_PROFILE])
-    assert [call[0] for call in client.calls] == ["describe", "query", "composite"]
+TABLES = {
+    "PermissionSet": [ADMIN_SET, TARGET_SET],
+    "ObjectPermissions": [object_row(ADMIN_PS, "Account", Read=True, Edit=True),
+                          object_row(TARGET_PS, "Account", Read=True)],
+    "FieldPermissions": [],
+}
+
+
+def test_fetch_access_is_one_composite_given_the_describe_and_computes_the_gap():
+    client = FakeClient(TABLES)
+    fetched = fetch_access(client, profile_ids=[ADMIN_PROFILE, TARGET_PROFILE], describe=PS_DESCRIBE)
+    assert len(client.calls) == 1 and len(client.calls[0]) == 3
+    sets, fields, objects = client.calls[0]
+    assert "PermissionsRunFlow" in sets and "FROM PermissionSet " in sets
+    assert "FROM FieldPermissions WHERE Parent.ProfileId IN ('%s', '%s')" % (ADMIN_PROFILE, TARGET_PROFILE) in fields
+    assert "FROM ObjectPermissions WHERE Parent.ProfileId" in objects
     gap = access_gap(fetched["profiles"][ADMIN_PROFILE], fetched["profiles"][TARGET_PROFILE])
     assert gap == {"system": ["ModifyAllData", "RunFlow", "ViewAllData"], "objects": {"Account": ["Edit"]},
                    "fields": {}}
 
 
-def test_fetch_access_with_nothing_asked_makes_no_query():
+def test_fetch_access_without_describe_asks_for_it_first():
+    client = FakeClient(TABLES)
+    fetch_access(client, permission_set_ids=[ADMIN_PS])
+    assert len(client.calls) == 2 and client.calls[0] == ["/services/data/v62.0/sobjects/PermissionSet/describe"]
+    assert describe_subrequest(client)["method"] == "GET"
+
+
+def test_fetch_access_with_nothing_asked_makes_no_call():
     client = FakeClient({})
     assert fetch_access(client) == {"profiles": {}, "permission_sets": {}}
     assert client.calls == []

@@ -252,6 +252,8 @@ class FakeClient:
                 return {"status": 400, "body": [{"errorCode": self.failing[sobject], "message": "no"}]}
             records = self.rows.get(sobject, [])
             return {"status": 200, "body": {"totalSize": len(records), "done": True, "records": records}}
+        if "/tooling/sobjects/" not in sub["url"]:
+            return {"status": 200, "body": {"described": sub["url"]}}
         record_id = sub["url"].rsplit("/", 1)[1]
         return {"status": 200, "body": {"Id": record_id, "FullName": "X." + record_id, "Metadata": {}}}
 
@@ -266,21 +268,22 @@ class FakeClient:
         answers = {}
         for start in range(0, len(subrequests), 25):
             answers.update(self._chunk("composite", subrequests[start:start + 25]))
+        if raise_on_error:
+            assert all(answer["status"] < 300 for answer in answers.values())
+            return dict((ref, answer["body"]) for ref, answer in answers.items())
         return answers
 
     def finish_query(self, page):
         return {"total_size": page["totalSize"], "records": page["records"]}
 
     def _rest(self, path, method="GET", idempotent=None, json=None):
-        if path == "tooling/composite":
-            if not self.tooling_composite:
-                self.calls.append(("tooling/composite refused", len(json["compositeRequest"])))
-                raise ApiError("The requested resource does not exist", error_code="NOT_FOUND", status=404)
-            answers = self._chunk("tooling/composite", json["compositeRequest"])
-            return {"compositeResponse": [{"referenceId": ref, "httpStatusCode": answer["status"],
-                                           "body": answer["body"]} for ref, answer in answers.items()]}
-        self.calls.append(("rest", path))
-        return {"sobjects": [{"name": name, "customSetting": True} for name in self.rows.get("_settings", ())]}
+        assert path == "tooling/composite" and method == "POST"
+        if not self.tooling_composite:
+            self.calls.append(("tooling/composite refused", len(json["compositeRequest"])))
+            raise ApiError("The requested resource does not exist", error_code="NOT_FOUND", status=404)
+        answers = self._chunk("tooling/composite", json["compositeRequest"])
+        return {"compositeResponse": [{"referenceId": ref, "httpStatusCode": answer["status"],
+                                       "body": answer["body"]} for ref, answer in answers.items()]}
 
 
 def test_metadata_reads_cost_one_call_per_25_components():
@@ -314,32 +317,44 @@ def test_components_are_read_in_one_composite_and_errors_are_kept():
 
 def test_custom_settings_five_queries_a_call_list_settings_skipped():
     names = ["S%d__c" % n for n in range(7)]
-    client = FakeClient({"_settings": names, "S1__c": [{"Id": "a005g0000000001", "SetupOwnerId": INT_ADMIN_PROFILE}]},
+    client = FakeClient({"S1__c": [{"Id": "a005g0000000001", "SetupOwnerId": INT_ADMIN_PROFILE}]},
                         failing={"S2__c": "INVALID_FIELD"})
-    rows, errors, checked = pc.read_custom_setting_rows(client, [INT_ADMIN_PROFILE])
-    assert client.calls == [("rest", "sobjects"), ("composite", 5), ("composite", 2)]
+    described = {"sobjects": [{"name": "Account", "customSetting": False}]
+                 + [{"name": name, "customSetting": True} for name in names]}
+    rows, errors, checked = pc.read_custom_setting_rows(client, [INT_ADMIN_PROFILE], described)
+    assert client.calls == [("composite", 5), ("composite", 2)]
     assert list(rows) == ["S1__c"] and errors == [] and checked == 7
-    assert pc.read_custom_setting_rows(FakeClient({}), []) == ({}, [], 0)
+    assert pc.read_custom_setting_rows(FakeClient({}), [], described) == ({}, [], 0)
+
+
+def test_org_is_read_in_one_composite_with_both_describes():
+    client = FakeClient({"UserLicense": license_rows()["user_licenses"]})
+    rows, ps_describe, global_describe = pc.read_org(client)
+    assert client.calls == [("composite", 5)]
+    assert [r["Name"] for r in rows["user_licenses"]] == ["Salesforce", "Salesforce Integration"]
+    assert ps_describe == {"described": "/services/data/v62.0/sobjects/PermissionSet/describe"}
+    assert global_describe == {"described": "/services/data/v62.0/sobjects"}
+    assert pc.read_org(client, with_global_describe=False)[2] is None
 
 
 # ---- a whole run with the readers replaced -----------------------------------------------------------
 @pytest.fixture
 def patched(monkeypatch):
     state = {"users": [], "asked": []}
-    monkeypatch.setattr(pc, "read_license_rows", lambda client: (license_rows(), None))
+    monkeypatch.setattr(pc, "read_org", lambda client, with_global_describe: (license_rows(), {}, {}))
 
     def fake_read_users(client, usernames=None, active=None, lookback_days=90):
         state["asked"].append((usernames, active, lookback_days))
         return [u for u in state["users"] if usernames is None or u["username"] in usernames]
     monkeypatch.setattr(pc, "read_users", fake_read_users)
     monkeypatch.setattr(pc, "_running_user_id", lambda client: RUNNING_USER)
-    monkeypatch.setattr(pc, "fetch_access", lambda client, profiles, sets: {
+    monkeypatch.setattr(pc, "fetch_access", lambda client, profiles, sets, describe: {
         "profiles": {INT_ADMIN_PROFILE: {"system": ["RunFlow"]}}, "permission_sets": {}})
     apex = {"Id": "01p5g0000000001", "Name": "Bypass", "Body": "if (p.Name == 'Integration Admin') {}"}
     monkeypatch.setattr(pc, "read_components", lambda client, scans: (
         {"ApexClass": [apex] if "apex" in scans else []}, []))
     monkeypatch.setattr(pc, "read_metadata", lambda client, wanted: ({}, []))
-    monkeypatch.setattr(pc, "read_custom_setting_rows", lambda client, ids: ({}, [], 0))
+    monkeypatch.setattr(pc, "read_custom_setting_rows", lambda client, ids, described: ({}, [], 0))
     return state
 
 
