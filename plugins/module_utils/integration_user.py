@@ -120,14 +120,16 @@ def permission_set_soql(names=(), ids=()):
             % " OR ".join(clauses))
 
 
-def running_user_id(client):
-    """Id of the user the task connects as: from the token answer's identity URL when there is
-    one (no call), else from the userinfo endpoint."""
+def running_identity(client):
+    """``(org Id, user Id)`` of the connection: from the token answer's identity URL
+    (``.../id/<org Id>/<user Id>``) when there is one (no call), else from the userinfo endpoint."""
     client.connect()
     identity_url = getattr(client.credentials, "identity_url", None)
     if identity_url:
-        return to18(identity_url.rstrip("/").rsplit("/", 1)[-1])
-    return to18(client.identity().get("user_id"))
+        parts = identity_url.rstrip("/").split("/")
+        return to18(parts[-2]), to18(parts[-1])
+    info = client.identity()
+    return to18(info.get("organization_id")), to18(info.get("user_id"))
 
 
 def read_snapshot(client, usernames=None, user_ids=None, profile_names=(), profile_ids=(),
@@ -158,7 +160,7 @@ def read_snapshot(client, usernames=None, user_ids=None, profile_names=(), profi
         licenses=rows["user_licenses"], psls=rows["psls"], profiles=rows["profiles"],
         permission_sets=rows.get("permission_sets", ()),
         ui_login_counts=dict((u["id"], u["logins"]["ui"]) for u in users) if lookback_days else None,
-        running_user_id=running_user_id(client))
+        running_user_id=running_identity(client)[1])
     facts["default_profile"] = licenses.integration_summary(
         rows["user_licenses"], rows["psls"], rows["profiles"])["default_profile"]
     states = dict((u["username"].lower(), migration.state_from_user(u)) for u in users)
@@ -282,13 +284,15 @@ def _preflight_failure(problems, check_mode):
                           % (" (check mode)" if check_mode else "", " | ".join(lines)))
 
 
-def _user_results(pairs, changed=True):
-    """Per-user results; ``changed`` False when the run failed and was rolled back."""
+def _user_results(pairs, left_changed=None):
+    """Per-user results; after a rolled-back failure only the users in ``left_changed`` are changed."""
     results = []
     for current, desired in pairs:
         found = migration.changes(current, desired)
-        results.append({"username": (desired or current)["username"], "id": (desired or current).get("id"),
-                        "changed": bool(found) and changed, "changes": found,
+        username = (desired or current)["username"]
+        changed = bool(found) if left_changed is None else username in left_changed
+        results.append({"username": username, "id": (desired or current).get("id"),
+                        "changed": changed, "changes": found,
                         "before": migration.comparable(current), "after": migration.comparable(desired)})
     return results
 
@@ -389,7 +393,7 @@ def _apply(task, existing, new_users, state, target, all_pairs):
     saved = [c for c, d in existing if migration.changes(c, d)]
     try:
         result["backup_file"] = write_backup(task.params["backup_dir"], BACKUP_KIND, client.org, {
-            "state": state, "users": [migration.comparable(s) for s in saved],
+            "org_id": running_identity(client)[0], "state": state, "users": [migration.comparable(s) for s in saved],
             "created": [name for name, _desired in new_users]})
     except BackupError as exc:
         raise OperationError("no backup, so nothing was changed: %s" % exc)
@@ -413,18 +417,19 @@ def _apply(task, existing, new_users, state, target, all_pairs):
 
 def _failed(task, result, failure, saved, created, all_pairs):
     client = task.client
-    outcome = rollback(client, saved) if saved else {}
-    deactivated = []
+    # Created users cannot be deleted: the closest to "never created" is inactive, holding nothing.
+    retired = []
     for current, _desired in created:
-        try:
-            client.update_records("User", [{"Id": current["id"], "IsActive": False}], all_or_none=True)
-            deactivated.append(current["username"])
-        except SalesforceModuleError as exc:
-            outcome[current["username"]] = "created and still active (deactivating it failed: %s)" % exc.message
+        state = migration.new_user_state(current["id"], current["username"], current["profile"])
+        state["is_active"] = False
+        retired.append(state)
+    outcome = rollback(client, saved + retired) if saved or retired else {}
+    deactivated = [state["username"] for state in retired if outcome.get(state["username"]) is None]
     message = "org %s: %s." % (client.org, failure.describe())
     if "FIELD_INTEGRITY_EXCEPTION" in failure.codes and failure.step == "update_users":
         message += " Advice: %s." % REFUSED_LICENSE_CHANGE_ADVICE
     not_restored = dict((name, now) for name, now in outcome.items() if not name.startswith("_") and now is not None)
+    failed_to_retire = [state["username"] for state in retired if state["username"] in not_restored]
     if not not_restored:
         message += " Every user changed by this run was restored to its state before the run"
         message += " (backup: %s)." % result["backup_file"]
@@ -432,16 +437,18 @@ def _failed(task, result, failure, saved, created, all_pairs):
         message += " RESTORING FAILED%s. " % (": %s" % outcome["_failure"] if outcome.get("_failure") else "")
         message += " ".join("User %s is NOT restored; it is now: %s." % (
             name, now if isinstance(now, str) else _state_text(now)) for name, now in sorted(not_restored.items()))
-        restored = [s["username"] for s in saved if s["username"] not in not_restored]
+        restored = [s["username"] for s in saved + retired if s["username"] not in not_restored]
         if restored:
             message += " Restored: %s." % ", ".join(restored)
         message += (" The state of every user before the run is in the backup %s: run state restored with "
                     "backup_file set to it once the cause is fixed." % result["backup_file"])
     if deactivated:
-        message += (" Created user(s) %s were deactivated (Salesforce users cannot be deleted; the usernames "
-                    "stay taken)." % ", ".join(deactivated))
+        message += (" Created user(s) %s were deactivated and hold no assignment (Salesforce users cannot be "
+                    "deleted; the usernames stay taken)." % ", ".join(deactivated))
+    if failed_to_retire:
+        message += " Created user(s) %s could NOT be deactivated." % ", ".join(failed_to_retire)
     result.update(failed=True, msg=message, changed=bool(not_restored or created),
-                  users=_user_results(all_pairs, changed=False),
+                  users=_user_results(all_pairs, left_changed=set(not_restored) | set(s["username"] for s in retired)),
                   rollback={"restored": [s["username"] for s in saved if s["username"] not in not_restored],
                             "not_restored": dict((k, v) for k, v in not_restored.items()),
                             "deactivated": deactivated})
@@ -471,8 +478,11 @@ def _restored(task, usernames):
         profile_ids=[s["profile"]["id"] for s in saved_users if s["profile"].get("id")],
         permission_set_ids=[ps["id"] for s in saved_users for ps in s["permission_sets"]])
     problems = {}
-    if document.get("org") and document["org"] != client.org:
-        problems["backup"] = ["it was taken from org %s, this task targets %s" % (document["org"], client.org)]
+    org_id = running_identity(client)[0]
+    backup_org_id = document["data"].get("org_id")
+    if backup_org_id and backup_org_id != org_id:
+        problems["backup"] = ["it was taken from org %s (%s), this task targets org %s"
+                              % (backup_org_id, document.get("org"), org_id)]
     by_id = dict((state["id"], state) for state in states.values())
     pairs = []
     for saved in saved_users:

@@ -190,7 +190,7 @@ class FakeOrg:
 
 
 class Credentials:
-    identity_url = "https://fake/id/00D000000000001AAA/" + ME
+    identity_url = "https://fake/id/%s/%s" % (to18("00D000000000001"), ME)
 
 
 class FakeClient:
@@ -440,13 +440,30 @@ def test_present_creates_a_dedicated_user_then_converges(org, tmp_path):
     assert run(client, tmp_path, **args)["changed"] is False and client.write_calls == []
 
 
-def test_present_failure_deactivates_the_created_user(org, tmp_path):
+@pytest.mark.parametrize("failing_write", [2, 3])
+def test_present_failure_leaves_the_created_user_inactive_and_empty(org, tmp_path, failing_write):
     client = FakeClient(org)
-    client.fail = {2: "UNABLE_TO_LOCK_ROW"}
-    result = run(client, tmp_path, state="present", user="svc.new@acme.com", email="ops@acme.com")
-    assert result["failed"] and "were deactivated" in result["msg"]
+    client.fail = {failing_write: "UNABLE_TO_LOCK_ROW"}
+    result = run(client, tmp_path, state="present", user="svc.new@acme.com", email="ops@acme.com",
+                 permission_sets=["Integration_Access"])
+    assert result["failed"] and "were deactivated and hold no assignment" in result["msg"], result["msg"]
     created = [u for u in org.users.values() if u["Username"] == "svc.new@acme.com"][0]
-    assert created["IsActive"] is False
+    assert org.state(created["Id"]) == {"profile": MIN_ACCESS, "active": False, "sets": [], "psls": []}
+    assert result["users"][0]["changed"] is True
+
+
+def test_restore_refuses_a_backup_of_another_org(org, tmp_path):
+    migrated = run(FakeClient(org), tmp_path, user="svc.mulesoft@acme.com", conflicting_permission_sets="remove")
+    with open(migrated["backup_file"]) as handle:
+        document = json.load(handle)
+    assert document["data"]["org_id"] == to18("00D000000000001")
+    document["data"]["org_id"] = to18("00D000000000777")
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(document))
+    client = FakeClient(org)
+    result = run(client, tmp_path, state="restored", backup_file=str(other))
+    assert result["failed"] and "taken from org %s" % to18("00D000000000777") in result["msg"]
+    assert client.write_calls == []
 
 
 def test_restore_from_backup(org, tmp_path):
