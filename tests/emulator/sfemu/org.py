@@ -772,6 +772,12 @@ class Org:
                 raise _integrity("You can only reassign this user to a profile of the current license.", ["ProfileId"])
             for psa in self.assignments_of(new["Id"]):
                 pset = self.tables["PermissionSet"][psa["PermissionSetId"]]
+                blocked = self._integration_license_blocks(new, pset, new_license,
+                                                           psl_granted=self.auto_assign_integration_psl)
+                if blocked:
+                    raise _integrity("The user license doesn't allow the permission: %s (permission set %s). Assign "
+                                     "the Salesforce API Integration permission set license first."
+                                     % (blocked, pset["Label"]), ["ProfileId"])
                 if not pset["IsOwnedByProfile"] and pset["UserLicenseId"] and pset["UserLicenseId"] != new_license:
                     raise _integrity(
                         "The user license of the permission set %s (%s) doesn't match the user license of the "
@@ -837,6 +843,33 @@ class Org:
             psl = self.tables["PermissionSetLicense"][psl_id]
             raise _integrity(cannot + "The permission set requires the permission set license %s, which the user "
                              "doesn't have." % psl["MasterLabel"], ["PermissionSetId"])
+        blocked = self._integration_license_blocks(user, pset)
+        if blocked:
+            raise _integrity(cannot + "The user license doesn't allow the permission: %s" % blocked,
+                             ["PermissionSetId"])
+
+    def _standard_object_grant(self, pset):
+        """'Read Account' for the first standard-object permission the set grants, else None."""
+        for perm in self._indexed("ObjectPermissions", "ParentId", pset["Id"]):
+            if perm["SobjectType"] in DATA_OBJECTS:
+                for fname in OBJECT_PERMISSION_FIELDS.values():
+                    if perm.get(fname):
+                        return "%s %s" % (OBJECT_PERMISSION_LABELS[fname], perm["SobjectType"])
+        return None
+
+    def _holds_psl(self, user_id, developer_name):
+        psls = self.tables["PermissionSetLicense"]
+        return any(psls[a["PermissionSetLicenseId"]]["DeveloperName"] == developer_name
+                   for a in self.license_assignments_of(user_id))
+
+    def _integration_license_blocks(self, user, pset, license_id=None, psl_granted=False):
+        """The permission the Salesforce Integration license refuses, unless the user holds the
+        Salesforce API Integration PSL that extends it to standard objects; None when allowed."""
+        license_id = license_id or self.profile_license_id(user["ProfileId"])
+        if (self._license_name(license_id) != INTEGRATION_LICENSE or pset["IsOwnedByProfile"]
+                or psl_granted or self._holds_psl(user["Id"], INTEGRATION_PSL)):
+            return None
+        return self._standard_object_grant(pset)
 
     def _delete_rules_PermissionSetAssignment(self, row):
         if self.tables["PermissionSet"][row["PermissionSetId"]]["IsOwnedByProfile"]:
@@ -852,6 +885,17 @@ class Org:
             raise SFError(400, "LICENSE_LIMIT_EXCEEDED", "License Limit Exceeded", [])
 
     def _delete_rules_PermissionSetLicenseAssign(self, row):
+        user = self.tables["User"][row["AssigneeId"]]
+        psl = self.tables["PermissionSetLicense"][row["PermissionSetLicenseId"]]
+        if psl["DeveloperName"] == INTEGRATION_PSL and self._license_name(
+                self.profile_license_id(user["ProfileId"])) == INTEGRATION_LICENSE:
+            for psa in self.assignments_of(user["Id"]):
+                pset = self.tables["PermissionSet"][psa["PermissionSetId"]]
+                granted = None if pset["IsOwnedByProfile"] else self._standard_object_grant(pset)
+                if granted:
+                    raise _integrity("This permission set license can't be removed from the user: the assigned "
+                                     "permission set %s grants %s, which the user license doesn't allow without "
+                                     "it." % (pset["Label"], granted))
         for psa in self.assignments_of(row["AssigneeId"]):
             if self.tables["PermissionSet"][psa["PermissionSetId"]]["LicenseId"] == row["PermissionSetLicenseId"]:
                 raise _integrity("This permission set license can't be removed from the user: the assigned "

@@ -169,8 +169,31 @@ def test_a_set_of_another_user_license_cannot_be_assigned(org, admin):
     err = error_of(org.create, "PermissionSetAssignment",
                    {"AssigneeId": etl["Id"], "PermissionSetId": set_id(org, "Sales_Ops")}, admin)
     assert err.error_code == "FIELD_INTEGRITY_EXCEPTION" and "Sales Ops" in err.message
-    # An unbound set is fine.
-    org.create("PermissionSetAssignment", {"AssigneeId": etl["Id"], "PermissionSetId": set_id(org, "Sync_Read")}, admin)
+
+
+def test_integration_users_need_the_psl_for_any_standard_object_access(org, admin):
+    etl = org.find_user("svc.etl@acme.example")
+    org.update("User", etl["Id"], {"ProfileId": profile_id(org, INTEGRATION_PROFILE)}, admin)
+    sync_read = {"AssigneeId": etl["Id"], "PermissionSetId": set_id(org, "Sync_Read")}
+    err = error_of(org.create, "PermissionSetAssignment", sync_read, admin)
+    assert err.error_code == "FIELD_INTEGRITY_EXCEPTION"
+    assert err.message == "Can't assign permission set Sync read to user ETL. The user license doesn't allow the " \
+                          "permission: Read Account"
+    psla = org.create("PermissionSetLicenseAssign", {"AssigneeId": etl["Id"], "PermissionSetLicenseId": psl_id(org)},
+                      admin)
+    org.create("PermissionSetAssignment", sync_read, admin)      # unbound, with the PSL: allowed
+    assert error_of(org.delete, "PermissionSetLicenseAssign", psla, admin).error_code == "FIELD_INTEGRITY_EXCEPTION"
+
+
+def test_a_profile_change_onto_the_integration_license_checks_unbound_sets(org, admin):
+    jane = org.find_user("jane.doe@acme.example")
+    org.create("PermissionSetAssignment", {"AssigneeId": jane["Id"], "PermissionSetId": set_id(org, "Sync_Read")},
+               admin)
+    err = error_of(org.update, "User", jane["Id"], {"ProfileId": profile_id(org, INTEGRATION_PROFILE)}, admin)
+    assert err.error_code == "FIELD_INTEGRITY_EXCEPTION" and "Read Account" in err.message
+    # Holding the PSL beforehand makes the same move legal.
+    org.create("PermissionSetLicenseAssign", {"AssigneeId": jane["Id"], "PermissionSetLicenseId": psl_id(org)}, admin)
+    org.update("User", jane["Id"], {"ProfileId": profile_id(org, INTEGRATION_PROFILE)}, admin)
 
 
 def test_a_user_cannot_keep_a_set_of_another_license_through_a_profile_change(org, admin):
