@@ -203,6 +203,18 @@ def test_preflight_refuses_ui_users_the_running_user_and_unknown_users(prod):
     assert prod.users()[JANE]["UserLicense"] == "Salesforce Integration"
 
 
+def test_lookalike_target_profile_refused_and_exact_mode(prod):
+    lookalike = prod.run(user=ETL, target_profile="API Only")
+    assert lookalike["failed"] and "'API Only' is on the 'Salesforce' license" in lookalike["msg"]
+    assert writes(lookalike) == {}
+    first = prod.run(user=MULESOFT, conflicting_permission_sets="remove", permission_sets=["Sync_Read"])
+    assert not first.get("failed"), first.get("msg")
+    exact = prod.run(user=MULESOFT, permission_sets=[], permission_sets_mode="exact")
+    assert exact["changed"] and exact["users"][0]["changes"] == ["permission_sets"]
+    assert prod.users()[MULESOFT]["PermissionSets"] == []
+    assert prod.users()[MULESOFT]["PermissionSetLicenses"] == ["SalesforceAPIIntegrationPsl"]
+
+
 def test_sandbox_usernames_carry_the_suffix(emu, tmp_path):
     uat = Org(emu, "acme-uat", str(tmp_path / "b"))
     result = uat.run(user=MULESOFT, conflicting_permission_sets="remove")
