@@ -160,6 +160,9 @@ class Client:
             except ValueError:
                 body = {"error_description": "token endpoint answered HTTP %s with no JSON"
                                              % response.status_code}
+            if response.status_code in RETRIED_STATUSES:
+                # Through the retry loop like any transient answer (then reported as an ApiError).
+                raise SalesforceError(url, response.status_code, "token", body)
             return response.status_code, body
         return self._retrying(send, what="token request to %s" % url, idempotent=True, renew=False)
 

@@ -268,3 +268,13 @@ def test_backoff_is_exponential_capped_and_jittered():
     assert backoff_delay(0, lambda: 0.0) == client_module.BACKOFF_BASE_SECONDS * 0.5
     assert backoff_delay(1, lambda: 0.5) == client_module.BACKOFF_BASE_SECONDS * 2
     assert backoff_delay(30, lambda: 0.99) < client_module.BACKOFF_CAP_SECONDS * 1.5
+
+
+def test_token_endpoint_unavailable_is_retried(transport):
+    transport.routes.clear()
+    transport.route("POST", r"/services/oauth2/token$", [(503, {"error": "unavailable", "error_description": "down"}),
+                                                         token_ok()])
+    transport.route("GET", r"/limits$", (200, {}))
+    sleeps = []
+    make(transport, sleeps=sleeps).limits()
+    assert len(sleeps) == 1 and len(transport.calls_to("/oauth2/token")) == 2
