@@ -2,7 +2,8 @@
 
 The example production org plus 29 more integration users on "Integration Admin" and 41 more
 validation rules: the calls of a run must not change with the number of users checked, and the
-Tooling Metadata reads must cost one composite per 25 components (42 rules + 1 flow: 2 calls).
+Tooling Metadata reads must cost one composite per 25 components (42 rules, 1 flow, 1 formula
+field: 2 calls). A formula field joining the profile name and an Apex comment naming it are found too.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from test_sf_profile_check import ORG, REST_CALLS, calls, delta, expected_calls
 
 EXTRA_USERS = 29
 EXTRA_RULES = 41
-METADATA_COMPONENTS = 1 + EXTRA_RULES + 1   # the example's rule, the extra rules, the flow
+METADATA_COMPONENTS = 1 + EXTRA_RULES + 1 + 1   # the example's rule, the extra rules, the flow, the field
 
 
 def bigger_estate(path):
@@ -31,6 +32,11 @@ def bigger_estate(path):
     org["validation_rules"].extend({"object": "Contact", "name": "Rule_%02d" % n, "active": True,
                                     "formula": "ISBLANK(Email) && LEN(LastName) > %d" % n}
                                    for n in range(EXTRA_RULES))
+    # Two more ways to meet a profile: a joined name in a formula field, a name in an Apex comment.
+    org["formula_fields"] = [{"object": "Account", "name": "Is_Integration", "type": "Checkbox",
+                              "formula": '$Profile.Name = "Integration " & "Admin"'}]
+    org["apex_classes"].append({"name": "LegacyNotes", "body": "public class LegacyNotes {\n"
+                                "  /* was: skip when 'Integration Admin' runs */\n  public Integer n;\n}\n"})
     path.write_text(yaml.safe_dump({"orgs": [org]}, sort_keys=False))
     return str(path)
 
@@ -75,6 +81,19 @@ def test_calls_do_not_grow_with_users_and_metadata_costs_one_call_per_25(big, tm
         "33 user(s) to move but 5 free 'Salesforce Integration' seat(s) (0 of 5 used)"
     assert by_code["PSL_SHORT_OF_SEATS"]["severity"] == "blocker"
     assert everyone["counts"]["ACCESS_GAP"] == 1 + EXTRA_USERS
-    # The extra rules name no profile: the traps found are the example's, nothing more.
-    assert everyone["counts"]["PROFILE_NAME_REFERENCE"] == 3
+    # The extra rules name no profile: the live references are the example's three, plus the comment.
+    assert everyone["counts"]["PROFILE_NAME_REFERENCE"] == 4
     assert "NO_SEATS" not in alone["counts"]
+
+    def found(code):
+        return [(f["severity"], f["component"]["type"], f["component"]["name"], f["component"]["line"], f["message"])
+                for f in everyone["findings"] if f["code"] == code]
+    assert found("POSSIBLE_PROFILE_REFERENCE") == [
+        ("warning", "CustomField", "Account.Is_Integration__c", 1,
+         "CustomField Account.Is_Integration__c line 1: joins strings that spell profile 'Integration Admin'")]
+    assert ("info", "ApexClass", "LegacyNotes", 2,
+            "ApexClass LegacyNotes line 2: names profile 'Integration Admin' (in a comment)") \
+        in found("PROFILE_NAME_REFERENCE")
+    # The field tests $Profile.Name without naming a profile in one piece: a warning of its own.
+    assert [f[1:4] for f in found("PROFILE_CHECK")] == [("CustomField", "Account.Is_Integration__c", 1)]
+    assert everyone["scanned"]["formula_fields"] == 1 and everyone["scanned"]["apex"] == 2
