@@ -3,11 +3,14 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """sf_integration_user: move users onto the Salesforce Integration license, create, deactivate, restore.
 
-Flow of every state: ONE composite read (users with assignments and PSLs, their login mix, user
-licenses, PSLs, profiles, the permission sets named) -> pure planning (migration.py) -> preflight of
-every user of the call (nothing is written if one fails) -> backup of every user about to change ->
-the ordered write steps, one sObject Collections call each (200 records a call) -> on a failed step,
-a fresh read and the inverse plan back to the backup.
+Flow of every state: ONE composite read of at most five queries (users with assignments and PSLs,
+PSLs, profiles with their licenses' seats, the permission sets named, the login mix) -> pure
+planning (migration.py) -> preflight of every user of the call (nothing is written if one fails)
+-> backup of every user about to change -> the ordered write steps, one sObject Collections call
+each (200 records a call) -> on a failed step, a fresh read and the inverse plan back to the backup.
+
+A failure after a write returns ``failed`` with the per-user results, the backup and the rollback
+outcome (callers such as the license_migration role read them), instead of raising.
 
 Each step is its own call on purpose: Salesforce needs the profile change committed before the
 permission set license, and that license before the sets bound to it; a failure is then always

@@ -30,6 +30,7 @@ description:
     where the backup is.
   - Costs one composite read call, plus one call per write step that has something to do (up to five,
     200 records each); a run with nothing to change makes the read only.
+  - The usernames go into the SOQL of the read, so keep a task to a few hundred users.
 author:
   - sfops maintainers (@sfops)
 options:
