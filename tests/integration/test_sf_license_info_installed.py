@@ -34,7 +34,7 @@ def snapshot(destination):
 def test_built_collection_installs_and_runs(emulator, playbook, tmp_path):
     source = snapshot(str(tmp_path / "source"))
     built = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path",
-                            str(tmp_path), source], capture_output=True, text=True, timeout=300)
+                            str(tmp_path), source], capture_output=True, text=True, timeout=300, check=False)
     assert built.returncode == 0, built.stderr
     artifact = tmp_path / "sfops-integration_users-0.1.0.tar.gz"
     with tarfile.open(artifact) as archive:
@@ -44,18 +44,18 @@ def test_built_collection_installs_and_runs(emulator, playbook, tmp_path):
 
     installed = tmp_path / "installed"
     done = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--offline", "-p",
-                           str(installed), str(artifact)], capture_output=True, text=True, timeout=300)
+                           str(installed), str(artifact)], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 
     env = {"ANSIBLE_COLLECTIONS_PATH": str(installed)}
     doc = subprocess.run([os.path.join(BIN, "ansible-doc"), "sfops.integration_users.sf_license_info"],
-                         capture_output=True, text=True, timeout=120, env=dict(os.environ, **env))
+                         capture_output=True, text=True, timeout=120, check=False, env=dict(os.environ, **env))
     assert doc.returncode == 0, doc.stderr
     assert "SALESFORCE_CLIENT_SECRET" in doc.stdout and "action plugin" in doc.stdout.lower()
 
     task = {"name": "license info", "sfops.integration_users.sf_license_info": {}, "register": "out"}
     listed = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "list", "sfops.integration_users",
-                             "--format", "json"], capture_output=True, text=True, timeout=120,
+                             "--format", "json"], capture_output=True, text=True, timeout=120, check=False,
                             env=dict(os.environ, **env))
     # The installed copy is the only one Ansible can see (not the checkout).
     assert list(json.loads(listed.stdout)) == [str(installed / "ansible_collections")], listed.stdout
