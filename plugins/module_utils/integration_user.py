@@ -88,22 +88,20 @@ def _or_clauses(field, values):
     return ["%s IN %s" % (field, soql_literal(sorted(set(values))))] if values else []
 
 
-def profile_soql(names=(), ids=(), usernames=None, user_ids=None):
+def profile_soql(names=(), ids=()):
     """Profiles on the integration license or named like one (for licenses.integration_summary),
-    the ones named or referenced by the task, and the current profiles of its users (so the seats
-    and names of every license involved come with them)."""
+    and the ones named or referenced by the task: the licenses users move onto, with their seats.
+
+    Literal lists only: Salesforce refuses a semi-join combined with OR."""
     clauses = ["UserLicense.Name = %s" % soql_literal(licenses.INTEGRATION_LICENSE),
                "Name LIKE '%API Only%'", "Name LIKE '%Integration%'"]
     clauses += _or_clauses("Name", names) + _or_clauses("Id", [to18(i) for i in ids])
-    user_clauses = (_or_clauses("Username", [u.lower() for u in usernames or ()])
-                    + _or_clauses("Id", [to18(i) for i in user_ids or ()]))
-    if user_clauses:
-        clauses.append("Id IN (SELECT ProfileId FROM User WHERE %s)" % " OR ".join(user_clauses))
     return "SELECT %s FROM Profile WHERE %s ORDER BY Name" % (_PROFILE_FIELDS, " OR ".join(clauses))
 
 
-def license_rows_of_profiles(profile_rows):
-    """UserLicense rows (as licenses.USER_LICENSE_SOQL would return them) of the profiles' licenses."""
+def license_rows_of(profile_rows, user_rows):
+    """UserLicense rows (shaped as licenses.USER_LICENSE_SOQL returns them): with seats for the
+    licenses of ``profile_rows``, name only for the other licenses the users are on."""
     found = {}
     for row in profile_rows:
         license_row = row.get("UserLicense") or {}
@@ -112,6 +110,11 @@ def license_rows_of_profiles(profile_rows):
                 "Id": row["UserLicenseId"], "Name": license_row.get("Name"),
                 "MasterLabel": license_row.get("MasterLabel"), "Status": license_row.get("Status"),
                 "TotalLicenses": license_row.get("TotalLicenses"), "UsedLicenses": license_row.get("UsedLicenses")}
+    for row in user_rows:
+        profile = row.get("Profile") or {}
+        if profile.get("UserLicenseId") and profile["UserLicenseId"] not in found:
+            found[profile["UserLicenseId"]] = {"Id": profile["UserLicenseId"],
+                                               "Name": (profile.get("UserLicense") or {}).get("Name")}
     return list(found.values())
 
 
@@ -143,7 +146,7 @@ def read_snapshot(client, usernames=None, user_ids=None, profile_names=(), profi
     queries = [
         ("users", users_reader.build_users_soql(**selector)),
         ("psls", licenses.PSL_SOQL),
-        ("profiles", profile_soql(profile_names, profile_ids, **selector)),
+        ("profiles", profile_soql(profile_names, profile_ids)),
     ]
     ps_soql = permission_set_soql(permission_set_names, permission_set_ids)
     if ps_soql:
@@ -152,7 +155,7 @@ def read_snapshot(client, usernames=None, user_ids=None, profile_names=(), profi
         queries.append(("logins", users_reader.build_login_mix_soql(lookback_days, **selector)))
     bodies = client.composite([client.query_subrequest(name, soql) for name, soql in queries])
     rows = dict((name, client.finish_query(bodies[name])["records"]) for name, _soql in queries)
-    rows["user_licenses"] = license_rows_of_profiles(rows["profiles"])
+    rows["user_licenses"] = license_rows_of(rows["profiles"], rows["users"])
 
     license_names = dict((to18(r["Id"]), r.get("Name")) for r in rows["user_licenses"])
     psl_names = dict((to18(r["Id"]), r.get("MasterLabel")) for r in rows["psls"])

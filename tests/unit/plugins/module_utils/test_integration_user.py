@@ -216,6 +216,10 @@ class FakeClient:
     def composite(self, subrequests, all_or_none=False, raise_on_error=True):
         # Salesforce runs at most five queries in one composite request.
         assert len(subrequests) <= users.QUERIES_PER_COMPOSITE
+        for sub in subrequests:
+            # Salesforce: "Semi join sub-selects are not allowed with the 'OR' operator".
+            where = sub["soql"].split(" WHERE ", 1)[-1]
+            assert not (" OR " in where and "(SELECT" in where), sub["soql"]
         self.calls.append(("read", [s["referenceId"] for s in subrequests]))
         return dict((s["referenceId"], {"totalSize": 0, "done": True, "records": self.sf.rows(s["referenceId"], s["soql"])})
                     for s in subrequests)
