@@ -17,6 +17,7 @@ __metaclass__ = type
 import random
 import re
 import time
+from urllib.parse import quote
 
 # Imported at load time on purpose (see connection.py): the controller imports the action plugins,
 # and through them this file, once before forking its workers.
@@ -253,7 +254,6 @@ class Client:
     # ---- composite --------------------------------------------------------------------------
     def query_subrequest(self, reference, soql, tooling=False):
         """A composite subrequest running a query (use with :meth:`composite`)."""
-        from ansible.module_utils.six.moves.urllib.parse import quote
         path = ("tooling/query" if tooling else "query") + "?q=" + quote(soql, safe="")
         return {"method": "GET", "url": self.data_path(path), "referenceId": reference}
 

@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import time
 import uuid
+from urllib.parse import urlparse
 
 # Imported at load time on purpose: the controller loads the action plugins (and so this file) once
 # before forking its workers, which then share the import instead of paying for it per task.
@@ -26,7 +27,6 @@ else:
     JWT_IMPORT_ERROR = None
 
 from ansible.module_utils.basic import env_fallback
-from ansible.module_utils.six.moves.urllib.parse import urlparse
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import (
     AuthenticationError,
