@@ -14,7 +14,7 @@ import time
 import jwt
 import pytest
 
-from test_sf_permission_set_harness import emulator_session, run_task  # noqa: F401  (a fixture)
+from test_sf_permission_set_harness import emulator_session, run_task  # noqa: F401 (fixture)  pylint: disable=unused-import
 
 ORG = "acme-prod"
 SET = "Integration_Admin_Access"

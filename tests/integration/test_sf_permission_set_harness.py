@@ -74,7 +74,7 @@ def run_task(emu, tmp_path, module, args, check=False, diff=False, expect_failur
         command.append("--check")
     if diff:
         command.append("--diff")
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     result = json.loads(result_file.read_text())
     assert bool(result.get("failed")) == expect_failure, json.dumps(result, indent=1)[:3000]

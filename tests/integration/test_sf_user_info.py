@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from test_sf_permission_set_harness import CHECKOUT, emulator_session, run_task  # noqa: F401  (a fixture)
+from test_sf_permission_set_harness import CHECKOUT, emulator_session, run_task  # noqa: F401 (fixture)  pylint: disable=unused-import
 
 ORG = "acme-prod"
 

@@ -378,7 +378,9 @@ def test_check_mode_writes_nothing(tmp_path):
 def test_change_of_existing_set_is_backed_up_owner_only(tmp_path):
     org = FakeOrg()
     run(org, tmp_path, **SPEC)
-    result, _task = run(org, tmp_path, **dict(SPEC, object_permissions={"Account": "cru"}))
+    wider = dict(SPEC)
+    wider["object_permissions"] = {"Account": "cru"}
+    result, _task = run(org, tmp_path, **wider)
     assert result["changed"] is True and org.write_calls == 1
     path = result["backup_file"]
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
