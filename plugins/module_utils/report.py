@@ -115,7 +115,9 @@ def _org_report(result, prices):
                    for status in ("moved", "would_move", "migrated", "planned", "wait", "blocked", "excluded",
                                   "not_candidate", "gated", "rolled_back", "restored", "failed", "candidate"))
     verified = [u for u in users if u["verification"]]
-    seats_before = _seats(inventory.get("integration"), inventory.get("salesforce_seats")) or plan.get("seats")
+    # Seats read just before this run's moves, else at inventory time, else as the plan saw them.
+    seats_before = (_seats(result.get("seats_before")) or _seats(inventory.get("integration"), inventory.get("salesforce_seats"))
+                    or plan.get("seats"))
     free = (seats_before or {}).get("integration_free") or 0
     production = result.get("org_type") == "production"
     candidates = sum(1 for u in users if u["status"] not in ("not_candidate", None))

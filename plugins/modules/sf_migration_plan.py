@@ -125,6 +125,11 @@ options:
     type: list
     elements: dict
     default: []
+  plan:
+    description:
+      - A plan computed earlier in the same run (the RV(plan) of O(operation=write)), used by O(operation=load)
+        when no plan file exists, which is the case under C(--check). Its checksum is verified too.
+    type: dict
   user_tasks_error:
     description: Message of a failed user-supplied verification task file; every user verified then fails.
     type: str

@@ -45,6 +45,7 @@ ARGUMENT_SPEC = dict(
     probes=dict(type="list", elements="dict", default=[]),
     failed_logins=dict(type="list", elements="dict", default=[]),
     user_tasks_error=dict(type="str"),
+    plan=dict(type="dict"),
 )
 
 
@@ -58,6 +59,12 @@ def _production(params):
 
 def _load(params):
     path = run_files.plan_path(params["runs_dir"], _production(params))
+    if params.get("plan") and not os.path.exists(path):
+        # Under --check the plan step wrote no file; the plan it computed is handed over in memory.
+        try:
+            return path, planning.verify_checksum(params["plan"], "the plan computed in this run")
+        except planning.PlanError as exc:
+            raise OperationError(str(exc), org=params["org"])
     if not os.path.exists(path):
         raise OperationError("no plan for %s at %s: run the plan entry point (license_migration) on the "
                              "production org first" % (_production(params), path), org=params["org"])

@@ -1,0 +1,172 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Plans: seats, blockers, checksum, sandbox mapping, verification outcome, production gate."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+import pytest
+
+from ansible_collections.sfops.integration_users.plugins.module_utils import plan as planning
+
+TARGET = {"id": "00e000000000003AAA", "name": "Minimum Access - API Only Integrations"}
+
+
+def licenses(free=5, psl_free=5):
+    return {"integration": {"user_license": {"total": 5, "used": 5 - free, "free": free},
+                            "psl": {"total": 5, "used": 5 - psl_free, "free": psl_free}}}
+
+
+def user(name, candidate=True, profile="Integration Admin", reasons=None):
+    return {"username": name, "id": "005" + name[:3].ljust(15, "A"), "candidate": candidate, "license": "Salesforce",
+            "profile": {"id": "00e000000000002AAA", "name": profile}, "candidate_reasons": reasons or ["candidate"]}
+
+
+def check(users, findings=()):
+    return {"target_profile": TARGET, "findings": list(findings),
+            "users": [{"username": u, "access_gap": {"objects": {"Account": ["Read"]}, "system": [], "fields": {}},
+                       "permission_sets_to_remove": ["Sales_Ops"]} for u in users]}
+
+
+CODE_FINDING = {"code": "PROFILE_NAME_REFERENCE", "severity": "blocker", "user": None,
+                "component": {"type": "ApexClass", "name": "Handler"},
+                "message": "ApexClass Handler line 3: names profile 'Integration Admin'", "remediation": "fix it"}
+
+
+def build(users, findings=(), **kwargs):
+    names = [u["username"] for u in users if u["candidate"]]
+    seats = kwargs.pop("licenses", licenses())
+    return planning.build_plan("acme-prod", seats, {"users": users}, check(names, findings), **kwargs)
+
+
+def statuses(plan):
+    return dict((e["username"], e["status"]) for e in plan["entries"])
+
+
+def test_candidates_move_in_username_order_until_seats_run_out():
+    plan = build([user("svc.c@x"), user("svc.a@x"), user("svc.b@x")], licenses=licenses(free=3, psl_free=2))
+    assert statuses(plan) == {"svc.a@x": "move", "svc.b@x": "move", "svc.c@x": "wait"}
+    waiting = plan["entries"][2]
+    assert "2 'Salesforce API Integration' permission set license seat(s) free for 3 user(s)" in waiting["reasons"][0]
+    assert plan["counts"] == {"move": 2, "wait": 1, "blocked": 0, "excluded": 0}
+    assert plan["target_profile"] == TARGET
+
+
+def test_entries_carry_the_replicated_access_and_the_sets_to_remove():
+    entry = build([user("svc.a@x")])["entries"][0]
+    assert entry["permission_set"] == {"name": "Integration_Access_svc_a_x",
+                                       "access_gap": {"objects": {"Account": ["Read"]}, "system": [], "fields": {}}}
+    assert entry["remove_permission_sets"] == ["Sales_Ops"]
+
+
+def test_code_findings_block_the_users_of_the_profile_they_name_unless_accepted():
+    users = [user("svc.a@x"), user("svc.b@x", profile="API Only")]
+    plan = build(users, [CODE_FINDING])
+    assert statuses(plan) == {"svc.a@x": "blocked", "svc.b@x": "move"}
+    assert plan["entries"][0]["reasons"] == ["PROFILE_NAME_REFERENCE: ApexClass Handler line 3: names profile 'Integration Admin'"]
+    accepted = build(users, [CODE_FINDING], accepted_findings=["PROFILE_NAME_REFERENCE"])
+    assert statuses(accepted) == {"svc.a@x": "move", "svc.b@x": "move"}
+    assert accepted["entries"][0]["accepted_findings"]
+    by_component = build(users, [CODE_FINDING], accepted_findings=["Handler"])
+    assert statuses(by_component)["svc.a@x"] == "move"
+
+
+def test_findings_the_plan_resolves_do_not_block_and_org_blockers_block_everyone():
+    conflict = {"code": "PERMISSION_SET_LICENSE_CONFLICT", "severity": "blocker", "user": "svc.a@x", "message": "m"}
+    assert statuses(build([user("svc.a@x")], [conflict])) == {"svc.a@x": "move"}
+    missing = {"code": "TARGET_PROFILE_MISSING", "severity": "blocker", "user": None, "component": None, "message": "none"}
+    assert statuses(build([user("svc.a@x"), user("svc.b@x")], [missing])) == {"svc.a@x": "blocked", "svc.b@x": "blocked"}
+    ui = {"code": "UI_LOGINS", "severity": "blocker", "user": "svc.b@x", "message": "a person"}
+    assert statuses(build([user("svc.a@x"), user("svc.b@x")], [ui])) == {"svc.a@x": "move", "svc.b@x": "blocked"}
+
+
+def test_excluded_and_explicit_users():
+    users = [user("svc.a@x"), user("svc.b@x"), user("jane@x", candidate=False, reasons=["UI logins"])]
+    plan = build(users, exclude=["SVC.B@x"])
+    assert statuses(plan) == {"svc.a@x": "move", "svc.b@x": "excluded"}
+    explicit = planning.build_plan("acme-prod", licenses(), {"users": users}, check(["jane@x"]),
+                                   only_users=["jane@x", "ghost@x"])
+    assert statuses(explicit) == {"jane@x": "blocked", "ghost@x": "blocked"}
+    assert explicit["entries"][0]["reasons"] == ["UI logins"]
+    assert explicit["entries"][1]["reasons"] == ["user not found in the org"]
+
+
+def test_checksum_covers_decisions_not_metadata():
+    plan = build([user("svc.a@x")])
+    assert planning.verify_checksum(plan) is plan
+    stamped = dict(plan, meta={"created": "now", "run_id": "r"})
+    planning.verify_checksum(stamped)
+    assert build([user("svc.a@x")])["checksum"] == plan["checksum"]
+    edited = copy.deepcopy(plan)
+    edited["entries"][0]["status"] = "wait"
+    with pytest.raises(planning.PlanError, match="was changed after it was written"):
+        planning.verify_checksum(edited, "plans/acme-prod.json")
+    with pytest.raises(planning.PlanError, match="not a migration plan"):
+        planning.verify_checksum({"entries": []})
+
+
+def test_permission_set_names_are_valid_api_names():
+    assert planning.permission_set_name("svc.mulesoft@acme.com") == "Integration_Access_svc_mulesoft_acme_com"
+    assert planning.permission_set_name("9x@y", prefix="") == "P_9x_y"
+    long_name = planning.permission_set_name("a" * 120 + "@x.com")
+    assert len(long_name) <= 80 and long_name != planning.permission_set_name("a" * 121 + "@x.com")
+
+
+def test_moves_map_usernames_to_the_sandbox_copies_and_carry_default_probes():
+    plan = build([user("svc.a@x"), user("svc.b@x")], licenses=licenses(free=1))
+    moves = planning.moves(plan, "uat")
+    assert [m["target_username"] for m in moves] == ["svc.a@x.uat"]
+    assert moves[0]["default_probes"] == [{"name": "read Account", "soql": "SELECT Id FROM Account LIMIT 1"}]
+    assert planning.moves(plan, None, usernames=["nobody"]) == []
+    assert planning.default_probes({"permission_set": None}) == [{"name": "API resources", "rest": "/"}]
+
+
+def state(name, license_name="Salesforce Integration", profile=TARGET["name"], sets=("Integration_Access_svc_a_x",)):
+    return {"username": name, "id": "005000000000001AAA", "active": True, "license": license_name,
+            "profile": {"name": profile}, "permission_sets": [{"name": s} for s in sets]}
+
+
+def test_verification_needs_state_probes_and_no_failed_login():
+    plan = build([user("svc.a@x")])
+    entries = planning.moves(plan, "uat")
+    good_probe = [{"username": "svc.a@x.uat", "results": [{"name": "read Account", "passed": True}]}]
+    outcome = planning.verification_outcome(plan, entries, [state("svc.a@x.uat")], good_probe, [])
+    assert outcome[0]["passed"] and outcome[0]["username"] == "svc.a@x"
+    wrong = planning.verification_outcome(plan, entries, [state("svc.a@x.uat", "Salesforce", "Integration Admin", ())],
+                                          [{"username": "svc.a@x.uat", "results": [
+                                              {"name": "read Account", "passed": False, "error": "INVALID_TYPE"}]}],
+                                          [{"UserId": "005000000000001", "Status": "Failed: Invalid assertion"}])
+    problems = " | ".join(wrong[0]["problems"])
+    for expected in ("license is 'Salesforce'", "profile is 'Integration Admin'", "Integration_Access_svc_a_x is not assigned",
+                     "probe read Account failed: INVALID_TYPE", "1 failed login(s) since the migration"):
+        assert expected in problems
+    assert "no probe ran" in planning.verification_outcome(plan, entries, [state("svc.a@x.uat")], [], [])[0]["problems"][0]
+
+
+def verification(plan, passed, org="acme-uat", created="2026-01-01T00:00:00Z", checksum=None):
+    return {"kind": "verification", "org_type": "sandbox", "org": org, "production_org": "acme-prod",
+            "plan_checksum": checksum or plan["checksum"], "created": created,
+            "users": [{"username": "svc.a@x", "passed": passed, "problems": [] if passed else ["probe failed"]}]}
+
+
+def test_gate_allows_only_entries_verified_for_the_same_checksum():
+    plan = build([user("svc.a@x"), user("svc.b@x")])
+    nothing = planning.gate(plan, [])
+    assert nothing["allowed"] == []
+    assert nothing["missing"][0]["reason"].startswith("no sandbox verification recorded for plan sha256:")
+    other_plan = planning.gate(plan, [verification(plan, True, checksum="sha256:other")])
+    assert other_plan["allowed"] == []
+    decided = planning.gate(plan, [verification(plan, True)])
+    assert decided["allowed"] == ["svc.a@x"]
+    assert decided["missing"] == [{"username": "svc.b@x", "reason": "not verified in sandbox acme-uat for plan %s" % plan["checksum"]}]
+    failed_later = planning.gate(plan, [verification(plan, True), verification(plan, False, created="2026-02-01T00:00:00Z")])
+    assert failed_later["allowed"] == [] and "sandbox verification failed in acme-uat: probe failed" in failed_later["missing"][0]["reason"]
+    overridden = planning.gate(plan, [], override_reason="CAB-1")
+    assert overridden["allowed"] == ["svc.a@x", "svc.b@x"] and overridden["override"] == "CAB-1"
+
+
+def test_batches():
+    assert planning.batches([1, 2, 3, 4, 5], 2) == [[1, 2], [3, 4], [5]]
+    assert planning.batches([1], 0) == [[1]]

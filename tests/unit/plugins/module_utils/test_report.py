@@ -1,0 +1,176 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reports: statuses per user across stages, money, CSV, self-contained HTML, and the module runs of
+sf_migration_report and sf_migration_plan on files (check mode writes nothing, owner-only files)."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import csv
+import io
+import json
+import os
+import re
+import stat
+
+from ansible_collections.sfops.integration_users.plugins.module_utils import report as reporting
+from ansible_collections.sfops.integration_users.plugins.module_utils import run_files
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_migration_plan, sf_migration_report
+from ansible_collections.sfops.integration_users.plugins.module_utils.runner import execute
+
+PRICES = {"full_license": 165, "integration_seat": 10, "currency": "USD"}
+INTEGRATION = {"user_license": {"total": 5, "used": 0, "free": 5}, "psl": {"free": 5}}
+
+
+def production_result():
+    return {
+        "org": "acme-prod", "org_type": "production", "production_org": None, "error": None,
+        "inventory": {"integration": INTEGRATION, "salesforce_seats": {"used": 4},
+                      "users": [{"username": "svc.a@x", "candidate": True, "license": "Salesforce", "profile": {"name": "P"}},
+                                {"username": "svc.b@x", "candidate": True, "license": "Salesforce", "profile": {"name": "P"}},
+                                {"username": "jane@x", "candidate": False, "candidate_reasons": ["UI logins <b>"]}],
+                      "findings": [{"code": "UI_LOGINS", "severity": "blocker", "user": "jane@x", "message": "<script>x</script>"}]},
+        "plan": {"entries": [{"username": "svc.a@x", "status": "move", "reasons": ["seat"],
+                              "permission_set": {"name": "Integration_Access_svc_a_x"}},
+                             {"username": "svc.b@x", "status": "wait", "reasons": ["no free seat left"]}]},
+        "migrate": {"users": [{"username": "svc.a@x", "changed": True,
+                               "after": {"profile": {"name": "Minimum", "license": "Salesforce Integration"}}}]},
+        "verify": {"users": [{"username": "svc.a@x", "target_username": "svc.a@x", "passed": True, "problems": []}]},
+        "seats_after": {"user_license": {"total": 5, "used": 1, "free": 4}, "psl": {"free": 4}},
+    }
+
+
+def sandbox_result():
+    return {"org": "acme-uat", "org_type": "sandbox", "production_org": "acme-prod", "error": "verify failed: x",
+            "migrate": {"users": [{"username": "svc.a@x.uat", "changed": True}]}}
+
+
+def test_report_statuses_counts_and_money():
+    doc = reporting.build_report([sandbox_result(), production_result()], "r1", "now", False, PRICES)
+    prod, uat = doc["orgs"]
+    assert (prod["org"], uat["org"]) == ("acme-prod", "acme-uat")
+    rows = dict((u["username"], u) for u in prod["users"])
+    assert rows["svc.a@x"]["status"] == "moved" and rows["svc.a@x"]["verification"] == "passed"
+    assert rows["svc.a@x"]["license"] == "Salesforce Integration"
+    assert rows["svc.b@x"]["status"] == "wait" and rows["jane@x"]["status"] == "not_candidate"
+    assert prod["counts"]["moved"] == 1 and prod["counts"]["waiting"] == 1
+    # Saving: one user moved into free seats; potential: both ready users (two free seats or more).
+    assert prod["monthly_saving"] == 165 and prod["potential_monthly_saving"] == 330
+    assert uat["monthly_saving"] == 0 and uat["status"] == "failed"
+    assert doc["totals"]["monthly_saving"] == 165 and doc["totals"]["orgs_failed"] == 1
+    assert prod["summary"] == ("acme-prod (production): integration seats free 5/5 -> 4/5; 2 candidate(s); 1 moved; "
+                               "1 waiting; verification 1/1 passed; saving $165/month (potential $330)")
+    assert uat["summary"] == "acme-uat (sandbox): FAILED: verify failed: x"
+
+
+def test_monthly_saving_counts_extra_seats():
+    assert reporting.monthly_saving(7, 5, PRICES) == 7 * 165 - 2 * 10
+    assert reporting.monthly_saving(0, 5, PRICES) == 0
+
+
+def test_dry_run_rows_say_would_move():
+    result = production_result()
+    result["migrate"]["dry_run"] = True
+    doc = reporting.build_report([result], "r1", "now", True, PRICES)
+    assert doc["dry_run"] and doc["orgs"][0]["counts"]["would_move"] == 1 and doc["orgs"][0]["monthly_saving"] == 0
+
+
+def test_csv_one_row_per_user_per_org():
+    doc = reporting.build_report([production_result(), sandbox_result()], "r1", "now", False, PRICES)
+    rows = list(csv.DictReader(io.StringIO(reporting.render_csv(doc))))
+    assert len(rows) == 4
+    assert rows[0]["org"] == "acme-prod" and tuple(rows[0]) == reporting.CSV_COLUMNS
+
+
+def test_html_is_self_contained_escaped_and_carries_the_json_figures():
+    doc = reporting.build_report([production_result()], "r1", "now", False, PRICES)
+    page = reporting.render_html(doc)
+    assert "<script" not in page and "<link" not in page and "src=" not in page and "http" not in page
+    assert "&lt;script&gt;x&lt;/script&gt;" in page and "UI logins &lt;b&gt;" in page
+    figures = dict(re.findall(r'data-figure="([^"]+)">([^<]*)<', page))
+    assert figures["totals.moved"] == str(doc["totals"]["moved"])
+    assert figures["totals.monthly_saving"] == "$165"
+    assert figures["orgs.acme-prod.seats_after.integration_free"] == "4"
+    assert figures["orgs.acme-prod.counts.waiting"] == "1"
+
+
+def _mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_report_module_writes_owner_only_files_and_nothing_in_check_mode(tmp_path):
+    params = {"runs_dir": str(tmp_path / "runs"), "run_id": "r1", "orgs": [production_result()],
+              "full_license_price": 165, "integration_seat_price": 10, "currency": "USD"}
+    result, _task = execute(sf_migration_report.SPEC, params, check_mode=True)
+    assert not result["changed"] and result["paths"] == {} and result["report"]["dry_run"]
+    assert not (tmp_path / "runs").exists()
+    result, _task = execute(sf_migration_report.SPEC, params)
+    assert result["changed"]
+    assert _mode(str(tmp_path / "runs" / "r1")) == 0o700
+    for path in result["paths"].values():
+        assert _mode(path) == 0o600
+    assert result["stats"]["license_migration"]["totals"]["moved"] == 1
+    again, _task = execute(sf_migration_report.SPEC, params)
+    assert not again["changed"]
+
+
+def plan_params(tmp_path, **extra):
+    params = dict((k, v.get("default")) for k, v in sf_migration_plan.ARGUMENT_SPEC.items())
+    params.update(runs_dir=str(tmp_path / "runs"), org="acme-prod", org_type="production")
+    params.update(extra)
+    return params
+
+
+WRITE_INPUTS = dict(
+    licenses={"integration": INTEGRATION},
+    users={"users": [{"username": "svc.a@x", "id": "005000000000001AAA", "candidate": True, "license": "Salesforce",
+                      "profile": {"id": "00e000000000002AAA", "name": "P"}}]},
+    profile_check={"target_profile": {"id": "00e000000000003AAA", "name": "Minimum"}, "findings": [],
+                   "users": [{"username": "svc.a@x", "access_gap": {}, "permission_sets_to_remove": []}]})
+
+
+def test_plan_module_write_load_and_refuse_an_edit(tmp_path):
+    result, _task = execute(sf_migration_plan.SPEC, plan_params(tmp_path, operation="write", **WRITE_INPUTS), check_mode=True)
+    assert result["changed"] and not result["written"] and not (tmp_path / "runs").exists()
+    result, _task = execute(sf_migration_plan.SPEC, plan_params(tmp_path, operation="write", **WRITE_INPUTS))
+    assert result["changed"] and result["written"] and _mode(result["path"]) == 0o600
+    again, _task = execute(sf_migration_plan.SPEC, plan_params(tmp_path, operation="write", **WRITE_INPUTS))
+    assert not again["changed"]
+    loaded, _task = execute(sf_migration_plan.SPEC, plan_params(
+        tmp_path, operation="load", org="acme-uat", org_type="sandbox", production_org="acme-prod", sandbox_name="uat"))
+    assert [m["target_username"] for m in loaded["moves"]] == ["svc.a@x.uat"]
+    plan = run_files.read_json(result["path"])
+    plan["entries"][0]["username"] = "someone.else@x"
+    with open(result["path"], "w") as handle:
+        json.dump(plan, handle)
+    refused, _task = execute(sf_migration_plan.SPEC, plan_params(tmp_path, operation="load"))
+    assert refused["failed"] and "was changed after it was written" in refused["msg"]
+
+
+def test_plan_module_keeps_a_reviewed_plan_unless_told(tmp_path):
+    execute(sf_migration_plan.SPEC, plan_params(tmp_path, operation="write", **WRITE_INPUTS))
+    other = dict(WRITE_INPUTS, users={"users": []})
+    kept, task = execute(sf_migration_plan.SPEC, plan_params(tmp_path, operation="write", **other))
+    assert not kept["changed"] and kept["stale"] and "kept as it is" in task.warnings[0]
+    replaced, _task = execute(sf_migration_plan.SPEC, plan_params(tmp_path, operation="write", overwrite=True, **other))
+    assert replaced["changed"] and replaced["plan"]["entries"] == []
+
+
+def test_records_feed_the_gate(tmp_path):
+    execute(sf_migration_plan.SPEC, plan_params(tmp_path, operation="write", **WRITE_INPUTS))
+    sandbox = dict(org="acme-uat", org_type="sandbox", production_org="acme-prod", sandbox_name="uat")
+    gated, _task = execute(sf_migration_plan.SPEC, plan_params(tmp_path, operation="load", gate=True))
+    assert gated["moves"] == [] and gated["gate"]["missing"][0]["username"] == "svc.a@x"
+    execute(sf_migration_plan.SPEC, plan_params(
+        tmp_path, operation="record_migration", started="2026-01-01T00:00:00Z",
+        migrated=[{"username": "svc.a@x.uat", "changed": True}], **sandbox))
+    verified, _task = execute(sf_migration_plan.SPEC, plan_params(
+        tmp_path, operation="record_verification", **dict(sandbox, user_states=[{
+            "username": "svc.a@x.uat", "id": "005000000000009AAA", "active": True, "license": "Salesforce Integration",
+            "profile": {"name": "Minimum"}, "permission_sets": []}],
+            probes=[{"username": "svc.a@x.uat", "results": [{"name": "API resources", "passed": True}]}])))
+    assert verified["passed"], verified
+    loaded, _task = execute(sf_migration_plan.SPEC, plan_params(tmp_path, operation="load", **sandbox))
+    assert loaded["migrated_since"] == "2026-01-01T00:00:00Z"
+    gated, _task = execute(sf_migration_plan.SPEC, plan_params(tmp_path, operation="load", gate=True))
+    assert [m["username"] for m in gated["moves"]] == ["svc.a@x"] and gated["gate"]["missing"] == []
