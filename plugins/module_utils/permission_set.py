@@ -107,6 +107,16 @@ def _with_requirements(rights, requires):
     return out
 
 
+def with_required_rights(access):
+    """``access`` with the rights each granted right depends on added (objects and fields)."""
+    out = access_lib.merge_access(access)
+    out["objects"] = dict((name, sorted(_with_requirements(rights, OBJECT_RIGHT_REQUIRES)))
+                          for name, rights in out["objects"].items())
+    out["fields"] = dict((name, sorted(_with_requirements(rights, FIELD_RIGHT_REQUIRES)))
+                         for name, rights in out["fields"].items())
+    return out
+
+
 def _rights_from_option(value, options, letters, what):
     """Rights from a dict of booleans ({read: true}), a letter string ('crud') or a list of names."""
     by_option = dict(options)
@@ -604,9 +614,12 @@ def wanted_access(params, permission_fields, client, profile_sets=()):
         listed = access_lib.merge_access(listed, replicated)
     elif source.get("access_gap") is not None:
         gap = validate_access_gap(source["access_gap"])
-        # Names in a gap come from another org's describe: check them against this one.
+        # A gap may come from another org or release: its names must be fields of this org's sets.
         gap["system"] = resolve_system_permissions(gap["system"], permission_fields)
         listed = access_lib.merge_access(listed, gap)
+    # A gap lists only the missing rights (Edit without the Read the target already gives), but a
+    # permission set row must hold the rights each one depends on, or Salesforce refuses it.
+    listed = with_required_rights(listed)
     dropped = [name for name in listed["system"] if name in PROFILE_ONLY_SYSTEM_PERMISSIONS]
     listed["system"] = [name for name in listed["system"] if name not in PROFILE_ONLY_SYSTEM_PERMISSIONS]
     return listed, dropped

@@ -183,3 +183,31 @@ def test_refused_object_is_named_and_nothing_is_written(emu, tmp_path):
     assert "object User: Read" in result["msg"] and "nothing was written" in result["msg"]
     assert "object Account" not in result["msg"]
     assert set_rows(emu, "Refused_Rows")[0] == []
+
+
+def test_access_gap_of_sf_profile_check_becomes_a_set(fresh_emulator, playbook):
+    """The contract between the two modules: the gap sf_profile_check reports for svc.mulesoft
+    (its profile and the Sales_Ops set it must give up) is re-granted by the set, unchanged."""
+    connection = dict((option, "{{ sf_%s }}" % option) for option in ("login_url", "client_id", "client_secret",
+                                                                      "ca_path"))
+    connection["auth"] = "client_credentials"
+    run = playbook(fresh_emulator, [{
+        "hosts": ORG, "gather_facts": False,
+        "module_defaults": {"group/sfops.integration_users.salesforce": connection},
+        "tasks": [
+            {"name": "check", "register": "check", "sfops.integration_users.sf_profile_check": {
+                "usernames": ["svc.mulesoft@acme.example"], "scans": ["apex"]}},
+            {"name": "replicate the gap", "sfops.integration_users.sf_permission_set": {
+                "name": "Mulesoft_Gap", "access_from": {"access_gap": "{{ (check.users | selectattr('username', "
+                                                                      "'equalto', 'svc.mulesoft@acme.example') "
+                                                                      "| first).access_gap }}"}}},
+        ]}], orgs=[ORG])
+    assert run.rc == 0, run.output[-3000:]
+    gap = [u for u in run.result("check")["users"] if u["username"] == "svc.mulesoft@acme.example"][0]["access_gap"]
+    created = run.result("replicate the gap")
+    assert created["changed"] is True
+    assert created["permission_set"]["object_permissions"] == gap["objects"] == {
+        "Account": ["Create", "Delete", "Edit", "Read"], "Contact": ["Create", "Delete", "Edit", "Read"],
+        "Opportunity": ["Create", "Delete", "Edit", "Read"]}
+    assert [o["SobjectType"] for o in set_rows(fresh_emulator, "Mulesoft_Gap")[1]] == ["Account", "Contact",
+                                                                                      "Opportunity"]

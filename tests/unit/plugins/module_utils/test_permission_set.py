@@ -431,6 +431,16 @@ def test_access_gap_input(tmp_path):
     assert result["permission_set"]["system_permissions"] == ["RunFlow"]
 
 
+def test_access_gap_rights_get_what_they_depend_on(tmp_path):
+    # The target already reads Account, so the gap only names Edit and Delete; the set's row must
+    # still hold Read, or Salesforce refuses it.
+    org = FakeOrg()
+    gap = {"system": [], "objects": {"Account": ["Delete", "Edit"]}, "fields": {"Account.Industry": ["Edit"]}}
+    result, _task = run(org, tmp_path, name="Gap_Set", access_from={"access_gap": gap})
+    assert result["permission_set"]["object_permissions"] == {"Account": ["Delete", "Edit", "Read"]}
+    assert result["permission_set"]["field_permissions"] == {"Account.Industry": ["Edit", "Read"]}
+
+
 def test_refused_object_is_named_and_nothing_is_written(tmp_path):
     org = FakeOrg(refuse_objects=("Account",))
     with pytest.raises(ApiError) as info:
