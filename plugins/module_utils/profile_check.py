@@ -71,6 +71,8 @@ CODE_SOURCES = {
 # Components whose text is only in Tooling Metadata (fetched one record per subrequest).
 METADATA_TYPES = ("ValidationRule", "Flow", "CustomField")
 
+# Findings that keep a user where it is: nothing else is worth saying about how to move it.
+STOPPING_CODES = ("RUNNING_USER", "UI_LOGINS")
 _API_ONLY_NAME = re.compile(r"api[\s_-]*only", re.IGNORECASE)
 _SEVERITY_RANK = dict((name, rank) for rank, name in enumerate(SEVERITIES))
 
@@ -584,7 +586,7 @@ def _running_user_id(client):
     return identity.get("user_id")
 
 
-def summarize(findings, users, gaps, to_move_names):
+def summarize(findings, users, gaps, movable_ids):
     by_user = {}
     for item in findings:
         if item.get("user"):
@@ -595,13 +597,39 @@ def summarize(findings, users, gaps, to_move_names):
         summary.append({
             "username": user["username"], "id": user["id"], "profile": user["profile"]["name"],
             "license": user.get("license"), "migrated": is_migrated(user),
-            "to_move": user["username"].lower() in to_move_names,
+            "to_move": user["id"] in movable_ids,
             "ready": not any(f["severity"] == "blocker" for f in own),
             "codes": sorted(set(f["code"] for f in own)),
             "access_gap": gaps.get(user["id"], empty_access()),
             "permission_sets_to_remove": sorted(ps.get("name") for ps in conflicting_sets(user)),
         })
     return summary
+
+
+def scan_code(client, scans, needles, profile_ids, profile_labels, global_describe):
+    """(findings, components scanned per scan) for the code and configuration scans asked."""
+    scanned = dict((scan, 0) for scan in sorted(scans))
+    records, errors = read_components(client, scans)
+    metadata_wanted = [(ctype, r["Id"]) for ctype in METADATA_TYPES for r in records.get(ctype, ())]
+    metadata, metadata_errors = read_metadata(client, metadata_wanted)
+    errors.extend(metadata_errors)
+    findings = []
+    for scan in sorted(scans):
+        if scan not in CODE_SOURCES:
+            continue
+        ctype = CODE_SOURCES[scan][0]
+        for record in records.get(ctype, ()):
+            scanned[scan] += 1
+            findings.extend(scan_component(ctype, record, metadata.get(to18(record["Id"])), needles, profile_labels))
+    findings.extend(indirect_findings(records.get("ApexClass", ()), records.get("ApexTrigger", ()), findings))
+    if "custom_settings" in scans:
+        setting_rows, setting_errors, scanned["custom_settings"] = read_custom_setting_rows(
+            client, profile_ids, global_describe)
+        errors.extend(setting_errors)
+        for name in sorted(setting_rows):
+            findings.extend(custom_setting_findings(name, setting_rows[name], profile_labels))
+    findings.extend(_scan_error_findings(errors))
+    return findings, scanned
 
 
 def run(task):
@@ -622,51 +650,35 @@ def run(task):
             findings.append(finding("USER_NOT_FOUND", "blocker", "no user named '%s'" % name, user=name))
     else:
         users = [u for u in users if not is_migrated(u)]
-    running_user_id = _running_user_id(client)
-
     candidates = [u for u in users if not is_migrated(u)]
-    to_move_names = set(u["username"].lower() for u in candidates)
-    needing_psl = len([u for u in candidates if not _holds_integration_psl(u, integration["psl"])])
-    findings.extend(readiness_findings(integration, len(candidates), needing_psl))
 
     profile_ids = sorted(set(to18(u["profile"]["id"]) for u in candidates))
     set_ids = sorted(set(to18(ps["id"]) for u in candidates for ps in u.get("permission_sets") or ()))
     fetched = fetch_access(client, profile_ids + ([target["id"]] if target else []), set_ids,
                            describe=permission_set_describe) if candidates else {"profiles": {}, "permission_sets": {}}
-    gaps = {}
+    running_user_id = _running_user_id(client)
+    gaps, stopped = {}, set()
     for user in users:
-        user_items, gap = user_findings(user, target, fetched, running_user_id)
+        user_items, gaps[user["id"]] = user_findings(user, target, fetched, running_user_id)
         findings.extend(user_items)
-        gaps[user["id"]] = gap
+        if any(item["code"] in STOPPING_CODES for item in user_items):
+            stopped.add(user["id"])
 
-    profile_labels = dict((to18(u["profile"]["id"]), u["profile"]["name"]) for u in candidates)
-    needles = (sorted(set(u["profile"]["name"] for u in candidates if u["profile"].get("name"))),
-               profile_ids, list(params.get("extra_strings") or ()))
+    # People and the connecting user stay where they are: their profiles, seats and PSLs are not at
+    # stake, so code naming "System Administrator" is not reported because the admin ran the check.
+    movable = [u for u in candidates if u["id"] not in stopped]
+    needing_psl = len([u for u in movable if not _holds_integration_psl(u, integration["psl"])])
+    findings.extend(readiness_findings(integration, len(movable), needing_psl))
+
+    movable_profile_ids = sorted(set(to18(u["profile"]["id"]) for u in movable))
+    profile_labels = dict((to18(u["profile"]["id"]), u["profile"]["name"]) for u in movable)
+    needles = (sorted(set(u["profile"]["name"] for u in movable if u["profile"].get("name"))),
+               movable_profile_ids, list(params.get("extra_strings") or ()))
     scanned = dict((scan, 0) for scan in sorted(scans))
-    if candidates or needles[2]:
-        records, errors = read_components(client, scans)
-        metadata_wanted = [(ctype, r["Id"]) for ctype in METADATA_TYPES for r in records.get(ctype, ())]
-        metadata, metadata_errors = read_metadata(client, metadata_wanted)
-        errors.extend(metadata_errors)
-        code_findings = []
-        for scan in sorted(scans):
-            if scan not in CODE_SOURCES:
-                continue
-            ctype = CODE_SOURCES[scan][0]
-            for record in records.get(ctype, ()):
-                scanned[scan] += 1
-                code_findings.extend(scan_component(ctype, record, metadata.get(to18(record["Id"])), needles,
-                                                    profile_labels))
-        code_findings.extend(indirect_findings(records.get("ApexClass", ()), records.get("ApexTrigger", ()),
-                                               code_findings))
+    if movable or needles[2]:
+        code_findings, scanned = scan_code(client, scans, needles, movable_profile_ids, profile_labels,
+                                           global_describe)
         findings.extend(code_findings)
-        if "custom_settings" in scans:
-            setting_rows, setting_errors, checked = read_custom_setting_rows(client, profile_ids, global_describe)
-            scanned["custom_settings"] = checked
-            errors.extend(setting_errors)
-            for name in sorted(setting_rows):
-                findings.extend(custom_setting_findings(name, setting_rows[name], profile_labels))
-        findings.extend(_scan_error_findings(errors))
 
     findings = sort_findings(findings)
     counts = {}
@@ -678,7 +690,7 @@ def run(task):
         "ready": severities["blocker"] == 0,
         "target_profile": target,
         "findings": findings,
-        "users": summarize(findings, users, gaps, to_move_names),
+        "users": summarize(findings, users, gaps, set(u["id"] for u in movable)),
         "counts": counts,
         "severity_counts": severities,
         "scanned": scanned,

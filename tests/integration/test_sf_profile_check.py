@@ -108,6 +108,8 @@ def test_example_estate_every_trap_and_nothing_else(emu, served, tmp_path):
     assert sorted(users) == ["admin@acme.example", "jane.doe@acme.example", "svc.etl@acme.example",
                              "svc.mulesoft@acme.example"]
     assert users["svc.etl@acme.example"]["ready"] is True and users["svc.etl@acme.example"]["codes"] == []
+    assert sorted(name for name, u in users.items() if u["to_move"]) == ["svc.etl@acme.example",
+                                                                          "svc.mulesoft@acme.example"]
     mule = users["svc.mulesoft@acme.example"]
     assert mule["permission_sets_to_remove"] == ["Sales_Ops"]
     # Integration Admin grants Account/Contact crud and Opportunity read; Sales_Ops Opportunity crud.

@@ -74,11 +74,12 @@ def test_calls_do_not_grow_with_users_and_metadata_costs_one_call_per_25(big, tm
     assert everyone["api_usage"]["calls"] == alone["api_usage"]["calls"] == sum(expected.values())
     assert everyone["scanned"]["validation_rules"] == 1 + EXTRA_RULES
 
-    # 4 example users + 29 bulk users to move, 5 integration seats and 5 PSL seats.
+    # 4 example users + 29 bulk users checked; the admin and jane stay: 31 to move for 5 seats and 5 PSLs.
     assert len(everyone["users"]) == 4 + EXTRA_USERS
+    assert len([u for u in everyone["users"] if u["to_move"]]) == 2 + EXTRA_USERS
     by_code = dict((f["code"], f) for f in everyone["findings"])
     assert by_code["NO_SEATS"]["message"] == \
-        "33 user(s) to move but 5 free 'Salesforce Integration' seat(s) (0 of 5 used)"
+        "31 user(s) to move but 5 free 'Salesforce Integration' seat(s) (0 of 5 used)"
     assert by_code["PSL_SHORT_OF_SEATS"]["severity"] == "blocker"
     assert everyone["counts"]["ACCESS_GAP"] == 1 + EXTRA_USERS
     # The extra rules name no profile: the live references are the example's three, plus the comment.

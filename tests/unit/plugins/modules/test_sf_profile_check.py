@@ -389,7 +389,7 @@ def test_run_reports_everything_sorted_and_ready_false(patched):
     assert result["users"][0]["access_gap"]["system"] == ["RunFlow"]
     assert result["severity_counts"] == {"blocker": 4, "warning": 2, "info": 1}
     assert [(u["username"], u["ready"], u["to_move"]) for u in result["users"]] == [
-        ("jane.doe@acme.com", False, True), ("svc.done@acme.com", True, False),
+        ("jane.doe@acme.com", False, False), ("svc.done@acme.com", True, False),
         ("svc.mulesoft@acme.com", False, True)]
     mule = result["users"][2]
     assert mule["access_gap"]["system"] == ["RunFlow"] and mule["permission_sets_to_remove"] == ["Sales_Ops"]
@@ -444,3 +444,17 @@ def test_look_alikes_are_api_only_names_or_api_only_profiles():
     ]
     found = pc.look_alikes(summary(profiles=profiles))
     assert sorted(p["name"] for p in found) == ["API Only", "Integration Robots"]
+
+
+def test_run_does_not_search_the_profiles_of_people_and_of_the_connecting_user(patched, monkeypatch):
+    patched["users"] = [user("admin@acme.com", RUNNING_USER, profile_id=ADMIN_PROFILE, profile="System Administrator"),
+                        user("jane.doe@acme.com", "0055g0000000003", ui=2)]
+    read = []
+    monkeypatch.setattr(pc, "read_components", lambda client, scans: read.append(scans) or ({}, []))
+    result = run_module({})
+    assert [f["code"] for f in result["findings"]] == ["RUNNING_USER", "UI_LOGINS", "LOOKALIKE_PROFILE"]
+    # Nobody to move and no extra string: the code is not even read, and no seat is asked for.
+    assert read == [] and result["scanned"]["apex"] == 0
+    assert [u["to_move"] for u in result["users"]] == [False, False]
+    read_with_extra = run_module({"extra_strings": ["Bypass__c"]})
+    assert read == [set(pc.SCANS)] and read_with_extra["ready"] is False
