@@ -185,6 +185,10 @@ def test_refused_object_is_named_and_nothing_is_written(emu, tmp_path):
     assert set_rows(emu, "Refused_Rows")[0] == []
 
 
+GAP_OF_MULESOFT = ("{{ (check.users | selectattr('username', 'equalto', 'svc.mulesoft@acme.example') | first)"
+                   ".access_gap }}")
+
+
 def test_access_gap_of_sf_profile_check_becomes_a_set(fresh_emulator, playbook):
     """The contract between the two modules: the gap sf_profile_check reports for svc.mulesoft
     (its profile and the Sales_Ops set it must give up) is re-granted by the set, unchanged."""
@@ -198,9 +202,7 @@ def test_access_gap_of_sf_profile_check_becomes_a_set(fresh_emulator, playbook):
             {"name": "check", "register": "check", "sfops.integration_users.sf_profile_check": {
                 "usernames": ["svc.mulesoft@acme.example"], "scans": ["apex"]}},
             {"name": "replicate the gap", "sfops.integration_users.sf_permission_set": {
-                "name": "Mulesoft_Gap", "access_from": {"access_gap": "{{ (check.users | selectattr('username', "
-                                                                      "'equalto', 'svc.mulesoft@acme.example') "
-                                                                      "| first).access_gap }}"}}},
+                "name": "Mulesoft_Gap", "access_from": {"access_gap": GAP_OF_MULESOFT}}},
         ]}], orgs=[ORG])
     assert run.rc == 0, run.output[-3000:]
     gap = [u for u in run.result("check")["users"] if u["username"] == "svc.mulesoft@acme.example"][0]["access_gap"]
