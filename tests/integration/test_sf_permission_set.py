@@ -211,5 +211,5 @@ def test_access_gap_of_sf_profile_check_becomes_a_set(fresh_emulator, playbook):
     assert created["permission_set"]["object_permissions"] == gap["objects"] == {
         "Account": ["Create", "Delete", "Edit", "Read"], "Contact": ["Create", "Delete", "Edit", "Read"],
         "Opportunity": ["Create", "Delete", "Edit", "Read"]}
-    assert [o["SobjectType"] for o in set_rows(fresh_emulator, "Mulesoft_Gap")[1]] == ["Account", "Contact",
-                                                                                      "Opportunity"]
+    rows = set_rows(fresh_emulator, "Mulesoft_Gap")[1]
+    assert [o["SobjectType"] for o in rows] == ["Account", "Contact", "Opportunity"]
