@@ -244,8 +244,8 @@ def fetch_access(client, profile_ids=(), permission_set_ids=(), include_fields=T
         return {"profiles": {}, "permission_sets": {}}
     if describe is None:
         describe = client.composite([describe_subrequest(client, "describe")])["describe"]
-    queries = [("permission_sets", build_permission_set_soql(permission_fields(describe), profile_ids,
-                                                            permission_set_ids))]
+    sets_soql = build_permission_set_soql(permission_fields(describe), profile_ids, permission_set_ids)
+    queries = [("permission_sets", sets_soql)]
     queries.extend(sorted(build_permission_rows_soql(permission_set_ids, include_fields, profile_ids).items()))
     rows = run_queries(client, queries)
     return access_by_parent(rows["permission_sets"], rows["objects"], rows.get("fields", ()))

@@ -74,7 +74,11 @@ attributes:
 notes:
   - The connecting user needs View Setup and Configuration and the right to read Apex and Tooling
     metadata; what it cannot read is reported as a C(SCAN_INCOMPLETE) warning, not silently skipped.
+  - Code and configuration are searched for the profiles of the users that would be moved; users
+    with user-interface logins (people) and the connecting user get one blocker each and are not
+    counted further.
   - A reference inside a comment is reported with severity C(info) and says so.
+  - Apex that calls a class with a profile reference is reported as C(INDIRECT_PROFILE_REFERENCE).
   - Strings joined in code (C('Integration ' + 'Admin')) that spell a profile name are reported as
     C(POSSIBLE_PROFILE_REFERENCE) warnings.
 """
@@ -127,8 +131,8 @@ findings:
         TARGET_PROFILE_WRONG_LICENSE, TARGET_PROFILE_DUPLICATED, TARGET_PROFILE_DEPRECATED, LOOKALIKE_PROFILE,
         USER_NOT_FOUND, USER_INACTIVE, ALREADY_MIGRATED, RUNNING_USER, UI_LOGINS, PERMISSION_SET_LICENSE_CONFLICT,
         PERMISSION_SET_ON_INTEGRATION_USER_LICENSE, ACCESS_GAP, PROFILE_NAME_REFERENCE, PROFILE_ID_REFERENCE,
-        PROFILE_CHECK, POSSIBLE_PROFILE_REFERENCE, EXTRA_STRING_REFERENCE, CUSTOM_SETTING_PROFILE_ROW,
-        SCAN_INCOMPLETE.
+        PROFILE_CHECK, POSSIBLE_PROFILE_REFERENCE, INDIRECT_PROFILE_REFERENCE, EXTRA_STRING_REFERENCE,
+        CUSTOM_SETTING_PROFILE_ROW, SCAN_INCOMPLETE.
       type: str
     severity:
       description: blocker, warning or info.
@@ -174,7 +178,9 @@ users:
       description: Already on the Salesforce Integration license.
       type: bool
     to_move:
-      description: Still to be moved.
+      description:
+        - Would be moved - not migrated yet, no user-interface logins, not the connecting user.
+          Seats, permission set licenses and code references are counted for these users only.
       type: bool
     ready:
       description: No blocker about this user (org and code findings are not counted here).
@@ -212,7 +218,7 @@ api_usage:
   description: Data-API calls made by this task, and the org's 24-hour API usage and allocation.
   returned: always
   type: dict
-  sample: {"calls": 9, "used": 1042, "limit": 100000}
+  sample: {"calls": 6, "used": 1042, "limit": 100000}
 """
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.profile_check import SPEC
