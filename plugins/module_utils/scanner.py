@@ -50,6 +50,9 @@ _PROFILE_CHECKS = (
     ("FROM Profile", re.compile(r"\bFROM\s+Profile\b", re.I)),
 )
 
+# Tooling Metadata keys whose values are formulas (flow formulas, validation rules, formula fields).
+_FORMULA_KEYS = ("expression", "formula", "errorConditionFormula")
+
 # Operators that join string literals: Apex uses +, formulas use & or +.
 _JOIN_OPERATORS = {"apex": "+", "formula": "+&", "text": ""}
 
@@ -254,10 +257,16 @@ def _metadata_strings(value, path=""):
 
 
 def scan_metadata(metadata, profile_names=(), profile_ids=(), extra_strings=()):
-    """References inside every string of a Tooling Metadata value; each carries its ``path``."""
+    """References inside every string of a Tooling Metadata value; each carries its ``path``.
+
+    Values under a formula key are read as formulas (so their comments are told apart); any other
+    value (a decision's right-hand value, a label) is plain text.
+    """
     references = []
     for path, value in _metadata_strings(metadata):
-        for reference in find_references(value, profile_names, profile_ids, extra_strings, "text"):
+        key = re.sub(r"\[\d+\]$", "", path).rsplit(".", 1)[-1]
+        language = "formula" if key in _FORMULA_KEYS else "text"
+        for reference in find_references(value, profile_names, profile_ids, extra_strings, language):
             reference = dict(reference, path=path, line=None)
             references.append(reference)
     return references

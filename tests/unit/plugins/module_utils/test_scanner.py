@@ -272,3 +272,14 @@ def test_identifiers_only_in_live_code():
     assert [(r["kind"], r["target"], r["line"], r["match"]) for r in refs] == [
         ("identifier", "AccountTriggerHandler", 4, "accounttriggerhandler")]
     assert find_identifiers(source, []) == [] and find_identifiers("", ["X"]) == []
+
+
+def test_scan_metadata_reads_formula_keys_as_formulas():
+    metadata = {"formulas": [{"expression": "/* was 'Integration Admin' */ $Profile.Name = 'Ops'"}],
+                "label": "Integration Admin routing"}
+    refs = scan_metadata(metadata, profile_names=[NAME])
+    assert [(r["kind"], r["path"], r["in_comment"]) for r in refs] == [
+        ("profile_name", "formulas[0].expression", True),
+        ("profile_check", "formulas[0].expression", False),
+        ("profile_name", "label", False),
+    ]
