@@ -60,7 +60,7 @@ import threading
 import yaml
 
 from .errors import SFError
-from .ids import IdFactory, PREFIXES, to18
+from .ids import IdFactory
 from .objects import (
     DATA_OBJECTS, OBJECT_PERMISSION_FIELDS, SYSTEM_PERMISSIONS, custom_setting_def, field_type_for_value,
     with_extra_fields,
@@ -512,7 +512,8 @@ class _Loader:
                 psl = self.psls.get(str(psl_name).lower())
                 if psl is None:
                     self.fail("unknown permission set license %r" % psl_name)
-                self.insert("PermissionSetLicenseAssign", {"AssigneeId": user["Id"], "PermissionSetLicenseId": psl["Id"]},
+                self.insert("PermissionSetLicenseAssign",
+                            {"AssigneeId": user["Id"], "PermissionSetLicenseId": psl["Id"]},
                             what="permission set license %s" % psl_name)
             for set_name in spec.get("permission_sets") or []:
                 pset = self.permission_sets.get(str(set_name).lower())

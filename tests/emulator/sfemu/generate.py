@@ -50,7 +50,8 @@ def _production_org(rng, company, user_count):
          "object_permissions": {"Account": "crud", "Contact": "crud", "Opportunity": "r", "Case": "r"}},
         {"name": "Platform User", "license": "Salesforce Platform", "permissions": ["ApiEnabled"],
          "object_permissions": {"Account": "r", "Contact": "r"}},
-        {"name": INTEGRATION_PROFILE, "license": "Salesforce Integration", "permissions": ["ApiEnabled", "ApiUserOnly"]},
+        {"name": INTEGRATION_PROFILE, "license": "Salesforce Integration",
+         "permissions": ["ApiEnabled", "ApiUserOnly"]},
     ]
     if has_deprecated_profile:
         profiles.append({"name": "Salesforce API Only System Integrations", "license": "Salesforce Integration",
@@ -61,7 +62,8 @@ def _production_org(rng, company, user_count):
     permission_sets = [
         {"name": "Sales_Ops", "label": "Sales Ops", "license": "Salesforce",
          "object_permissions": {"Opportunity": "crud"}},
-        {"name": "Sync_Read", "label": "Sync read", "license": None, "object_permissions": {"Account": "r", "Contact": "r"}},
+        {"name": "Sync_Read", "label": "Sync read", "license": None,
+         "object_permissions": {"Account": "r", "Contact": "r"}},
         {"name": "Integration_Data_Access", "label": "Integration data access", "license": "Salesforce API Integration",
          "object_permissions": {"Account": "r", "Contact": "cru"}, "permissions": ["RunFlow"]},
         {"name": "Connector_Full", "label": "Connector (managed)", "license": "Salesforce", "namespace": "cnx",

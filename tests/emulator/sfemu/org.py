@@ -28,7 +28,6 @@ _INDEXED_FIELDS = {
     "ObjectPermissions": ("ParentId",),
     "FieldPermissions": ("ParentId",),
 }
-_OBJECT_LETTERS = {letter: field for letter, field in OBJECT_PERMISSION_FIELDS.items()}
 
 _NOT_FOUND = (404, "NOT_FOUND", "The requested resource does not exist")
 
@@ -328,7 +327,7 @@ class Org:
                          if name.startswith("Permissions") and value is True)
             for operm in self._indexed("ObjectPermissions", "ParentId", set_id):
                 letters = objects.setdefault(operm["SobjectType"], set())
-                letters.update(letter for letter, fname in _OBJECT_LETTERS.items() if operm.get(fname))
+                letters.update(letter for letter, fname in OBJECT_PERMISSION_FIELDS.items() if operm.get(fname))
         pending = list(perms)
         while pending:
             for implied in PERMISSION_IMPLIES.get(pending.pop(), ()):
@@ -666,7 +665,8 @@ class Org:
     @staticmethod
     def _check_required(odef, row):
         missing = [fdef.name for fdef in odef.fields.values()
-                   if not fdef.nillable and fdef.createable and fdef.type != "boolean" and row.get(fdef.name) in (None, "")]
+                   if not fdef.nillable and fdef.createable and fdef.type != "boolean"
+                   and row.get(fdef.name) in (None, "")]
         if missing:
             raise SFError(400, "REQUIRED_FIELD_MISSING", "Required fields are missing: [%s]" % ", ".join(missing),
                           missing)

@@ -25,7 +25,8 @@ def generate_records(org, counts, rng, now, insert):
         accounts.append(insert("Account", {
             "Name": name, "Industry": rng.choice(_INDUSTRIES), "Type": rng.choice(("Customer", "Prospect", "Partner")),
             "BillingCity": city, "BillingCountry": country, "NumberOfEmployees": rng.randrange(5, 20000),
-            "AnnualRevenue": float(rng.randrange(1, 500) * 100000), "Website": "https://www.%s.example" % name.split()[0].lower(),
+            "AnnualRevenue": float(rng.randrange(1, 500) * 100000),
+            "Website": "https://www.%s.example" % name.split()[0].lower(),
         }, None, "Account %d" % (i + 1)))
     for i in range(int(counts.get("Contact", 0))):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)

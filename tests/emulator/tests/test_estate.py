@@ -52,7 +52,8 @@ def test_example_loads_with_every_org_user_and_license(estate):
     assert [u["Username"] for u in state["users"]] == [
         "admin@acme.example", "svc.mulesoft@acme.example", "svc.etl@acme.example", "jane.doe@acme.example",
         "svc.old@acme.example"]
-    assert state["licenses"] == {"Salesforce": {"total": 40, "used": 4}, "Salesforce Platform": {"total": 10, "used": 0},
+    assert state["licenses"] == {"Salesforce": {"total": 40, "used": 4},
+                                 "Salesforce Platform": {"total": 10, "used": 0},
                                  "Salesforce Integration": {"total": 5, "used": 0}}
     assert state["permission_set_licenses"] == {"SalesforceAPIIntegrationPsl": {"total": 5, "used": 0}}
     mulesoft = next(u for u in state["users"] if u["Username"].startswith("svc.mulesoft"))

@@ -273,7 +273,8 @@ def test_unknown_and_read_only_fields(org, admin):
 # ---- access control -------------------------------------------------------------------------------
 def add_auditor(org_spec):
     """A user who may read setup (View Setup) but change nothing in it."""
-    org_spec["profiles"].append({"name": "Auditor", "license": "Salesforce", "permissions": ["ApiEnabled", "ViewSetup"]})
+    org_spec["profiles"].append({"name": "Auditor", "license": "Salesforce",
+                                 "permissions": ["ApiEnabled", "ViewSetup"]})
     org_spec["users"].append({"username": "auditor@acme.example", "profile": "Auditor", "last_name": "Auditor"})
 
 

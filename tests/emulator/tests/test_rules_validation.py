@@ -19,7 +19,8 @@ NOW = datetime.datetime(2026, 11, 20, 12, 0, 0, tzinfo=datetime.timezone.utc)
      {"Industry": None, "$Profile.Name": "Integration Admin"}, False),
     ("AND(ISBLANK(TEXT(Industry)), $Profile.Name <> 'A')", {"Industry": "", "$Profile.Name": "B"}, True),
     ('$Profile.Name = "Integration Admin" || Amount > 10', {"$Profile.Name": "x", "Amount": 11.0}, True),
-    ("NOT(ISPICKVAL(StageName, 'Closed Won')) && Amount >= 100 * 2", {"StageName": "Prospecting", "Amount": 200.0}, True),
+    ("NOT(ISPICKVAL(StageName, 'Closed Won')) && Amount >= 100 * 2",
+     {"StageName": "Prospecting", "Amount": 200.0}, True),
     ("IF(BEGINS(Name, 'Test'), CONTAINS(Name, 'x'), false)", {"Name": "Test box"}, True),
     ("Name & '!' = 'Hi!'", {"Name": "Hi"}, True),
 ])

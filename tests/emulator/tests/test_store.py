@@ -166,7 +166,8 @@ def test_tooling_queries_and_single_row_metadata(org, admin):
     assert tooling.records[0]["attributes"]["url"].startswith("/services/data/v62.0/tooling/sobjects/ApexClass/")
     rule = org.query("SELECT Id, FullName, Metadata FROM ValidationRule WHERE ValidationName = 'Require_Industry'",
                      admin, tooling=True).records[0]
-    assert rule["FullName"] == "Account.Require_Industry" and "$Profile.Name" in rule["Metadata"]["errorConditionFormula"]
+    assert rule["FullName"] == "Account.Require_Industry"
+    assert "$Profile.Name" in rule["Metadata"]["errorConditionFormula"]
     with pytest.raises(SFError) as info:
         org.query("SELECT Id FROM ValidationRule", admin)      # Tooling only
     assert info.value.error_code == "INVALID_TYPE"
