@@ -15,6 +15,7 @@ PREFIXES = {
     "PermissionSetAssignment": "0Pa",
     "PermissionSetLicense": "0PL",
     "PermissionSetLicenseAssign": "2LA",
+    "PermissionSetGroup": "0PG",
     "ObjectPermissions": "110",
     "FieldPermissions": "01k",
     "LoginHistory": "0Ya",

@@ -166,6 +166,10 @@ def _build():
             ChildRelationship("ObjectPerms", "ObjectPermissions", "ParentId"),
             ChildRelationship("FieldPerms", "FieldPermissions", "ParentId"),
         ], setup=True),
+        _obj("PermissionSetGroup", [
+            _f("DeveloperName", nillable=False), _f("MasterLabel", nillable=False), _f("Description", "textarea"),
+            _ro("Status", "picklist"), _ro("NamespacePrefix"),
+        ], setup=True),
         _obj("PermissionSetAssignment", [
             _f("AssigneeId", "reference", "User", nillable=False, updateable=False),
             _f("PermissionSetId", "reference", "PermissionSet", nillable=False, updateable=False),

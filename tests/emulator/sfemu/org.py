@@ -676,8 +676,7 @@ class Org:
             fdef = odef.fields[name.lower()]
             if fdef.type != "reference" or row.get(name) is None or not fdef.reference_to:
                 continue
-            owner = self.id_owner.get(row[name])
-            if owner not in fdef.reference_to and not (owner is None and "PermissionSetGroup" in fdef.reference_to):
+            if self.id_owner.get(row[name]) not in fdef.reference_to:
                 raise SFError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [fdef.name])
 
     def _derive(self, odef, row):
