@@ -76,6 +76,10 @@ LOGIN_WINDOW_DAYS = 90
 _ORG_OWN_KEYS = ("name", "sandbox", "sandbox_name", "production", "my_domain", "api_daily_limit", "instance_name")
 _LICENSE_KEYS = {"Salesforce": "SFDC", "Salesforce Platform": "AUL", INTEGRATION_LICENSE: "SFDC_INTEGRATION"}
 _API_LOGIN_TYPES = ("Remote Access 2.0", "Other Apex API")
+# Profiles Salesforce ships (their permission sets have IsCustom = false); estates may say `custom:`.
+STANDARD_PROFILES = ("System Administrator", "Standard User", "Read Only", "Minimum Access - Salesforce",
+                     "Minimum Access - API Only Integrations", "Salesforce API Only System Integrations",
+                     "Standard Platform User", "Contract Manager", "Marketing User", "Solution Manager")
 
 
 class EstateError(ValueError):
@@ -435,7 +439,8 @@ class _Loader:
                                   trusted=dict(stamps, UserLicenseId=license_id, UserType="Standard"), what=owner)
             pset = self.insert("PermissionSet", dict(perms, Name="X" + profile["Id"][:15], Label=profile["Id"][:15]),
                                trusted=dict(stamps, IsOwnedByProfile=True, ProfileId=profile["Id"],
-                                            LicenseId=license_id, IsCustom=bool(spec.get("custom", True)),
+                                            LicenseId=license_id,
+                                            IsCustom=bool(spec.get("custom", spec["name"] not in STANDARD_PROFILES)),
                                             Type="Profile"), what=owner)
             self.profiles[spec["name"].lower()] = profile
             self.add_access(pset, spec, owner)

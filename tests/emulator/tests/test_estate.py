@@ -97,6 +97,10 @@ def test_profiles_own_permission_sets_carrying_their_access(estate):
     profile = next(p for p in prod.rows("Profile") if p["Name"] == "Integration Admin")
     owned = prod.profile_permission_set(profile["Id"])
     assert owned["IsOwnedByProfile"] and owned["PermissionsApiEnabled"] and not owned["PermissionsViewSetup"]
+    assert owned["IsCustom"] is True and owned["Type"] == "Profile"
+    standard = prod.profile_permission_set(next(p["Id"] for p in prod.rows("Profile")
+                                                if p["Name"] == "System Administrator"))
+    assert standard["IsCustom"] is False
     perms = {p["SobjectType"]: p for p in prod.rows("ObjectPermissions") if p["ParentId"] == owned["Id"]}
     assert set(perms) == {"Account", "Contact", "Opportunity"}
     assert perms["Opportunity"]["PermissionsRead"] and not perms["Opportunity"]["PermissionsEdit"]
