@@ -274,9 +274,9 @@ def dispatch(call, method, sub, params, body, headers):
         raise not_found()
     if head == "sobjects":
         return _sobjects(call, method, parts[1:], params, body, tooling)
-    if head == "composite" and not tooling:
+    if head == "composite":
         if len(parts) >= 2 and parts[1] == "sobjects":
-            return collections(call, method, parts[2:], params, body)
+            return collections(call, method, parts[2:], params, body, tooling)
         raise SFError(400, "INVALID_SUBREQUEST", "composite resources cannot be nested")
     raise not_found()
 
@@ -329,7 +329,7 @@ def _flag(value, default=False):
     return str(value).lower() == "true"
 
 
-def collections(call, method, parts, params, body):
+def collections(call, method, parts, params, body, tooling=False):
     """sObject Collections: per-record results, allOrNone, no mixing of setup and data objects."""
     org, user = call.org, call.user
     if parts:
@@ -372,18 +372,18 @@ def collections(call, method, parts, params, body):
                               "non-setup object (or vice versa): %s, original object: %s" % (sobject, kind[1]),
                               fields=[])
             if method == "POST":
-                record_id = org.create(sobject, _record_fields(record), user)
+                record_id = org.create(sobject, _record_fields(record), user, tooling=tooling)
             elif method == "PATCH":
                 if not record_id:
                     raise SFError(400, "MISSING_ARGUMENT", "Id not specified in an update call", fields=[])
                 fields = _record_fields(record)
                 fields.pop("id", None)
                 fields.pop("Id", None)
-                org.update(sobject, record_id, fields, user)
+                org.update(sobject, record_id, fields, user, tooling=tooling)
             else:
                 if sobject is None:
                     raise SFError(400, "INVALID_ID_FIELD", "invalid record id", fields=[])
-                org.delete(sobject, record_id, user)
+                org.delete(sobject, record_id, user, tooling=tooling)
             results.append({"id": to18(record_id), "success": True, "errors": []})
         except SFError as exc:
             failed = {"success": False, "errors": [exc.as_collection_error()]}
@@ -462,7 +462,8 @@ def _split_sub_url(call, url, relative_ok=False):
 def _sub_answer(call, method, url, body, headers, relative_ok=False):
     try:
         sub, params = _split_sub_url(call, url, relative_ok)
-        if sub.strip("/").startswith("composite") and not sub.strip("/").startswith("composite/sobjects"):
+        resource = re.sub(r"^tooling/", "", sub.strip("/"))
+        if resource.startswith("composite") and not resource.startswith("composite/sobjects"):
             raise SFError(400, "INVALID_SUBREQUEST", "composite subrequests cannot call composite resources")
         return dispatch(call, method.upper(), sub, params, body, headers)
     except SFError as exc:
@@ -564,16 +565,19 @@ class Handler(BaseHTTPRequestHandler):
         self._handle("DELETE")
 
     def _read_body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        length = self.headers.get("Content-Length") or "0"
+        if not length.isdigit():
+            self.close_connection = True     # the rest of the stream cannot be framed any more
+            raise SFError(400, "JSON_PARSER_ERROR", "Invalid Content-Length")
+        return self.rfile.read(int(length)) if int(length) else b""
 
     def _handle(self, method):
         app = self.server.app
-        raw = self._read_body()
         parsed = urlsplit(self.path)
         path, params = parsed.path, parse_qs(parsed.query, keep_blank_values=True)
         self.limit_org = None
         try:
+            raw = self._read_body()
             if path.startswith("/__emulator__/") or path == "/__emulator__":
                 answer = admin.handle(app, method, path[len("/__emulator__/"):], params, _parse_json(raw))
             elif path.startswith("/services/oauth2/token"):
@@ -655,10 +659,10 @@ class Handler(BaseHTTPRequestHandler):
                 # sObject Collections report a lock per record, in a 200 answer that counts as a call.
                 org.count_call(label)
                 return _locked_collection(method, record_ids)
-            if label == "POST /composite/batch":
+            if label in ("POST /composite/batch", "POST /tooling/composite/batch"):
                 return batch(call, body)
             org.count_call(label)
-            if label == "POST /composite":
+            if label in ("POST /composite", "POST /tooling/composite"):
                 return composite(call, body)
             return dispatch(call, method, sub, params, body, headers)
 

@@ -389,3 +389,19 @@ def test_composite_allows_five_queries_not_six(emulator):
     assert emulator.rest(PROD, "POST", "composite", json={"compositeRequest": queries[:5]}).status_code == 200
     answer = emulator.rest(PROD, "POST", "composite", json={"compositeRequest": queries})
     assert answer.status_code == 400 and answer.json()[0]["errorCode"] == "LIMIT_EXCEEDED"
+
+
+def test_tooling_composite_and_collections(fresh):
+    answer = fresh.rest(PROD, "POST", "tooling/composite", json={"compositeRequest": [
+        _sub("GET", "tooling/query?q=SELECT+Id,Name+FROM+ApexClass", "classes"),
+        _sub("GET", "tooling/sobjects/ApexClass/@{classes.records[0].Id}", "one"),
+    ]})
+    assert answer.status_code == 200, answer.text
+    responses = answer.json()["compositeResponse"]
+    assert [r["httpStatusCode"] for r in responses] == [200, 200], responses
+    assert responses[0]["body"]["entityTypeName"] == "ApexClass"
+    calls = fresh.admin("GET", "orgs/%s/calls" % PROD).json()["calls"]
+    assert calls["POST /tooling/composite"] == 1
+    batch = fresh.rest(PROD, "POST", "tooling/composite/batch", json={"batchRequests": [
+        {"method": "GET", "url": "%s/tooling/query?q=SELECT+Id+FROM+ApexTrigger" % API}]})
+    assert batch.json()["results"][0]["statusCode"] == 200
