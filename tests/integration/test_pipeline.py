@@ -1,0 +1,265 @@
+# -*- coding: utf-8 -*-
+# Copyright: sfops.integration_users contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The license_migration role through its playbooks, on the emulator's example estate (acme-prod and its
+sandbox acme-uat), asserting the end state through the emulator's admin API.
+
+In the example estate svc.etl is a clean candidate; svc.mulesoft is a candidate blocked by Apex, a flow, a
+validation rule and a custom setting that test its profile name (unless those findings are accepted);
+jane.doe is a human (UI logins) and admin@ is the connecting user.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import stat
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import ANSIBLE_PLAYBOOK, CHECKOUT, COLLECTIONS_ROOT, EMULATOR_FIXTURES, HERE
+
+PLAYBOOKS = os.path.join(CHECKOUT, "playbooks")
+ACCEPT_MULESOFT = ["PROFILE_NAME_REFERENCE", "CUSTOM_SETTING_PROFILE_ROW"]
+
+
+def role_inventory(emulator, runs_dir, **extra_vars):
+    """Each org a host, connected by JWT as its admin; probes log in by JWT as each migrated user."""
+    ready = emulator.ready
+    hosts = {}
+    for name, org in ready["orgs"].items():
+        admin = org["admin"]
+        connection = {"auth": "jwt", "login_url": org["login_url"], "audience": org["audience"],
+                      "client_id": admin["client_id"], "private_key_file": admin["private_key_file"],
+                      "ca_path": ready["ca_file"]}
+        host = {"ansible_connection": "local", "ansible_python_interpreter": os.path.join(os.path.dirname(ANSIBLE_PLAYBOOK), "python"),
+                "salesforce_connection": dict(connection, username=admin["username"]),
+                "license_migration_probe_connection": connection,
+                "license_migration_org_type": "sandbox" if org["is_sandbox"] else "production"}
+        if org["is_sandbox"]:
+            host.update(license_migration_production_org="acme-prod", license_migration_sandbox_name="uat")
+        hosts[name] = host
+    group_vars = dict({"license_migration_runs_dir": str(runs_dir)}, **extra_vars)
+    return {"all": {"vars": group_vars, "children": {"salesforce_orgs": {"hosts": hosts}}}}
+
+
+class Runner:
+    def __init__(self, emulator, tmp_path):
+        self.emulator = emulator
+        self.tmp_path = tmp_path
+        self.runs_dir = tmp_path / "runs"
+        self.count = 0
+
+    def __call__(self, playbook, check=False, diff=False, **extra_vars):
+        self.count += 1
+        work = self.tmp_path / ("run-%d" % self.count)
+        work.mkdir()
+        inventory = work / "inventory.yml"
+        inventory.write_text(yaml.safe_dump(role_inventory(self.emulator, self.runs_dir)))
+        results = work / "results.jsonl"
+        env = dict((k, v) for k, v in os.environ.items() if not k.startswith("SALESFORCE_"))
+        env.update({"ANSIBLE_COLLECTIONS_PATH": COLLECTIONS_ROOT.ensure_collections_root(),
+                    "ANSIBLE_CALLBACK_PLUGINS": os.path.join(HERE, "plugins", "callback"),
+                    "ANSIBLE_CALLBACKS_ENABLED": "record_results", "ANSIBLE_NOCOLOR": "1",
+                    "ANSIBLE_RETRY_FILES_ENABLED": "0", "SFOPS_RESULTS_FILE": str(results)})
+        command = [ANSIBLE_PLAYBOOK, "-i", str(inventory), os.path.join(PLAYBOOKS, playbook)]
+        if extra_vars:
+            extra = work / "extra.json"
+            extra.write_text(json.dumps(extra_vars))
+            command += ["-e", "@" + str(extra)]
+        command += (["--check"] if check else []) + (["--diff"] if diff else [])
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=str(work))
+        done.output = done.stdout + done.stderr
+        done.results = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
+        return done
+
+
+@pytest.fixture
+def run(fresh_emulator, tmp_path):
+    return Runner(fresh_emulator, tmp_path)
+
+
+def users_of(emulator, org):
+    """Username -> what the migration touches (profile, license, active, permission sets and PSLs)."""
+    answer = emulator.admin("GET", "orgs/%s/state" % org)
+    assert answer.status_code == 200, answer.text
+    return dict((u["Username"], {"profile": u["Profile"], "license": u["UserLicense"], "active": u["IsActive"],
+                                 "permission_sets": sorted(u["PermissionSets"]),
+                                 "psls": sorted(u["PermissionSetLicenses"])})
+                for u in answer.json()["users"])
+
+
+def recap(output):
+    """host -> {ok, changed, failed...} from the PLAY RECAP."""
+    found = {}
+    for host, counters in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.M):
+        found[host] = dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", counters))
+    return found
+
+
+def report_of(runner, run_id=None):
+    runs = [d for d in os.listdir(runner.runs_dir) if d not in ("plans", "records")] if runner.runs_dir.exists() else []
+    run_id = run_id or sorted(runs)[-1]
+    with open(runner.runs_dir / run_id / "report.json") as handle:
+        return run_id, json.load(handle)
+
+
+def user_row(report, org, username):
+    org_report = next(o for o in report["orgs"] if o["org"] == org)
+    return next(u for u in org_report["users"] if u["username"] == username)
+
+
+def test_check_mode_writes_nothing_anywhere(run):
+    before = {org: users_of(run.emulator, org) for org in ("acme-prod", "acme-uat")}
+    done = run("site.yml", check=True, diff=True)
+    assert done.returncode == 0, done.output[-4000:]
+    assert not run.runs_dir.exists(), "check mode wrote %s" % os.listdir(run.runs_dir)
+    assert "Check mode: no report written" in done.output
+    assert "acme-prod (production):" in done.output
+    # The plan computed in check mode is carried in memory to the sandbox step, which reports what it would move.
+    assert "would move (check mode)" in done.output
+    assert {org: users_of(run.emulator, org) for org in before} == before
+
+
+def test_safe_path_moves_verified_users_and_leaves_the_others(run):
+    before = {org: users_of(run.emulator, org) for org in ("acme-prod", "acme-uat")}
+    done = run("site.yml", license_migration_run_id="run-1")
+    assert done.returncode == 0, done.output[-4000:]
+    for org, suffix in (("acme-prod", ""), ("acme-uat", ".uat")):
+        after = users_of(run.emulator, org)
+        etl = after["svc.etl@acme.example" + suffix]
+        assert (etl["profile"], etl["license"]) == ("Minimum Access - API Only Integrations", "Salesforce Integration")
+        assert etl["psls"] == ["SalesforceAPIIntegrationPsl"]
+        for untouched in ("svc.mulesoft@acme.example", "jane.doe@acme.example", "admin@acme.example"):
+            assert after[untouched + suffix] == before[org][untouched + suffix], untouched
+    run_id, report = report_of(run, "run-1")
+    prod = next(o for o in report["orgs"] if o["org"] == "acme-prod")
+    assert prod["counts"]["moved"] == 1 and prod["counts"]["blocked"] == 1
+    assert prod["seats_before"]["integration_free"] == 5 and prod["seats_after"]["integration_free"] == 4
+    assert prod["monthly_saving"] == 165 and report["totals"]["monthly_saving"] == 165
+    mulesoft = user_row(report, "acme-prod", "svc.mulesoft@acme.example")
+    assert mulesoft["status"] == "blocked"
+    assert any("PROFILE_NAME_REFERENCE" in reason for reason in mulesoft["reasons"])
+    assert user_row(report, "acme-uat", "svc.etl@acme.example.uat")["verification"] == "passed"
+    assert user_row(report, "acme-prod", "jane.doe@acme.example")["status"] == "not_candidate"
+    assert "acme-prod (production): integration seats free 5/5 -> 4/5" in done.output
+    # Owner-only run directory and files; CSV one row per user per org; HTML self-contained with the JSON's figures.
+    run_dir = run.runs_dir / run_id
+    assert stat.S_IMODE(os.stat(run_dir).st_mode) == 0o700
+    for name in ("report.json", "report.csv", "report.html"):
+        assert stat.S_IMODE(os.stat(run_dir / name).st_mode) == 0o600
+    with open(run_dir / "report.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == sum(len(o["users"]) for o in report["orgs"])
+    html = (run_dir / "report.html").read_text()
+    assert "<script" not in html and "http://" not in html and "https://" not in html
+    assert 'data-figure="totals.monthly_saving">$165<' in html
+    assert 'data-figure="orgs.acme-prod.counts.moved">1<' in html
+    # Idempotence: the same migration again changes nothing in any org.
+    again = run("migrate_sandbox.yml")
+    assert again.returncode == 0, again.output[-4000:]
+    assert all(counters["changed"] == 0 for counters in recap(again.output).values()), again.output[-3000:]
+    again = run("rollout_production.yml")
+    assert again.returncode == 0, again.output[-4000:]
+    assert all(counters["changed"] == 0 for counters in recap(again.output).values()), again.output[-3000:]
+
+
+def test_production_gate_refuses_without_a_sandbox_pass(run):
+    assert run("inventory.yml").returncode == 0
+    before = users_of(run.emulator, "acme-prod")
+    done = run("rollout_production.yml")
+    assert done.returncode != 0
+    assert "production gate refused svc.etl@acme.example: no sandbox verification recorded for plan sha256:" in done.output
+    assert users_of(run.emulator, "acme-prod") == before
+    # An explicit override with a reason goes through, and the reason is in the report.
+    done = run("rollout_production.yml", license_migration_gate_override_reason="CAB-123 accepted without sandbox")
+    assert done.returncode == 0, done.output[-4000:]
+    assert users_of(run.emulator, "acme-prod")["svc.etl@acme.example"]["license"] == "Salesforce Integration"
+    _run_id, report = report_of(run)
+    assert next(o for o in report["orgs"] if o["org"] == "acme-prod")["gate"]["override"] == "CAB-123 accepted without sandbox"
+
+
+def test_an_edited_plan_is_refused(run):
+    assert run("inventory.yml").returncode == 0
+    plan_file = run.runs_dir / "plans" / "acme-prod.json"
+    plan = json.loads(plan_file.read_text())
+    blocked = next(e for e in plan["entries"] if e["status"] == "blocked")
+    blocked["status"] = "move"
+    plan_file.write_text(json.dumps(plan))
+    before = users_of(run.emulator, "acme-uat")
+    done = run("migrate_sandbox.yml")
+    assert done.returncode != 0
+    assert "was changed after it was written" in done.output
+    assert users_of(run.emulator, "acme-uat") == before
+
+
+def test_a_failed_production_verification_rolls_the_batch_back(run):
+    assert run("inventory.yml", license_migration_accepted_findings=ACCEPT_MULESOFT).returncode == 0
+    assert run("migrate_sandbox.yml").returncode == 0
+    before = users_of(run.emulator, "acme-prod")
+    # In production only, the probe of svc.etl (the data API's resource list) is refused.
+    rule = {"org": "acme-prod", "path_re": r"^/services/data/v[0-9.]+/$", "error": "limit"}
+    assert run.emulator.admin("POST", "faults", json=rule).status_code == 201
+    done = run("rollout_production.yml", license_migration_batch_size=1)
+    assert done.returncode != 0
+    assert "batch 1 rolled back and rollout stopped" in done.output
+    after = users_of(run.emulator, "acme-prod")
+    assert after["svc.etl@acme.example"] == before["svc.etl@acme.example"]
+    # The second batch (svc.mulesoft) never started.
+    assert after["svc.mulesoft@acme.example"] == before["svc.mulesoft@acme.example"]
+    _run_id, report = report_of(run)
+    assert user_row(report, "acme-prod", "svc.etl@acme.example")["status"] == "rolled_back"
+    assert user_row(report, "acme-prod", "svc.mulesoft@acme.example")["status"] == "not_started"
+
+
+def test_rollback_restores_every_user_exactly(run):
+    before = {org: users_of(run.emulator, org) for org in ("acme-prod", "acme-uat")}
+    done = run("site.yml", license_migration_run_id="moves", license_migration_accepted_findings=ACCEPT_MULESOFT)
+    assert done.returncode == 0, done.output[-4000:]
+    moved = users_of(run.emulator, "acme-prod")
+    assert moved["svc.mulesoft@acme.example"]["license"] == "Salesforce Integration"
+    assert moved["svc.mulesoft@acme.example"]["permission_sets"] == ["Integration_Access_svc_mulesoft_acme_example"]
+    done = run("rollback.yml", license_migration_rollback_run_id="moves", license_migration_run_id="undo")
+    assert done.returncode == 0, done.output[-4000:]
+    assert {org: users_of(run.emulator, org) for org in before} == before
+    _run_id, report = report_of(run, "undo")
+    assert user_row(report, "acme-prod", "svc.mulesoft@acme.example")["status"] == "restored"
+
+
+@pytest.fixture(scope="module")
+def tight_emulator(tmp_path_factory):
+    """The example estate with one free integration seat (and one PSL seat)."""
+    with open(os.path.join(CHECKOUT, "tests", "emulator", "estates", "example.yml")) as handle:
+        estate = yaml.safe_load(handle)
+    production = estate["orgs"][0]
+    production["licenses"]["Salesforce Integration"] = 1
+    production["permission_set_licenses"]["SalesforceAPIIntegrationPsl"]["total"] = 1
+    directory = tmp_path_factory.mktemp("tight")
+    path = directory / "tight.yml"
+    path.write_text(yaml.safe_dump(estate))
+    running = EMULATOR_FIXTURES.start_emulator(str(directory / "emulator"), str(path))
+    yield running
+    running.stop()
+
+
+def test_users_beyond_the_free_seats_wait_with_the_reason(tight_emulator, tmp_path):
+    run = Runner(tight_emulator, tmp_path)
+    done = run("inventory.yml", license_migration_accepted_findings=ACCEPT_MULESOFT)
+    assert done.returncode == 0, done.output[-4000:]
+    plan = json.loads((run.runs_dir / "plans" / "acme-prod.json").read_text())
+    status = dict((e["username"], e["status"]) for e in plan["entries"])
+    assert status == {"svc.etl@acme.example": "move", "svc.mulesoft@acme.example": "wait"}
+    waiting = next(e for e in plan["entries"] if e["status"] == "wait")
+    assert "no free seat left: 1 Salesforce Integration seat(s)" in waiting["reasons"][0]
+    assert plan["settings"]["accepted_findings"] == sorted(ACCEPT_MULESOFT)
+    done = run("migrate_sandbox.yml")
+    assert done.returncode == 0, done.output[-4000:]
+    after = users_of(tight_emulator, "acme-uat")
+    assert after["svc.etl@acme.example.uat"]["license"] == "Salesforce Integration"
+    assert after["svc.mulesoft@acme.example.uat"]["license"] == "Salesforce"
+    _run_id, report = report_of(run)
+    assert user_row(report, "acme-uat", "svc.mulesoft@acme.example.uat")["status"] == "wait"
