@@ -34,6 +34,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import bisect
 import re
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import is_id, to18
@@ -53,46 +54,47 @@ _PROFILE_CHECKS = (
 # Tooling Metadata keys whose values are formulas (flow formulas, validation rules, formula fields).
 _FORMULA_KEYS = ("expression", "formula", "errorConditionFormula")
 
+# A closing quote followed by a join operator: without one, no literals are joined.
+_JOIN_HINT = re.compile(r"['\"]\s*(?:/\*.*?\*/\s*)*[+&]", re.S)
+
 # Operators that join string literals: Apex uses +, formulas use & or +.
 _JOIN_OPERATORS = {"apex": "+", "formula": "+&", "text": ""}
+
+
+# Where a comment or a string may start, per language; and the body of a string up to its end.
+_OPENERS = {"apex": re.compile(r"/\*|//|'"), "formula": re.compile(r"/\*|['\"]")}
+_STRING_BODIES = {
+    # Apex literals cannot span lines: an unterminated quote must not swallow the file.
+    ("apex", "'"): re.compile(r"(?:[^'\\\n]|\\.)*"),
+    ("formula", "'"): re.compile(r"(?:[^'\\]|\\.)*", re.S),
+    ("formula", '"'): re.compile(r'(?:[^"\\]|\\.)*', re.S),
+}
 
 
 def _segments(text, language):
     """Split source into (kind, start, end) with kind code|string|comment; string spans exclude quotes."""
     if language == "text":
         return [("string", 0, len(text))]
-    line_comments = language == "apex"
-    quotes = "'" if language == "apex" else "'\""
+    openers = _OPENERS[language]
     segments = []
-    position = 0
     code_start = 0
     length = len(text)
-    while position < length:
-        char = text[position]
-        pair = text[position:position + 2]
-        if pair == "/*" or (line_comments and pair == "//"):
-            if position > code_start:
-                segments.append(("code", code_start, position))
-            terminator = "*/" if pair == "/*" else "\n"
+    opener = openers.search(text, 0)
+    while opener is not None:
+        position, token = opener.start(), opener.group(0)
+        if position > code_start:
+            segments.append(("code", code_start, position))
+        if token in ("/*", "//"):
+            terminator = "*/" if token == "/*" else "\n"
             end = text.find(terminator, position + 2)
-            end = length if end < 0 else end + (2 if pair == "/*" else 0)
+            end = length if end < 0 else end + (2 if token == "/*" else 0)
             segments.append(("comment", position, end))
-            position = code_start = end
-            continue
-        if char in quotes:
-            if position > code_start:
-                segments.append(("code", code_start, position))
-            end = position + 1
-            while end < length and text[end] != char:
-                # Apex literals cannot span lines: an unterminated quote must not swallow the file.
-                if language == "apex" and text[end] == "\n":
-                    break
-                end += 2 if text[end] == "\\" else 1
-            end = min(end, length)
+            code_start = end
+        else:
+            end = min(_STRING_BODIES[(language, token)].match(text, position + 1).end(), length)
             segments.append(("string", position + 1, end))
-            position = code_start = end + 1 if end < length and text[end] == char else end
-            continue
-        position += 1
+            code_start = end + 1 if end < length and text[end] == token else end
+        opener = openers.search(text, code_start)
     if code_start < length:
         segments.append(("code", code_start, length))
     return segments
@@ -103,9 +105,21 @@ def _name_pattern(name):
     return re.compile(r"(?<![\w])" + re.escape(name) + r"(?![\w])", re.I)
 
 
-def _id_pattern(id15, id18):
-    # The 18-character form is case-safe by design; the 15-character form is not.
-    return re.compile(r"(?<![A-Za-z0-9])(?:(?i:%s)|%s)(?![A-Za-z0-9])" % (id18, id15))
+def _names_pattern(names):
+    """One case-insensitive pattern for all ``names`` (longest first, so a longer name wins), or None."""
+    if not names:
+        return None
+    alternatives = "|".join(re.escape(name) for name in sorted(names, key=lambda n: (-len(n), n.lower())))
+    return re.compile(r"(?<![\w])(?:" + alternatives + r")(?![\w])", re.I)
+
+
+def _ids_pattern(id18s):
+    """One pattern for all Ids: the 18-character form in any case (it is case-safe by design), the
+    15-character form exactly (its case is its identity); None when there is no Id."""
+    if not id18s:
+        return None
+    alternatives = "|".join("(?i:%s)|%s" % (id18, id18[:15]) for id18 in id18s)
+    return re.compile(r"(?<![A-Za-z0-9])(?:" + alternatives + r")(?![A-Za-z0-9])")
 
 
 def _position(line_starts, offset):
@@ -174,14 +188,30 @@ def find_references(text, profile_names=(), profile_ids=(), extra_strings=(), la
         raise ValueError("unknown language %r, expected one of %s" % (language, ", ".join(LANGUAGES)))
     if not text:
         return []
-    names = _unique(profile_names)
-    extras = _unique(extra_strings)
-    id_patterns = []
-    for id18 in sorted(set(to18(value) for value in profile_ids if is_id(value))):
-        id_patterns.append((id18, _id_pattern(id18[:15], id18)))
+    # Plain substring tests first: most components mention none of the needles, and the patterns
+    # below (look-behinds over many alternatives) cost far more than these.
+    lowered = text.lower()
+    names = [name for name in _unique(profile_names) if name.lower() in lowered]
+    concatenated_names = _unique(profile_names)
+    extras = [extra for extra in _unique(extra_strings) if extra.lower() in lowered]
+    id18s = sorted(set(id18 for id18 in (to18(value) for value in profile_ids if is_id(value))
+                       if id18[:15] in text or id18.lower() in lowered))
+    may_join = concatenated_names and _JOIN_HINT.search(text) is not None
+    if not (names or extras or id18s or may_join or "profile" in lowered):
+        return []
+    id_targets = dict((id18.lower(), id18) for id18 in id18s)
+    id_targets.update((id18[:15], id18) for id18 in id18s)
     segments = _segments(text, language)
+    segment_starts = [segment[1] for segment in segments]
     line_starts = [0] + [match.end() for match in re.finditer(r"\n", text)]
     found = {}
+
+    def segment_kind_of(start, end):
+        # Each pattern runs once over the whole text; a match counts only inside one segment.
+        index = bisect.bisect_right(segment_starts, start) - 1
+        if index < 0 or end > segments[index][2]:
+            return None
+        return segments[index][0]
 
     def add(kind, target, start, end, segment_kind):
         line, column = _position(line_starts, start)
@@ -197,30 +227,34 @@ def find_references(text, profile_names=(), profile_ids=(), extra_strings=(), la
                 "in_string": segment_kind == "string",
             }
 
-    for segment_kind, start, end in segments:
-        chunk = text[start:end]
-        for target, pattern in id_patterns:
-            for match in pattern.finditer(chunk):
-                add("profile_id", target, start + match.start(), start + match.end(), segment_kind)
-        for target, pattern in _PROFILE_CHECKS:
-            for match in pattern.finditer(chunk):
-                add("profile_check", target, start + match.start(), start + match.end(), segment_kind)
-        # Strings asked for explicitly (a bypass flag, a field name) may well be identifiers.
-        for extra in extras:
-            for match in _name_pattern(extra).finditer(chunk):
-                add("extra_string", extra, start + match.start(), start + match.end(), segment_kind)
-        if segment_kind == "code":
-            # A name with spaces cannot be an identifier; one without could be any variable.
-            continue
-        for name in names:
-            for match in _name_pattern(name).finditer(chunk):
-                add("profile_name", name, start + match.start(), start + match.end(), segment_kind)
+    def scan(kind, pattern, target_of, code_too=True):
+        for match in pattern.finditer(text) if pattern is not None else ():
+            segment_kind = segment_kind_of(match.start(), match.end())
+            if segment_kind is None or (segment_kind == "code" and not code_too):
+                continue
+            add(kind, target_of(match.group(0)), match.start(), match.end(), segment_kind)
 
-    for run_start, run_end, joined, parts in _concatenations(text, segments, language):
-        for name in names:
-            pattern = _name_pattern(name)
-            if pattern.search(joined) and not any(pattern.search(part) for part in parts):
-                add("possible_concatenation", name, run_start, run_end, "string")
+    by_lower = dict((name.lower(), name) for name in names)
+    extra_by_lower = dict((extra.lower(), extra) for extra in extras)
+    scan("profile_id", _ids_pattern(id18s), lambda matched: id_targets.get(matched) or id_targets[matched.lower()])
+    if "profile" in lowered:
+        for target, pattern in _PROFILE_CHECKS:
+            scan("profile_check", pattern, lambda matched, target=target: target)
+    # Strings asked for explicitly (a bypass flag, a field name) may well be identifiers.
+    scan("extra_string", _names_pattern(extras), lambda matched: extra_by_lower[matched.lower()])
+    # A name with spaces cannot be an identifier; one without could be any variable: not in code.
+    scan("profile_name", _names_pattern(names), lambda matched: by_lower[matched.lower()], code_too=False)
+
+    runs = _concatenations(text, segments, language) if may_join else []
+    if runs:
+        patterns = [(name, name.lower(), _name_pattern(name)) for name in concatenated_names]
+        for run_start, run_end, joined, parts in runs:
+            joined_lower = joined.lower()
+            for name, name_lower, pattern in patterns:
+                if name_lower not in joined_lower:
+                    continue
+                if pattern.search(joined) and not any(pattern.search(part) for part in parts):
+                    add("possible_concatenation", name, run_start, run_end, "string")
     return [found[key] for key in sorted(found, key=lambda key: (key[0], key[1], key[2]))]
 
 
@@ -232,16 +266,16 @@ def find_identifiers(text, identifiers, language="apex"):
     if not text or not wanted:
         return []
     line_starts = [0] + [match.end() for match in re.finditer(r"\n", text)]
+    pattern = _names_pattern(wanted)
+    by_lower = dict((identifier.lower(), identifier) for identifier in wanted)
     found = []
     for segment_kind, start, end in _segments(text, language):
         if segment_kind != "code":
             continue
-        chunk = text[start:end]
-        for identifier in wanted:
-            for match in _name_pattern(identifier).finditer(chunk):
-                line, column = _position(line_starts, start + match.start())
-                found.append({"kind": "identifier", "target": identifier, "match": match.group(0), "line": line,
-                              "column": column, "in_comment": False, "in_string": False})
+        for match in pattern.finditer(text, start, end):
+            line, column = _position(line_starts, match.start())
+            found.append({"kind": "identifier", "target": by_lower[match.group(0).lower()], "match": match.group(0),
+                          "line": line, "column": column, "in_comment": False, "in_string": False})
     return sorted(found, key=lambda ref: (ref["line"], ref["column"], ref["target"].lower()))
 
 
