@@ -283,3 +283,25 @@ def test_scan_metadata_reads_formula_keys_as_formulas():
         ("profile_check", "formulas[0].expression", False),
         ("profile_name", "label", False),
     ]
+
+
+def test_overlapping_names_the_longest_wins():
+    refs = find_references("String a = 'Integration Admin'; String b = 'Admin';",
+                           profile_names=["Admin", NAME])
+    assert [(r["target"], r["column"]) for r in refs] == [(NAME, 13), ("Admin", 45)]
+
+
+def test_formula_strings_may_span_lines():
+    source = 'IF(x, "first line\nIntegration Admin", "")'
+    refs = find_references(source, profile_names=[NAME], language="formula")
+    assert kinds(refs) == [("profile_name", NAME, 2, False)]
+
+
+def test_upper_case_18_character_id_and_mixed_case_profile_test():
+    source = "Id p = '%s'; // $PROFILE.name" % ID18.upper()
+    refs = find_references(source, profile_ids=[ID15])
+    assert kinds(refs) == [("profile_id", ID18, 1, False), ("profile_check", "$Profile.Name", 1, True)]
+
+
+def test_text_without_any_needle_is_not_tokenized_and_finds_nothing():
+    assert find_references("Integer i = 0; // nothing here", profile_names=[NAME], profile_ids=[ID15]) == []
