@@ -92,6 +92,9 @@ class FaultRule:
             return False
         if spec.get("error") == "lock" and request.method not in _WRITE_METHODS:
             return False
+        # Token requests hold no records and are not API calls: no row locks, no spent allocation.
+        if request.oauth and spec.get("error") in ("lock", "limit"):
+            return False
         return True
 
     def fires(self):
@@ -110,7 +113,8 @@ class FaultRule:
 class FaultRequest:
     """What the rules match on."""
 
-    def __init__(self, method, path, org_name=None, sobject=None, query=None):
+    def __init__(self, method, path, org_name=None, sobject=None, query=None, oauth=False):
+        self.oauth = oauth
         self.method = method.upper()
         self.path = path
         self.org_name = org_name
@@ -206,7 +210,7 @@ class Faults:
                 if not rule.matches(request) or not rule.fires():
                     continue
                 rule.injected += 1
-                raise fault_error(spec, record_id)
+                raise fault_error(spec, record_id, rule.injected)
 
 
 def invalid_session():
@@ -222,11 +226,12 @@ def lock_error(record_id):
                    "unable to obtain exclusive access to this record or 1 records: %s" % record_id, fields=[])
 
 
-def fault_error(spec, record_id):
+def fault_error(spec, record_id, sequence=1):
     if spec.get("status") == 503:
         return SFError(503, "SERVER_UNAVAILABLE", "Server temporarily unavailable. Please try again later.")
     if spec.get("status") == 500:
-        error_id = "%d-%d (%d)" % (random.Random(record_id or 0).randrange(10**9), 1, -1)
+        # Salesforce quotes an ErrorId for support; a per-rule sequence keeps it deterministic.
+        error_id = "%d-%d (%d)" % (100000000 + sequence, sequence, -sequence)
         return SFError(500, "UNKNOWN_EXCEPTION",
                        "An unexpected error occurred. Please include this ErrorId if you contact support: "
                        + error_id)

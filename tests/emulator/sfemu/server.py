@@ -607,7 +607,7 @@ class Handler(BaseHTTPRequestHandler):
         return token.strip() if scheme.lower() in ("bearer", "oauth") else None
 
     def _token(self, app, method, path, raw):
-        request = FaultRequest(method, path)
+        request = FaultRequest(method, path, oauth=True)
         self._sleep(app, request)
         app.faults.check_errors(request)
         if method != "POST":

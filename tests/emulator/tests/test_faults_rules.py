@@ -141,3 +141,12 @@ def test_remove_one_rule():
     assert faults.remove(rule.id)
     assert not faults.remove(rule.id)
     assert faults.report()["rules"] == []
+
+
+def test_token_requests_get_no_lock_or_limit_faults():
+    faults = Faults()
+    faults.add("error=lock")
+    faults.add("error=limit")
+    faults.check_errors(FaultRequest("POST", "/services/oauth2/token", oauth=True))
+    with pytest.raises(SFError):
+        faults.check_errors(FaultRequest("POST", "/services/data/v62.0/sobjects/Account"))
