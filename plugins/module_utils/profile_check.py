@@ -489,7 +489,9 @@ def _tooling_composite(client, subrequests):
                                   json={"allOrNone": False, "compositeRequest": chunk})
         except ApiError as exc:
             if exc.status != 404:
-                raise
+                # Refused as a whole (e.g. no Tooling access): every component of it is unread.
+                out.update((sub.get("referenceId"), (None, exc)) for sub in chunk)
+                continue
             client._tooling_composite_missing = True  # pylint: disable=protected-access
             out.update(_tolerant_composite(client, subrequests[start:]))
             return out

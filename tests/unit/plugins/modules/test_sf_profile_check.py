@@ -278,6 +278,9 @@ class FakeClient:
 
     def _rest(self, path, method="GET", idempotent=None, json=None):
         assert path == "tooling/composite" and method == "POST"
+        if self.tooling_composite == "forbidden":
+            self.calls.append(("tooling/composite forbidden", len(json["compositeRequest"])))
+            raise ApiError("no Tooling access", error_code="INSUFFICIENT_ACCESS", status=403)
         if not self.tooling_composite:
             self.calls.append(("tooling/composite refused", len(json["compositeRequest"])))
             raise ApiError("The requested resource does not exist", error_code="NOT_FOUND", status=404)
@@ -458,3 +461,13 @@ def test_run_does_not_search_the_profiles_of_people_and_of_the_connecting_user(p
     assert [u["to_move"] for u in result["users"]] == [False, False]
     read_with_extra = run_module({"extra_strings": ["Bypass__c"]})
     assert read == [set(pc.SCANS)] and read_with_extra["ready"] is False
+
+
+def test_tooling_refused_as_a_whole_is_a_scan_incomplete_warning_not_a_failure():
+    client = FakeClient({}, tooling_composite="forbidden")
+    records, errors = pc.read_components(client, {"apex", "flows"})
+    assert records == {"ApexClass": [], "Flow": []}
+    findings = pc._scan_error_findings(errors)
+    assert [(f["code"], f["severity"], f["message"]) for f in findings] == [
+        ("SCAN_INCOMPLETE", "warning", "could not read ApexClass: INSUFFICIENT_ACCESS"),
+        ("SCAN_INCOMPLETE", "warning", "could not read Flow: INSUFFICIENT_ACCESS")]
