@@ -147,7 +147,7 @@ def build_plan(org, licenses, users, profile_check, exclude=(), only_users=None,
     checks = dict((u["username"].lower(), u) for u in (profile_check or {}).get("users") or [])
     by_name = dict((u["username"].lower(), u) for u in (users or {}).get("users") or [])
     if only_users:
-        wanted = [name for name in only_users]
+        wanted = list(only_users)
     else:
         wanted = sorted(u["username"] for u in by_name.values() if u.get("candidate"))
     target = (profile_check or {}).get("target_profile") or {}

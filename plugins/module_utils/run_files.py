@@ -37,7 +37,7 @@ def plan_path(runs_dir, org):
 
 
 def records_dir(runs_dir, checksum):
-    return os.path.join(_root(runs_dir), "records", safe_name(str(checksum).split(":")[-1][:16]))
+    return os.path.join(_root(runs_dir), "records", safe_name(str(checksum).rsplit(":", maxsplit=1)[-1][:16]))
 
 
 def record_path(runs_dir, checksum, kind, org):

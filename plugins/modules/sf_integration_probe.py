@@ -20,7 +20,7 @@ description:
   - Not part of the C(salesforce) action group on purpose, so that C(module_defaults) of the group
     (the admin's connection) never leak into a probe meant to run as another user.
 author:
-  - sfops.integration_users contributors
+  - sfops maintainers (@sfops)
 options:
   probes:
     description:

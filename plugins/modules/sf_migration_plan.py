@@ -26,7 +26,7 @@ description:
   - O(operation=record_migration) and O(operation=record_verification) write the records the gate
     reads, under C(<runs_dir>/records/<checksum>/).
 author:
-  - sfops.integration_users contributors
+  - sfops maintainers (@sfops)
 options:
   operation:
     description: What to do.

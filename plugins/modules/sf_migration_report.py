@@ -20,7 +20,7 @@ description:
   - Never talks to Salesforce. In check mode nothing is written; the report is returned with
     C(dry_run=true).
 author:
-  - sfops.integration_users contributors
+  - sfops maintainers (@sfops)
 options:
   runs_dir:
     description: Root directory of runs.

@@ -72,7 +72,8 @@ class Runner:
             extra.write_text(json.dumps(extra_vars))
             command += ["-e", "@" + str(extra)]
         command += (["--check"] if check else []) + (["--diff"] if diff else [])
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=str(work))
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=str(work),
+                              check=False)
         done.output = done.stdout + done.stderr
         done.results = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
         return done

@@ -149,7 +149,8 @@ def test_plan_module_write_load_and_refuse_an_edit(tmp_path):
 
 def test_plan_module_keeps_a_reviewed_plan_unless_told(tmp_path):
     execute(sf_migration_plan.SPEC, plan_params(tmp_path, operation="write", **WRITE_INPUTS))
-    other = dict(WRITE_INPUTS, users={"users": []})
+    other = dict(WRITE_INPUTS)
+    other["users"] = {"users": []}
     kept, task = execute(sf_migration_plan.SPEC, plan_params(tmp_path, operation="write", **other))
     assert not kept["changed"] and kept["stale"] and "kept as it is" in task.warnings[0]
     replaced, _task = execute(sf_migration_plan.SPEC, plan_params(tmp_path, operation="write", overwrite=True, **other))
