@@ -268,6 +268,8 @@ def verification_outcome(plan, entries, user_states, probes, failed_logins, inte
         if probe is None:
             problems.append("no probe ran as this user")
         else:
+            if not (probe.get("login") or {"passed": True}).get("passed"):
+                problems.append("login as the user failed: %s" % (probe.get("login") or {}).get("error"))
             for item in probe_results:
                 if not item.get("passed"):
                     problems.append("probe %s failed: %s" % (item.get("name"), item.get("error")))

@@ -214,6 +214,11 @@ records:
   returned: with O(operation=load)
   type: list
   elements: dict
+migrated:
+  description: Usernames (in O(org)) the migration records of this plan say were moved.
+  returned: with O(operation=load)
+  type: list
+  elements: str
 migrated_since:
   description: Start of the earliest recorded move of the entries, or null.
   returned: with O(operation=load)

@@ -264,3 +264,29 @@ def test_users_beyond_the_free_seats_wait_with_the_reason(tight_emulator, tmp_pa
     assert after["svc.mulesoft@acme.example.uat"]["license"] == "Salesforce"
     _run_id, report = report_of(run)
     assert user_row(report, "acme-uat", "svc.mulesoft@acme.example.uat")["status"] == "wait"
+
+
+def test_a_failed_sandbox_verification_keeps_production_closed(run, tmp_path):
+    """Your own verification tasks fail for the batch, and one user's probe login fails (wrong audience):
+    both are recorded, the sandbox run fails, and the production gate refuses those users."""
+    own_checks = tmp_path / "nightly_smoke.yml"
+    own_checks.write_text(yaml.safe_dump([{
+        "name": "Nightly sync smoke test", "ansible.builtin.assert": {
+            "that": ["'svc.etl@acme.example.uat' not in license_migration_verify_users"],
+            "fail_msg": "nightly sync smoke test failed"}}]))
+    assert run("inventory.yml", license_migration_accepted_findings=ACCEPT_MULESOFT).returncode == 0
+    done = run("migrate_sandbox.yml", license_migration_verify_tasks=str(own_checks),
+               license_migration_probe_credentials={"svc.mulesoft@acme.example": {"audience": "https://login.salesforce.com"}})
+    assert done.returncode != 0
+    assert "verification failed for svc.etl@acme.example.uat, svc.mulesoft@acme.example.uat" in done.output
+    record = json.loads(next((run.runs_dir / "records").glob("*/verification-acme-uat.json")).read_text())
+    problems = dict((u["username"], " | ".join(u["problems"])) for u in record["users"])
+    assert "license_migration_verify_tasks failed: Nightly sync smoke test: nightly sync smoke test failed" in problems["svc.etl@acme.example"]
+    assert "login as the user failed" in problems["svc.mulesoft@acme.example"]
+    assert "audience is invalid" in problems["svc.mulesoft@acme.example"]
+    assert "1 failed login(s) since the migration" in problems["svc.mulesoft@acme.example"]
+    before = users_of(run.emulator, "acme-prod")
+    done = run("rollout_production.yml")
+    assert done.returncode != 0
+    assert "sandbox verification failed in acme-uat" in done.output
+    assert users_of(run.emulator, "acme-prod") == before

@@ -134,6 +134,8 @@ def _load_op(task):
                           for e in plan.get("entries") or []],
               "records": [r for r in run_files.read_records(params["runs_dir"], plan["checksum"])
                           if r.get("org") == params["org"]]}
+    result["migrated"] = sorted(set(name for document in result["records"] for item in document.get("migrations") or []
+                                    for name in item.get("usernames") or []))
     starts = [migration_started(result["records"], m["target_username"]) for m in result["moves"]]
     starts = [s for s in starts if s]
     # The window of the "no failed login since the migration" check: from the earliest move.

@@ -135,12 +135,12 @@ def test_verification_needs_state_probes_and_no_failed_login():
     outcome = planning.verification_outcome(plan, entries, [state("svc.a@x.uat")], good_probe, [])
     assert outcome[0]["passed"] and outcome[0]["username"] == "svc.a@x"
     wrong = planning.verification_outcome(plan, entries, [state("svc.a@x.uat", "Salesforce", "Integration Admin", ())],
-                                          [{"username": "svc.a@x.uat", "results": [
-                                              {"name": "read Account", "passed": False, "error": "INVALID_TYPE"}]}],
+                                          [{"username": "svc.a@x.uat", "login": {"passed": False, "error": "audience is invalid"},
+                                            "results": [{"name": "read Account", "passed": False, "error": "INVALID_TYPE"}]}],
                                           [{"UserId": "005000000000001", "Status": "Failed: Invalid assertion"}])
     problems = " | ".join(wrong[0]["problems"])
     for expected in ("license is 'Salesforce'", "profile is 'Integration Admin'", "Integration_Access_svc_a_x is not assigned",
-                     "probe read Account failed: INVALID_TYPE", "1 failed login(s) since the migration"):
+                     "probe read Account failed: INVALID_TYPE", "login as the user failed: audience is invalid", "1 failed login(s) since the migration"):
         assert expected in problems
     assert "no probe ran" in planning.verification_outcome(plan, entries, [state("svc.a@x.uat")], [], [])[0]["problems"][0]
 
