@@ -332,6 +332,8 @@ def _flag(value, default=False):
 def collections(call, method, parts, params, body, tooling=False):
     """sObject Collections: per-record results, allOrNone, no mixing of setup and data objects."""
     org, user = call.org, call.user
+    if len(parts) == 1 and method == "GET":
+        return _collection_read(call, parts[0], params, tooling)
     if parts:
         raise not_found()
     if method == "DELETE":
@@ -400,6 +402,26 @@ def collections(call, method, parts, params, body, tooling=False):
                     replaced = {"id": result["id"], **replaced}
                 results[index] = replaced
     return Answer(200, results)
+
+
+def _collection_read(call, sobject, params, tooling):
+    """GET composite/sobjects/{Type}?ids=&fields=: records in the order asked, null where not found."""
+    ids = [i for i in ",".join(params.get("ids") or []).split(",") if i]
+    fields = [f for f in ",".join(params.get("fields") or []).split(",") if f]
+    if not ids or not fields:
+        raise SFError(400, "MALFORMED_QUERY", "ids and fields are required")
+    if len(ids) > 2000:
+        raise SFError(400, "EXCEEDED_ID_LIMIT", "Maximum number of Ids allowed: 2000")
+    records = []
+    for record_id in ids:
+        try:
+            records.append(call.org.get_record(sobject, record_id, call.user, fields=fields, tooling=tooling,
+                                               api_version=call.version))
+        except SFError as exc:
+            if exc.status != 404:
+                raise
+            records.append(None)
+    return Answer(200, records)
 
 
 def _object_of_id(record_id):

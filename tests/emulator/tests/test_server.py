@@ -405,3 +405,13 @@ def test_tooling_composite_and_collections(fresh):
     batch = fresh.rest(PROD, "POST", "tooling/composite/batch", json={"batchRequests": [
         {"method": "GET", "url": "%s/tooling/query?q=SELECT+Id+FROM+ApexTrigger" % API}]})
     assert batch.json()["results"][0]["statusCode"] == 200
+
+
+def test_collections_read(emulator):
+    ids = [r["Id"] for r in emulator.query(PROD, "SELECT Id FROM Account ORDER BY Name LIMIT 2")["records"]]
+    answer = emulator.rest(PROD, "GET", "composite/sobjects/Account",
+                           params={"ids": ",".join(ids + ["001000000000000AAA"]), "fields": "Id,Name"})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert [r and r["Id"] for r in body] == ids + [None]
+    assert body[0]["attributes"]["type"] == "Account" and "Name" in body[0]
