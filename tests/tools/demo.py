@@ -12,6 +12,10 @@ ansible-playbook exit status of 2 (some hosts failed) still completes the demo w
 every org; any other failure fails it.
 
     python tests/tools/demo.py [--work-dir DIR] [--estate FILE] [--dump-state FILE]
+
+The molecule scenarios use the same emulator start and inventory without the playbooks:
+``--start-emulator`` leaves the emulator running in the background (READY.json and inventory.yml under
+the work directory); ``--stop-emulator`` stops the one that READY.json names.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ class DemoError(Exception):
 class Emulator:
     """``python -m sfemu serve`` in a child process; ``stop()`` is safe to call more than once."""
 
-    def __init__(self, estate, directory, timeout=120):
+    def __init__(self, estate, directory, timeout=120, detached=False):
         os.makedirs(directory, exist_ok=True)
         self.ready_file = os.path.join(directory, "READY.json")
         self.log_file = os.path.join(directory, "emulator.log")
@@ -55,7 +59,7 @@ class Emulator:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "sfemu", "serve", "--estate", estate, "--port", "0",
                  "--ready-file", self.ready_file, "--state-dir", os.path.join(directory, "state"), "--seed", "1"],
-                env=env, stdout=log, stderr=subprocess.STDOUT)
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=detached)
         deadline = time.monotonic() + timeout
         while not os.path.exists(self.ready_file):
             if self.process.poll() is not None:
@@ -118,7 +122,7 @@ def inventory_from_ready(ready, estate_path, runs_dir):
                         license_migration_sandbox_name=spec["sandbox_name"])
         hosts[name] = host
     return {"all": {"vars": {"ansible_connection": "local",
-                             "ansible_python_interpreter": sys.executable,
+                             "ansible_python_interpreter": "{{ ansible_playbook_python }}",
                              "license_migration_runs_dir": runs_dir},
                     "children": {"salesforce_orgs": {"hosts": hosts}}}}
 
@@ -217,15 +221,67 @@ def demo(work_dir, estate, dump_state=None):
     return 0
 
 
+def start_detached(work_dir, estate):
+    """Start the emulator in its own session (it outlives this process) and write its inventory."""
+    work_dir = os.path.abspath(work_dir)
+    stop_detached(work_dir)
+    shutil.rmtree(os.path.join(work_dir, "emulator"), ignore_errors=True)
+    os.makedirs(work_dir, mode=0o700, exist_ok=True)
+    emulator = Emulator(estate, os.path.join(work_dir, "emulator"), detached=True)
+    inventory_file = os.path.join(work_dir, "inventory.yml")
+    write_private(inventory_file, yaml.safe_dump(
+        inventory_from_ready(emulator.ready, estate, os.path.join(work_dir, "runs")), sort_keys=False))
+    print("emulator pid %d at %s; inventory %s" % (emulator.process.pid, emulator.ready["base_url"], inventory_file))
+    return 0
+
+
+def stop_detached(work_dir, timeout=20):
+    """Stop the emulator a --start-emulator left running (nothing to do when none is)."""
+    ready_file = os.path.join(os.path.abspath(work_dir), "emulator", "READY.json")
+    if not os.path.exists(ready_file):
+        return 0
+    with open(ready_file, encoding="utf-8") as handle:
+        pid = json.load(handle)["pid"]
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            # Reaps it when this process is its parent; otherwise only probes that it is still there.
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                break
+        except ChildProcessError:
+            pass
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    os.unlink(ready_file)
+    print("emulator pid %d stopped" % pid)
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--work-dir", default=DEFAULT_WORK_DIR, help="inventory, logs and run reports")
     parser.add_argument("--estate", default=DEMO_ESTATE, help="estate YAML of the emulator")
     parser.add_argument("--dump-state", help="write every org's final state (admin API) to this JSON file")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--start-emulator", action="store_true", help="only start the emulator, in the background")
+    mode.add_argument("--stop-emulator", action="store_true", help="stop the emulator --start-emulator started")
     args = parser.parse_args(argv)
     # SIGTERM (a CI timeout, `kill`) must stop the emulator too: turn it into the same path as Ctrl-C.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
+        if args.start_emulator:
+            return start_detached(args.work_dir, os.path.abspath(args.estate))
+        if args.stop_emulator:
+            return stop_detached(args.work_dir)
         return demo(args.work_dir, os.path.abspath(args.estate), args.dump_state)
     except DemoError as error:
         print("make demo failed: %s" % error, file=sys.stderr)
