@@ -57,8 +57,8 @@ def not_found():
     return SFError(404, "NOT_FOUND", "The requested resource does not exist")
 
 
-def bad_method(method):
-    return SFError(405, "METHOD_NOT_ALLOWED", "HTTP Method '%s' not allowed. Allowed are GET,HEAD" % method)
+def bad_method(method, allowed="GET"):
+    return SFError(405, "METHOD_NOT_ALLOWED", "HTTP Method '%s' not allowed. Allowed are %s" % (method, allowed))
 
 
 def is_setup_object(name):
@@ -70,11 +70,10 @@ def is_setup_object(name):
 class Call:
     """One authenticated REST call: who, where, which version."""
 
-    def __init__(self, app, org, user, token, version):
+    def __init__(self, app, org, user, version):
         self.app = app
         self.org = org
         self.user = user
-        self.token = token
         self.version = version
 
     @property
@@ -277,7 +276,8 @@ def dispatch(call, method, sub, params, body, headers):
     if head == "composite":
         if len(parts) >= 2 and parts[1] == "sobjects":
             return collections(call, method, parts[2:], params, body, tooling)
-        raise SFError(400, "INVALID_SUBREQUEST", "composite resources cannot be nested")
+        # POST /composite and /composite/batch never get here (see Handler._rest).
+        raise bad_method(method, "POST")
     raise not_found()
 
 
@@ -298,7 +298,7 @@ def _sobjects(call, method, parts, params, body, tooling):
         if method == "POST":
             new_id = org.create(sobject, _record_fields(body), user, tooling=tooling)
             return Answer(201, {"id": new_id, "success": True, "errors": []})
-        raise bad_method(method)
+        raise bad_method(method, "GET,POST")
     if len(parts) == 2 and parts[1] == "describe":
         if method != "GET":
             raise bad_method(method)
@@ -317,7 +317,7 @@ def _sobjects(call, method, parts, params, body, tooling):
         if method == "DELETE":
             org.delete(sobject, record_id, user, tooling=tooling)
             return Answer(204)
-        raise bad_method(method)
+        raise bad_method(method, "GET,PATCH,DELETE")
     raise not_found()
 
 
@@ -349,7 +349,7 @@ def collections(call, method, parts, params, body, tooling=False):
         items = [(record, record.get("id") or record.get("Id") if isinstance(record, dict) else None)
                  for record in records]
     else:
-        raise bad_method(method)
+        raise bad_method(method, "GET,POST,PATCH,DELETE")
     if not items:
         raise SFError(400, "INVALID_FIELD", "No records to process")
     if len(items) > COLLECTION_MAX:
@@ -662,7 +662,7 @@ class Handler(BaseHTTPRequestHandler):
         if org is None:
             raise SFError(401, "INVALID_SESSION_ID", "Session expired or invalid")
         self.limit_org = org
-        call = Call(app, org, user, token, version)
+        call = Call(app, org, user, version)
         body = _parse_json(raw)
         sobject, record_ids = _fault_target(sub, params, body)
         request = FaultRequest(method, path, org.name, sobject, (params.get("q") or [None])[0])
