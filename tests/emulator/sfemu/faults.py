@@ -203,14 +203,14 @@ class Faults:
     def check_errors(self, request, record_id=None):
         """Raise the SFError of the first error rule that fires for this request."""
         with self.lock:
-            for rule in self.rules:
-                spec = rule.spec
-                if spec.get("status") is None and spec.get("error") is None:
-                    continue
-                if not rule.matches(request) or not rule.fires():
-                    continue
-                rule.injected += 1
-                raise fault_error(spec, record_id, rule.injected)
+            # Every matching rule counts the request (so nth= of one rule never depends on another);
+            # the first one that fires answers it.
+            fired = [rule for rule in self.rules
+                     if (rule.spec.get("status") is not None or rule.spec.get("error") is not None)
+                     and rule.matches(request) and rule.fires()]
+            if fired:
+                fired[0].injected += 1
+                raise fault_error(fired[0].spec, record_id, fired[0].injected)
 
 
 def invalid_session():

@@ -150,3 +150,11 @@ def test_token_requests_get_no_lock_or_limit_faults():
     faults.check_errors(FaultRequest("POST", "/services/oauth2/token", oauth=True))
     with pytest.raises(SFError):
         faults.check_errors(FaultRequest("POST", "/services/data/v62.0/sobjects/Account"))
+
+
+def test_rules_count_requests_independently():
+    faults = Faults()
+    faults.add("status=503,nth=1")
+    faults.add("status=500,nth=2")
+    request = FaultRequest("GET", "/x")
+    assert _pattern(faults, [request] * 3) == "503500."
