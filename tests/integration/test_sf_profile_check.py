@@ -189,3 +189,28 @@ def test_explicit_target_and_extra_strings(emu, tmp_path):
 def test_bad_option_fails_cleanly(emu, tmp_path):
     result = run_task(emu, tmp_path, "sf_profile_check", {"scans": ["apex", "cobol"]}, expect_failure=True)
     assert result.get("failed") is True and "cobol" in result["msg"]
+
+
+def test_one_play_over_production_and_its_sandbox(emulator, playbook):
+    """The way the check is meant to run: every org of the inventory at once, then a gate."""
+    plays = [{
+        "hosts": "salesforce_orgs", "gather_facts": False,
+        "module_defaults": {"group/sfops.integration_users.salesforce": {
+            "auth": "client_credentials", "login_url": "{{ sf_login_url }}", "client_id": "{{ sf_client_id }}",
+            "client_secret": "{{ sf_client_secret }}", "ca_path": "{{ sf_ca_path }}"}},
+        "tasks": [
+            {"name": "check", "sfops.integration_users.sf_profile_check": {}, "register": "check"},
+            {"name": "gate", "ansible.builtin.assert": {"that": ["check.ready"], "quiet": True}},
+        ],
+    }]
+    emulator.reset()
+    run = playbook(emulator, plays)
+    production = run.result("check", ORG)
+    sandbox = run.result("check", SANDBOX)
+    assert summary_of(production["findings"]) == EXPECTED
+    # The sandbox is a copy: the same traps, its users carrying the ".uat" suffix.
+    assert summary_of(sandbox["findings"], ".uat") == EXPECTED
+    assert production["changed"] is False and sandbox["changed"] is False
+    # The gate stops both orgs: nothing moves while a blocker stands.
+    assert run.rc != 0
+    assert run.result("gate", ORG).get("failed") is True and run.result("gate", SANDBOX).get("failed") is True
