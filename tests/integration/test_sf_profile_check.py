@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_sf_permission_set_harness import emulator_session, run_task  # noqa: F401  (a fixture)
+from test_sf_permission_set_harness import emulator_session, run_task  # noqa: F401 (fixture)  pylint: disable=unused-import
 
 ORG = "acme-prod"
 SANDBOX = "acme-uat"
@@ -41,10 +41,10 @@ REST_CALLS = {"POST /composite": 4}
 TOOLING_COMPOSITES = 2
 
 
-def expected_calls(tooling_composite_served, rest=REST_CALLS, tooling=TOOLING_COMPOSITES):
+def expected_calls(tooling_composite_served, rest=None, tooling=TOOLING_COMPOSITES):
     """Calls of one run. Without /tooling/composite on the server, the module's one refused attempt
     is counted and the Tooling subrequests go through the REST composite instead."""
-    calls = dict(rest)
+    calls = dict(rest or REST_CALLS)
     if tooling_composite_served:
         calls["POST /tooling/composite"] = tooling
     else:
@@ -108,8 +108,8 @@ def test_example_estate_every_trap_and_nothing_else(emu, served, tmp_path):
     assert sorted(users) == ["admin@acme.example", "jane.doe@acme.example", "svc.etl@acme.example",
                              "svc.mulesoft@acme.example"]
     assert users["svc.etl@acme.example"]["ready"] is True and users["svc.etl@acme.example"]["codes"] == []
-    assert sorted(name for name, u in users.items() if u["to_move"]) == ["svc.etl@acme.example",
-                                                                          "svc.mulesoft@acme.example"]
+    to_move = sorted(name for name, u in users.items() if u["to_move"])
+    assert to_move == ["svc.etl@acme.example", "svc.mulesoft@acme.example"]
     mule = users["svc.mulesoft@acme.example"]
     assert mule["permission_sets_to_remove"] == ["Sales_Ops"]
     # Integration Admin grants Account/Contact crud and Opportunity read; Sales_Ops Opportunity crud.
