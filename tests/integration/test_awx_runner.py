@@ -36,6 +36,7 @@ from conftest import CHECKOUT, COLLECTIONS_ROOT
 
 ANSIBLE_RUNNER = os.path.join(os.path.dirname(sys.executable), "ansible-runner")
 CREDENTIAL_TYPE_FILE = os.path.join(CHECKOUT, "extensions", "awx", "credential_type.yml")
+AWX_SETTINGS_FILE = os.path.join(CHECKOUT, "playbooks", "vars", "awx_configure.yml")
 ACCESS_TOKEN = re.compile(r"00D[A-Za-z0-9]{12}!AQ[A-Za-z0-9._-]{8,}")
 # What ansible-runner writes about the job itself, outside the collection's control (see module doc).
 RUNNER_OWNED = ("command",)
@@ -74,23 +75,34 @@ def inject(credential_type, inputs, private_data_dir):
                 for name, template in credential_type["injectors"].get("env", {}).items())
 
 
-def awx_inventory(emulator):
-    """Production and sandbox groups under salesforce_orgs, as awx_configure.yml creates them."""
-    python = sys.executable
-    production, sandbox = {}, {}
+class _UnsafeLoader(yaml.SafeLoader):
+    """Reads Ansible's ``!unsafe`` strings as they are (AWX receives them as plain templates)."""
+
+
+_UnsafeLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+
+
+def awx_settings():
+    with open(AWX_SETTINGS_FILE, encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=_UnsafeLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
+def awx_inventory(emulator, runs_dir):
+    """The inventory awx_configure.yml creates: its inventory variables, salesforce_orgs with production
+    and sandbox groups, per-host org type and non-secret connection settings (the credential has the rest)."""
+    variables = dict(awx_settings()["sfops_awx_inventory_variables"], license_migration_runs_dir=runs_dir)
+    groups = {"production": {}, "sandbox": {}}
     for name, org in emulator.ready["orgs"].items():
-        host = {"ansible_connection": "local", "ansible_python_interpreter": python,
-                # Only non-secret, per-org settings live in the inventory; the credential carries the rest.
-                "salesforce_connection": {"login_url": org["login_url"], "ca_path": emulator.ca_file}}
+        kind = "sandbox" if org["is_sandbox"] else "production"
+        audience = "https://test.salesforce.com" if org["is_sandbox"] else "https://login.salesforce.com"
+        # ca_path: the emulator's private CA (a real org needs none).
+        host = {"license_migration_org_type": kind,
+                "salesforce_connection": {"login_url": org["login_url"], "audience": audience, "ca_path": emulator.ca_file}}
         if org["is_sandbox"]:
-            host.update(license_migration_org_type="sandbox", license_migration_production_org="acme-prod",
-                        license_migration_sandbox_name="uat")
-            sandbox[name] = host
-        else:
-            host.update(license_migration_org_type="production")
-            production[name] = host
-    return {"salesforce_orgs": {"children": {"production": {"hosts": production},
-                                             "sandbox": {"hosts": sandbox}}}}
+            host.update(license_migration_production_org="acme-prod", license_migration_sandbox_name="uat")
+        groups[kind][name] = host
+    return {"all": {"vars": variables, "children": {"salesforce_orgs": {"children": dict(
+        (kind, {"hosts": hosts}) for kind, hosts in groups.items())}}}}
 
 
 class AwxJob:
@@ -145,7 +157,9 @@ class AwxJob:
 
 @pytest.fixture
 def awx_job(fresh_emulator, tmp_path):
-    """``awx_job(playbook, credential_inputs, limit, extravars, check=False)`` -> :class:`AwxJob`."""
+    """``awx_job(playbook, credential_inputs, limit, extravars, check=False)`` -> :class:`AwxJob`.
+
+    Plans, records and reports go to ``tmp_path/runs`` (the persistent runs volume of docs/awx.md)."""
     counter = [0]
     credential_type = load_credential_type()
 
@@ -154,11 +168,13 @@ def awx_job(fresh_emulator, tmp_path):
         pdd = tmp_path / ("job-%d" % counter[0])
         (pdd / "inventory").mkdir(parents=True)
         os.symlink(CHECKOUT, pdd / "project")
-        (pdd / "inventory" / "hosts").write_text(yaml.safe_dump(awx_inventory(fresh_emulator)))
+        (pdd / "inventory" / "hosts").write_text(yaml.safe_dump(awx_inventory(fresh_emulator, str(tmp_path / "runs"))))
         envvars = inject(credential_type, credential_inputs, str(pdd))
         (pdd / "env" / "envvars").write_text(yaml.safe_dump(envvars))
-        (pdd / "env" / "extravars").write_text(yaml.safe_dump(extravars))
-        ident = "job%d" % counter[0]
+        job_id = 100 + counter[0]
+        # The controller adds its own variables (awx_job_id...) to the job template's and the survey's.
+        (pdd / "env" / "extravars").write_text(yaml.safe_dump(dict(extravars, awx_job_id=job_id, tower_job_id=job_id)))
+        ident = str(job_id)
         command = [ANSIBLE_RUNNER, "run", str(pdd), "-p", playbook, "--ident", ident, "--limit", limit]
         if check:
             command.append("--cmdline=--check")
@@ -224,12 +240,9 @@ def report_files(runs_dir):
 
 def test_inventory_then_sandbox_migration_as_awx_jobs(awx_job, fresh_emulator, tmp_path):
     runs_dir = str(tmp_path / "runs")
-    # Job template extra vars (the persistent runs directory) merged with the survey's answers.
-    survey = {"license_migration_runs_dir": runs_dir, "license_migration_batch_size": 2,
-              "license_migration_accepted_findings": [], "license_migration_run_id": "awx-1"}
-
     production = jwt_inputs(fresh_emulator, "acme-prod")
-    job = awx_job("playbooks/inventory.yml", production, "acme-prod", survey)
+    # The inventory job template's survey answer (a multiple choice: a string).
+    job = awx_job("playbooks/inventory.yml", production, "acme-prod", {"license_migration_plan_overwrite": "false"})
     assert (job.status, job.rc) == ("successful", 0), job.explain()
     # The injected environment names the key by path; the key text is only in the 0600 file.
     envvars = yaml.safe_load(open(os.path.join(job.pdd, "env", "envvars"), encoding="utf-8"))
@@ -237,27 +250,26 @@ def test_inventory_then_sandbox_migration_as_awx_jobs(awx_job, fresh_emulator, t
     assert os.path.dirname(key_file) == os.path.join(job.pdd, "env")
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     assert all(s not in json.dumps(envvars) for s in secret_texts(production))
+    # set_stats reaches the artifacts; the run is named after the job (the inventory's run id template).
     stats = job.stats["license_migration"]
-    assert stats["run_id"] == "awx-1" and stats["dry_run"] is False
+    assert stats["run_id"] == "awx-job-%s" % job.ident and stats["dry_run"] is False
     assert stats["orgs"]["acme-prod"]["status"] == "ok"
     assert "acme-prod (production):" in stats["orgs"]["acme-prod"]["summary"]
-    assert stats["report"]["json"] == os.path.join(runs_dir, "awx-1", "report.json")
+    assert stats["report"]["json"] == os.path.join(runs_dir, "awx-job-%s" % job.ident, "report.json")
     assert os.path.exists(os.path.join(runs_dir, "plans", "acme-prod.json"))
     assert_no_secret(job.collection_controlled_files(), secret_texts(production))
     command = job.read("command")
     assert all(s not in command for s in secret_texts(production)), "key text reached the runner's command file"
 
     sandbox = client_credentials_inputs(fresh_emulator, "acme-uat")
-    survey = dict(survey, license_migration_run_id="awx-2",
-                  # The probes log in as each migrated user with the integration app's own key (from a
-                  # second credential or vault in AWX; here the emulator's file).
-                  license_migration_probe_connection={
-                      "auth": "jwt", "login_url": fresh_emulator.ready["orgs"]["acme-uat"]["login_url"],
-                      "audience": fresh_emulator.ready["orgs"]["acme-uat"]["audience"],
-                      "client_id": fresh_emulator.ready["orgs"]["acme-uat"]["admin"]["client_id"],
-                      "private_key_file": fresh_emulator.ready["orgs"]["acme-uat"]["admin"]["private_key_file"],
-                      "ca_path": fresh_emulator.ca_file})
-    job = awx_job("playbooks/migrate_sandbox.yml", sandbox, "acme-uat", survey)
+    uat = fresh_emulator.ready["orgs"]["acme-uat"]
+    # The probes log in as each migrated user with the integration app's own key: in AWX a vault or a
+    # second credential supplies it; here the emulator's key file, as a job template extra var.
+    probe_connection = {"auth": "jwt", "login_url": uat["login_url"], "audience": uat["audience"],
+                        "client_id": uat["admin"]["client_id"], "private_key_file": uat["admin"]["private_key_file"],
+                        "ca_path": fresh_emulator.ca_file}
+    job = awx_job("playbooks/migrate_sandbox.yml", sandbox, "acme-uat",
+                  {"license_migration_probe_connection": probe_connection})
     assert (job.status, job.rc) == ("successful", 0), job.explain()
     stats = job.stats["license_migration"]
     assert stats["orgs"]["acme-uat"]["counts"]["moved"] == 1, stats
@@ -269,22 +281,30 @@ def test_inventory_then_sandbox_migration_as_awx_jobs(awx_job, fresh_emulator, t
     # The client secret has no file form: it is in the environment, so the runner's own dump holds it.
     assert sandbox["client_secret"] in job.read("command")
 
+    # The production rollout as a check-mode job with the survey's batch size (an integer answer).
+    before = users_of(fresh_emulator, "acme-prod")
+    job = awx_job("playbooks/rollout_production.yml", production, "acme-prod",
+                  {"license_migration_batch_size": 1, "license_migration_gate_override_reason": ""}, check=True)
+    assert (job.status, job.rc) == ("successful", 0), job.explain()
+    stats = job.stats["license_migration"]
+    assert stats["dry_run"] is True and stats["orgs"]["acme-prod"]["counts"]["would_move"] == 1, stats
+    assert users_of(fresh_emulator, "acme-prod") == before
+    assert_no_secret(job.collection_controlled_files(), secret_texts(production))
+
 
 def test_check_mode_job_changes_nothing_and_reports_a_dry_run(awx_job, fresh_emulator, tmp_path):
-    runs_dir = tmp_path / "runs"
     before = users_of(fresh_emulator, "acme-prod")
     job = awx_job("playbooks/inventory.yml", jwt_inputs(fresh_emulator, "acme-prod"), "acme-prod",
-                  {"license_migration_runs_dir": str(runs_dir)}, check=True)
+                  {"license_migration_plan_overwrite": "false"}, check=True)
     assert (job.status, job.rc) == ("successful", 0), job.explain()
     assert job.stats["license_migration"]["dry_run"] is True
-    assert not runs_dir.exists()
+    assert not (tmp_path / "runs").exists()
     assert users_of(fresh_emulator, "acme-prod") == before
 
 
-def test_a_refused_login_fails_the_job_without_echoing_the_secret(awx_job, fresh_emulator, tmp_path):
+def test_a_refused_login_fails_the_job_without_echoing_the_secret(awx_job, fresh_emulator):
     inputs = dict(client_credentials_inputs(fresh_emulator, "acme-prod"), client_secret="not-the-secret-0123456789")
-    job = awx_job("playbooks/inventory.yml", inputs, "acme-prod",
-                  {"license_migration_runs_dir": str(tmp_path / "runs")})
+    job = awx_job("playbooks/inventory.yml", inputs, "acme-prod", {"license_migration_plan_overwrite": "false"})
     assert (job.status, job.rc) == ("failed", 2), job.explain()
     assert "invalid client credentials" in job.read("stdout")
     assert_no_secret(job.collection_controlled_files(), secret_texts(inputs))
