@@ -21,8 +21,9 @@ API = "v62.0"
 class Emulator:
     """A running emulator process and the READY.json it wrote."""
 
-    def __init__(self, process, ready, ready_file):
+    def __init__(self, process, ready, ready_file, log=None):
         self.process = process
+        self.log = log
         self.ready = ready
         self.ready_file = ready_file
         self.base_url = ready["base_url"]
@@ -72,6 +73,8 @@ class Emulator:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.log is not None:
+            self.log.close()
         return self.process.returncode
 
 
@@ -96,7 +99,7 @@ def start_emulator(directory, estate=EXAMPLE_ESTATE, *extra_args, timeout=90):
             pytest.fail("emulator did not write %s within %ss" % (ready_file, timeout))
         time.sleep(0.1)
     with open(ready_file, encoding="utf-8") as handle:
-        return Emulator(process, json.load(handle), ready_file)
+        return Emulator(process, json.load(handle), ready_file, log)
 
 
 @pytest.fixture(scope="session")
