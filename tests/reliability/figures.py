@@ -1,0 +1,359 @@
+#!/usr/bin/env python
+# -*- coding: utf-8 -*-
+# Copyright: sfops.integration_users contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reliability and security figures of sfops.integration_users, proven on the emulator.
+
+Runs the scenarios of issue 8 and prints one table; exits 1 when a row is not met.
+
+  faults       the whole pipeline (site.yml) fault-free, then with 10 % 503/500, 5 % UNABLE_TO_LOCK_ROW on
+               writes, sessions dying every 50 calls and latency jitter: the org states must be equal
+  crashes      SIGKILL of ansible-playbook at seeded random points of a sandbox migration: every touched
+               user unchanged or fully migrated, its backup on disk, rollback exact, a re-run completes
+  allocation   an org with its allocation nearly spent is skipped before any write, one with it spent is
+               asked once (no retry loop), the other orgs complete
+  concurrency  two identical migrations of the same org at once both succeed and end correct
+  bad input, secrets, TLS: the pytest files tests/integration/test_bad_input.py, test_secrets.py and
+               test_tls.py (their passed cases are counted)
+
+    python tests/reliability/figures.py            # CI size (demo estate, 3 crash trials)
+    python tests/reliability/figures.py --full     # + a generated estate of 30 orgs, 10 crash trials
+
+Work files (logs, runs, state dumps) go under --work-dir (default tests/output/reliability).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ElementTree
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402  pylint: disable=wrong-import-position
+
+DEMO_ESTATE = os.path.join(harness.ESTATES, "demo.yml")
+FAULT_RULES = [
+    {"status": 503, "rate": 0.05},
+    {"status": 500, "rate": 0.05},
+    {"error": "lock", "rate": 0.05},      # the emulator applies it to writes only
+    {"expire_calls": 50},
+    {"latency_ms": 1, "jitter_ms": 25},
+]
+# Retries the client makes for one request before giving up (plugins/module_utils/client.py default).
+CLIENT_RETRIES = 3
+RUN_ID = "reliability"
+# The sandbox the crash, allocation and concurrency scenarios migrate: clean candidates, no trap.
+CRASH_ORG = "acme-uat"
+OTHER_SANDBOX = "globex-dev"
+PYTEST_FILES = {"bad input": "tests/integration/test_bad_input.py",
+                "secrets": "tests/integration/test_secrets.py",
+                "tls": "tests/integration/test_tls.py"}
+
+
+class Table:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, name, figure, target, met, note=""):
+        self.rows.append((name, str(figure), target, bool(met), note))
+        print("  %-44s %-12s %s%s" % (name, figure, "met" if met else "NOT MET",
+                                      (" (" + note + ")") if note else ""), flush=True)
+
+    def render(self):
+        width = max(len(r[0]) for r in self.rows)
+        lines = ["%-*s  %-12s  %-26s  %s" % (width, "row", "figure", "target", "met")]
+        lines.append("-" * len(lines[0]))
+        for name, figure, target, met, _note in self.rows:
+            lines.append("%-*s  %-12s  %-26s  %s" % (width, name, figure, target, "yes" if met else "NO"))
+        return "\n".join(lines)
+
+    @property
+    def all_met(self):
+        return all(row[3] for row in self.rows)
+
+
+def report_errors(runs_dir, run_id):
+    """org -> error of that org in a run's report.json (None when it completed), {} without a report."""
+    path = os.path.join(runs_dir, run_id, "report.json")
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        report = json.load(handle)
+    return dict((org["org"], org.get("error")) for org in report["orgs"])
+
+
+# ---- faults -------------------------------------------------------------------------------------
+def faults(table, estate, label, work_dir):
+    """site.yml fault-free, then under the fault rules, on a fresh emulator of ``estate``."""
+    started = time.monotonic()
+    emulator = harness.Emulator(estate, os.path.join(work_dir, "emulator"))
+    try:
+        clean_ws = harness.Workspace(emulator, work_dir, "clean")
+        clean = clean_ws.run("site.yml", {"license_migration_run_id": RUN_ID})
+        clean_states = harness.normalized(emulator.states())
+        clean_calls = sum(emulator.api_used().values())
+        emulator.reset()
+        emulator.admin("POST", "faults", json=FAULT_RULES)
+        faulted_ws = harness.Workspace(emulator, work_dir, "faulted")
+        faulted = faulted_ws.run("site.yml", {"license_migration_run_id": RUN_ID})
+        faulted_states = harness.normalized(emulator.states())
+        faulted_calls = sum(emulator.api_used().values())
+        report = emulator.admin("GET", "faults")
+        emulator.admin("DELETE", "faults")
+        with open(os.path.join(work_dir, "states.json"), "w", encoding="utf-8") as handle:
+            json.dump({"clean": clean_states, "faulted": faulted_states, "faults": report}, handle, indent=1)
+    finally:
+        emulator.stop()
+    injected = dict((rule_kind(rule), rule["injected"]) for rule in report["rules"])
+    errors_injected = sum(n for kind, n in injected.items() if kind != "latency")
+    diff = harness.differences(clean_states, faulted_states)
+    same_outcome = (report_errors(clean_ws.runs_dir, RUN_ID) == report_errors(faulted_ws.runs_dir, RUN_ID)
+                    and clean.rc == faulted.rc)
+    users = sum(len(state["users"]) for state in clean_states.values())
+    minutes = (time.monotonic() - started) / 60
+    table.add("%s: orgs" % label, len(clean_states), "", True, "%.1f min" % minutes)
+    table.add("%s: faults injected" % label, errors_injected, ">= 1 of each kind",
+              all(injected.get(k, 0) > 0 for k in ("503", "500", "lock", "expiry")),
+              ", ".join("%s %d" % item for item in sorted(injected.items())))
+    # A faulted request is not counted by the emulator and is answered by one more request (a retry or,
+    # for an expired session, a token request and the same call again): the requests re-sent are the faults.
+    table.add("%s: retries (re-sent requests)" % label, errors_injected,
+              "<= %d per request" % CLIENT_RETRIES, faulted.rc == clean.rc,
+              "data-API calls counted: %d fault-free, %d with faults" % (clean_calls, faulted_calls))
+    table.add("%s: org states equal to fault-free" % label, "%d users" % users, "identical",
+              not diff and same_outcome,
+              "; ".join(diff[:3]) if diff else "rc %s/%s, report errors %s" % (
+                  clean.rc, faulted.rc, "equal" if same_outcome else "DIFFER"))
+
+
+def rule_kind(rule):
+    if rule.get("status"):
+        return str(rule["status"])
+    if rule.get("error"):
+        return rule["error"]
+    if rule.get("expire_calls"):
+        return "expiry"
+    return "latency"
+
+
+# ---- crashes ------------------------------------------------------------------------------------
+def migrated_view(view, plan_usernames):
+    return dict((name, value) for name, value in view.items() if name in plan_usernames)
+
+
+def crashes(table, trials, seed, work_dir):
+    emulator = harness.Emulator(DEMO_ESTATE, os.path.join(work_dir, "emulator"))
+    rng = random.Random(seed)
+    survived = 0
+    users_checked = 0
+    problems = []
+    try:
+        ws = harness.Workspace(emulator, work_dir, "crash")
+        target = {"license_migration_target": CRASH_ORG}
+        # Plans of the production orgs, then one uninterrupted migration: its duration bounds the kill
+        # points and its end state is what "fully migrated" means.
+        planned = ws.run("inventory.yml", dict(target, license_migration_target="acme-prod",
+                                               license_migration_run_id="plan"))
+        if planned.rc != 0:
+            problems.append("inventory.yml failed (rc %s): %s" % (planned.rc, planned.output[-600:]))
+            raise StopIteration
+        emulator.reset()
+        before = harness.user_view(emulator.admin("GET", "orgs/%s/state" % CRASH_ORG))
+        started = time.monotonic()
+        calibration = ws.run("migrate_sandbox.yml", dict(target, license_migration_run_id="calibration"))
+        duration = time.monotonic() - started
+        migrated = harness.user_view(emulator.admin("GET", "orgs/%s/state" % CRASH_ORG))
+        moved = sorted(name for name in migrated if migrated[name] != before[name])
+        if calibration.rc != 0 or not moved:
+            problems.append("the uninterrupted migration failed or moved nobody (rc %s): %s"
+                            % (calibration.rc, calibration.output[-600:]))
+            raise StopIteration
+        for trial in range(trials):
+            emulator.reset()
+            run_id = "crash-%d" % trial
+            # Start-up of ansible-playbook takes a few seconds: the kill points cover the whole run.
+            delay = rng.uniform(0.05, 1.0) * duration
+            job = ws.start("migrate_sandbox.yml", dict(target, license_migration_run_id=run_id))
+            finished = harness.wait_for(lambda: job.process.poll() is not None, delay)
+            if not finished:
+                job.kill()
+            after = harness.user_view(emulator.admin("GET", "orgs/%s/state" % CRASH_ORG))
+            touched = [name for name in after if after[name] != before[name]]
+            trial_problems = []
+            backups = glob.glob(os.path.join(ws.runs_dir, run_id, "backups", CRASH_ORG, "integration_user-*.json"))
+            backed_up = set()
+            for path in backups:
+                with open(path, encoding="utf-8") as handle:
+                    backed_up.update(u["username"] for u in json.load(handle)["data"]["users"])
+            for name in touched:
+                if after[name] != migrated.get(name):
+                    trial_problems.append("%s half-migrated: %s" % (name, after[name]))
+                if name not in backed_up:
+                    trial_problems.append("%s changed without a backup" % name)
+            if touched:
+                back = ws.run("rollback.yml", dict(target, license_migration_rollback_run_id=run_id,
+                                                   license_migration_run_id=run_id + "-rollback"))
+                restored = harness.user_view(emulator.admin("GET", "orgs/%s/state" % CRASH_ORG))
+                if restored != before:
+                    trial_problems.append("rollback (rc %s) left %s" % (back.rc, sorted(
+                        n for n in restored if restored[n] != before[n])))
+            again = ws.run("migrate_sandbox.yml", dict(target, license_migration_run_id=run_id + "-again"))
+            final = harness.user_view(emulator.admin("GET", "orgs/%s/state" % CRASH_ORG))
+            if again.rc != 0 or final != migrated:
+                trial_problems.append("re-run (rc %s) did not complete: %s" % (again.rc, sorted(
+                    n for n in final if final[n] != migrated[n])))
+            users_checked += len(moved)
+            print("    trial %d: killed after %.1f s%s, %d user(s) touched%s" % (
+                trial + 1, delay, "" if not finished else " (it had finished)", len(touched),
+                ": " + "; ".join(trial_problems) if trial_problems else ", ok"), flush=True)
+            if trial_problems:
+                problems.extend("trial %d: %s" % (trial + 1, p) for p in trial_problems)
+            else:
+                survived += 1
+    except StopIteration:
+        pass
+    finally:
+        emulator.stop()
+    table.add("crashes survived (SIGKILL, seed %d)" % seed, "%d/%d" % (survived, trials), "all",
+              survived == trials and trials > 0, "; ".join(problems[:3]))
+    table.add("users verified correct after crashes", users_checked, ">= 1 per trial",
+              users_checked >= trials and not problems)
+
+
+# ---- API allocation -------------------------------------------------------------------------------
+def allocation(table, work_dir):
+    emulator = harness.Emulator(DEMO_ESTATE, os.path.join(work_dir, "emulator"))
+    try:
+        ws = harness.Workspace(emulator, work_dir, "allocation")
+        planned = ws.run("inventory.yml", {"license_migration_target": "acme-prod:globex-prod",
+                                           "license_migration_run_id": "plan"})
+        emulator.reset()
+        orgs = dict((o["name"], o) for o in emulator.admin("GET", "orgs"))
+        # Nearly spent: a few calls left, fewer than a migration needs. Spent: nothing left at all.
+        nearly = orgs[CRASH_ORG]["api_daily_limit"] - 15
+        emulator.admin("POST", "orgs/%s/api-usage" % CRASH_ORG, json={"used": nearly})
+        emulator.admin("POST", "faults", json={"error": "limit", "org": "initech-qa"})
+        run = ws.run("migrate_sandbox.yml", {"license_migration_target": "%s:%s:initech-qa" % (CRASH_ORG, OTHER_SANDBOX),
+                                             "license_migration_run_id": "allocation"})
+        writes = emulator.writes()
+        limit_rule = emulator.admin("GET", "faults")["rules"][0]
+        errors = report_errors(ws.runs_dir, "allocation")
+    finally:
+        emulator.stop()
+    message = errors.get(CRASH_ORG) or ""
+    table.add("allocation nearly spent: writes before skip", writes[CRASH_ORG], "0",
+              planned.rc == 0 and writes[CRASH_ORG] == 0 and "API" in message,
+              message[:160] or "no error reported for %s (rc %s)" % (CRASH_ORG, run.rc))
+    table.add("allocation spent: REQUEST_LIMIT_EXCEEDED asked", limit_rule["injected"], "1 (no retry)",
+              limit_rule["injected"] == 1 and writes["initech-qa"] == 0, (errors.get("initech-qa") or "")[:120])
+    table.add("allocation: other org completes", "ok" if errors.get(OTHER_SANDBOX, "missing") is None else "failed",
+              "completes", errors.get(OTHER_SANDBOX, "missing") is None, str(errors.get(OTHER_SANDBOX) or "")[:160])
+
+
+# ---- concurrency ---------------------------------------------------------------------------------
+def concurrency(table, work_dir):
+    emulator = harness.Emulator(DEMO_ESTATE, os.path.join(work_dir, "emulator"))
+    try:
+        ws = harness.Workspace(emulator, work_dir, "concurrency")
+        target = {"license_migration_target": CRASH_ORG}
+        planned = ws.run("inventory.yml", {"license_migration_target": "acme-prod", "license_migration_run_id": "plan"})
+        emulator.reset()
+        solo = ws.run("migrate_sandbox.yml", dict(target, license_migration_run_id="solo"))
+        expected = harness.user_view(emulator.admin("GET", "orgs/%s/state" % CRASH_ORG))
+        emulator.reset()
+        # Same migration, same plan, started together: each must treat the other's work as done.
+        jobs = [ws.start("migrate_sandbox.yml", dict(target, license_migration_run_id="twin-%d" % n)) for n in (1, 2)]
+        for job in jobs:
+            job.wait()
+        final = harness.user_view(emulator.admin("GET", "orgs/%s/state" % CRASH_ORG))
+        errors = [report_errors(ws.runs_dir, "twin-%d" % n).get(CRASH_ORG, "no report") for n in (1, 2)]
+    finally:
+        emulator.stop()
+    ok = planned.rc == 0 and solo.rc == 0 and all(job.rc == 0 for job in jobs) and final == expected
+    table.add("concurrency: two identical runs", "rc %s/%s" % tuple(job.rc for job in jobs), "both 0, state correct",
+              ok, "; ".join(str(e)[:120] for e in errors if e) or ("state %s" % ("correct" if final == expected
+                                                                              else "WRONG")))
+
+
+# ---- the pytest-proven rows ------------------------------------------------------------------------
+def pytest_rows(table, work_dir):
+    for name, path in PYTEST_FILES.items():
+        if not os.path.exists(os.path.join(harness.CHECKOUT, path)):
+            table.add("%s cases" % name, 0, "all pass", False, "%s is missing" % path)
+            continue
+        junit = os.path.join(work_dir, name.replace(" ", "_") + ".xml")
+        completed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", path,
+                                    "--junitxml", junit], cwd=harness.CHECKOUT, capture_output=True, text=True,
+                                   check=False, timeout=1800)
+        passed, failed = junit_counts(junit)
+        note = "" if completed.returncode == 0 else completed.stdout[-300:].replace("\n", " ")
+        if name == "bad input":
+            table.add("bad inputs refused cleanly", "%d/%d" % (passed, passed + failed), ">= 40, all",
+                      failed == 0 and passed >= 40 and completed.returncode == 0, note)
+        elif name == "secrets":
+            table.add("secrets found (leak checks passed)", "0" if failed == 0 else "%d checks failed" % failed,
+                      "0", failed == 0 and passed > 0 and completed.returncode == 0, "%d checks" % passed)
+        else:
+            table.add("TLS checks", "%d/%d" % (passed, passed + failed), "all", failed == 0 and passed > 0
+                      and completed.returncode == 0, note)
+
+
+def junit_counts(path):
+    if not os.path.exists(path):
+        return 0, 1
+    root = ElementTree.parse(path).getroot()
+    passed = failed = 0
+    for case in root.iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed += 1
+        elif case.find("skipped") is None:
+            passed += 1
+    return passed, failed
+
+
+SCENARIOS = ("faults", "crashes", "allocation", "concurrency", "pytest")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--full", action="store_true", help="full size: generated 30-org estate, 10 crash trials")
+    parser.add_argument("--work-dir", default=os.path.join(harness.CHECKOUT, "tests", "output", "reliability"))
+    parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--only", action="append", choices=SCENARIOS, help="run only these scenarios")
+    args = parser.parse_args(argv)
+    work = os.path.abspath(args.work_dir)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work, mode=0o700)
+    chosen = args.only or SCENARIOS
+    table = Table()
+    started = time.monotonic()
+    print("Reliability and security figures (%s size, seed %d); work files in %s"
+          % ("full" if args.full else "CI", args.seed, work), flush=True)
+    if "faults" in chosen:
+        faults(table, DEMO_ESTATE, "demo estate", os.path.join(work, "faults-demo"))
+        if args.full:
+            estate = harness.generate_estate(os.path.join(work, "generated.yml"), orgs=15, users=12, seed=args.seed)
+            faults(table, estate, "generated 30 orgs", os.path.join(work, "faults-generated"))
+    if "crashes" in chosen:
+        crashes(table, 10 if args.full else 3, args.seed, os.path.join(work, "crashes"))
+    if "allocation" in chosen:
+        allocation(table, os.path.join(work, "allocation"))
+    if "concurrency" in chosen:
+        concurrency(table, os.path.join(work, "concurrency"))
+    if "pytest" in chosen:
+        pytest_rows(table, work)
+    print("\n" + table.render())
+    print("\n%s in %.1f min" % ("All rows met" if table.all_met else "SOME ROWS NOT MET",
+                                (time.monotonic() - started) / 60))
+    return 0 if table.all_met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
