@@ -9,9 +9,9 @@ one host per org, and runs the same playbook of read tasks twice per configurati
   simple-salesforce imported in a new Python process per task) doing the same token + query work.
 
 For each number of orgs, forks and mode it prints wall time, controller CPU time (this process's
-children: ansible-playbook, its workers and their module processes; not the emulator), cost per
-org-task, and the API calls each org counted (emulator admin API). Figures only: nothing is asserted
-about time. A failed task fails the run.
+children: ansible-playbook, its workers and their module processes), both per org-task, the
+emulator's own CPU time (it shares the machine), and the API calls each org counted (emulator admin
+API). Figures only: nothing is asserted about time. A failed task fails the run.
 
     python benchmarks/run.py                       # 10/40/100 orgs x forks 5/10/25, both modes
     python benchmarks/run.py --quick               # small, for a smoke test
@@ -184,6 +184,16 @@ class Emulator:
                 self.process.kill()
                 self.process.wait()
 
+    def cpu_seconds(self):
+        """CPU time the emulator has used so far (None where /proc is not available)."""
+        try:
+            with open("/proc/%d/stat" % self.process.pid, encoding="ascii") as stat:
+                # Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def api_used(self, org_names):
         """Org name -> API calls counted so far (the emulator's daily usage counter)."""
         used = {}
@@ -300,6 +310,7 @@ def run_playbook(emulator, workdir, collections_root, mode, org_names, forks, ta
     write_inventory(inventory, emulator.ready, org_names)
     write_playbook(playbook, mode, task_names)
     before = emulator.api_used(org_names)
+    emulator_cpu_before = emulator.cpu_seconds()
     cpu_before = children_cpu_seconds()
     started = time.perf_counter()
     with open(log_path, "w", encoding="utf-8") as log:
@@ -309,6 +320,8 @@ def run_playbook(emulator, workdir, collections_root, mode, org_names, forks, ta
             env=ansible_env(collections_root), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     wall = time.perf_counter() - started
     cpu = children_cpu_seconds() - cpu_before
+    emulator_cpu_after = emulator.cpu_seconds()
+    emulator_cpu = None if emulator_cpu_before is None else emulator_cpu_after - emulator_cpu_before
     after = emulator.api_used(org_names)
     calls = [after[name] - before[name] for name in org_names]
     with open(log_path, encoding="utf-8") as log:
@@ -316,12 +329,12 @@ def run_playbook(emulator, workdir, collections_root, mode, org_names, forks, ta
     complete = len(hosts) == len(org_names) and all(
         ok == len(task_names) and not unreachable and not failed for ok, unreachable, failed in hosts.values())
     return {"mode": mode, "orgs": len(org_names), "forks": forks, "tasks": len(task_names), "wall": wall,
-            "cpu": cpu, "calls_min": min(calls), "calls_max": max(calls), "calls_mean": sum(calls) / len(calls),
+            "cpu": cpu, "emulator_cpu": emulator_cpu, "calls_min": min(calls), "calls_max": max(calls), "calls_mean": sum(calls) / len(calls),
             "ok": returncode == 0 and complete, "log": log_path}
 
 
 HEADER = ("mode", "orgs", "forks", "tasks", "wall s", "cpu s", "wall ms/org-task", "cpu ms/org-task",
-          "API calls/org", "result")
+          "emulator cpu s", "API calls/org", "result")
 
 
 def row(result):
@@ -332,7 +345,8 @@ def row(result):
         calls = "%.1f (%d-%d)" % (result["calls_mean"], result["calls_min"], result["calls_max"])
     return (result["mode"], str(result["orgs"]), str(result["forks"]), str(result["tasks"]),
             "%.1f" % result["wall"], "%.1f" % result["cpu"], "%.0f" % (1000 * result["wall"] / org_tasks),
-            "%.0f" % (1000 * result["cpu"] / org_tasks), calls, "ok" if result["ok"] else "FAILED: " + result["log"])
+            "%.0f" % (1000 * result["cpu"] / org_tasks),
+            "-" if result["emulator_cpu"] is None else "%.1f" % result["emulator_cpu"], calls, "ok" if result["ok"] else "FAILED: " + result["log"])
 
 
 def print_table(results):
