@@ -276,8 +276,28 @@ class AccessTokenFlow(AuthFlow):
 FLOWS = {flow.name: flow for flow in (ClientCredentialsFlow, JwtFlow, PasswordFlow, AccessTokenFlow)}
 
 
+def _check_url(params, name):
+    """``login_url`` / ``instance_url`` must be https URLs with a host: credentials never travel in clear,
+    and a malformed URL is named here instead of failing deep inside the HTTP library."""
+    url = params.get(name)
+    if not url:
+        return
+    try:
+        parsed = urlparse(url)
+        host = parsed.hostname
+        parsed.port  # pylint: disable=pointless-statement  # raises ValueError on a bad port
+    except ValueError:
+        host = None
+    if parsed.scheme.lower() != "https" or not host or any(char.isspace() for char in url):
+        raise ConfigurationError(
+            "%s must be an https URL with a host, such as https://mydomain.my.salesforce.com (got %r)"
+            % (name, url), org=None, user=params.get("username"))
+
+
 def auth_flow(params):
     """The AuthFlow for validated params (raises ConfigurationError when options do not fit)."""
+    for name in ("login_url", "instance_url"):
+        _check_url(params, name)
     return FLOWS[infer_auth(params)](params)
 
 
