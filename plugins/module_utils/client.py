@@ -48,6 +48,8 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.errors imp
 )
 
 COMPOSITE_LIMIT = 25
+# Salesforce counts queries and sObject Collections apart: at most 5 of the 25 subrequests of a call.
+COMPOSITE_QUERY_LIMIT = 5
 COLLECTION_LIMIT = 200
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 8.0
@@ -61,6 +63,25 @@ def require_libraries():
         name = getattr(LIBRARY_IMPORT_ERROR, "name", None) or "simple-salesforce"
         raise MissingLibraryError("requests" if name == "requests" else "simple-salesforce",
                                   LIBRARY_IMPORT_ERROR)
+
+
+def is_query_or_collection(subrequest):
+    """Whether a composite subrequest counts against the 5 queries/collections of one call."""
+    path = subrequest.get("url", "").split("?", 1)[0].rstrip("/")
+    return path.endswith(("/query", "/queryAll")) or "/query/" in path or "/composite/sobjects" in path
+
+
+def composite_chunks(subrequests):
+    """Subrequests cut into the calls Salesforce accepts, keeping their order."""
+    chunks, queries = [], 0
+    for sub in subrequests:
+        heavy = is_query_or_collection(sub)
+        if not chunks or len(chunks[-1]) == COMPOSITE_LIMIT or (heavy and queries == COMPOSITE_QUERY_LIMIT):
+            chunks.append([])
+            queries = 0
+        chunks[-1].append(sub)
+        queries += heavy
+    return chunks
 
 
 def backoff_delay(attempt, rand=random.random):
@@ -257,21 +278,22 @@ class Client:
         path = ("tooling/query" if tooling else "query") + "?q=" + quote(soql, safe="")
         return {"method": "GET", "url": self.data_path(path), "referenceId": reference}
 
-    def composite(self, subrequests, all_or_none=False, raise_on_error=True):
-        """POST /composite; more than 25 subrequests are sent as several calls, in order.
+    def composite(self, subrequests, all_or_none=False, raise_on_error=True, tooling=False):
+        """POST /composite (``tooling``: /tooling/composite), split into as few calls as Salesforce allows.
 
-        Returns ``{referenceId: body}`` when ``raise_on_error`` (the first failed subrequest raises
-        ApiError naming its referenceId), else ``{referenceId: {"status": int, "body": ...}}``.
-        Split calls cannot reference each other's results, and an ``all_or_none`` request cannot
-        be split (ValueError).
+        One call holds at most 25 subrequests, of which at most 5 are queries or sObject Collections;
+        more are sent as several calls, in order. Returns ``{referenceId: body}`` when
+        ``raise_on_error`` (the first failed subrequest raises ApiError naming its referenceId), else
+        ``{referenceId: {"status": int, "body": ...}}``. Split calls cannot reference each other's
+        results, and an ``all_or_none`` request cannot be split (ValueError).
         """
-        subrequests = list(subrequests)
-        if all_or_none and len(subrequests) > COMPOSITE_LIMIT:
-            raise ValueError("an allOrNone composite request holds at most %d subrequests" % COMPOSITE_LIMIT)
+        chunks = composite_chunks(list(subrequests))
+        if all_or_none and len(chunks) > 1:
+            raise ValueError("an allOrNone composite request holds at most %d subrequests, %d of them queries "
+                             "or collections" % (COMPOSITE_LIMIT, COMPOSITE_QUERY_LIMIT))
         results = {}
-        for start in range(0, len(subrequests), COMPOSITE_LIMIT):
-            chunk = subrequests[start:start + COMPOSITE_LIMIT]
-            answer = self._rest("composite", method="POST", idempotent=False,
+        for chunk in chunks:
+            answer = self._rest("tooling/composite" if tooling else "composite", method="POST", idempotent=False,
                                 json={"allOrNone": bool(all_or_none), "compositeRequest": chunk})
             for sub in answer.get("compositeResponse", []):
                 status, body, ref = sub.get("httpStatusCode"), sub.get("body"), sub.get("referenceId")

@@ -16,7 +16,6 @@ API calls for one run, whatever the number of users (beyond paging):
     ceil(n / 25)  composites (Tooling) of single-record GETs for the Metadata of the n validation rules,
                   flows and custom fields (Salesforce serves Metadata one record at a time; record GETs
                   are not queries, so the "5 queries per composite" rule does not cap them)
-    (+1 once if the server has no /tooling/composite and the REST composite is used instead)
     ceil(s / 5)   the rows of the s hierarchy custom settings owned by the profiles
 Calls for a scan that is switched off are not made.
 
@@ -45,7 +44,6 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.users impo
 SCANS = ("apex", "triggers", "validation_rules", "flows", "formula_fields", "custom_settings")
 SEVERITIES = ("blocker", "warning", "info")
 QUERIES_PER_COMPOSITE = 5
-COMPOSITE_SUBREQUESTS = 25
 
 ARGUMENT_SPEC = dict(
     usernames=dict(type="list", elements="str"),
@@ -473,32 +471,13 @@ def _tolerant_composite(client, subrequests):
 def _tooling_composite(client, subrequests):
     """Like _tolerant_composite, through the Tooling API's own /tooling/composite resource.
 
-    Salesforce's REST /composite accepts sObject, query and collection resources, not Tooling ones,
-    so Tooling queries and Tooling record reads go to /tooling/composite (25 subrequests a call).
-    A server without that resource (404) gets the REST composite instead, remembered per client so
-    the refusal costs one call per run.
+    Salesforce's REST /composite accepts sObject, query and collection resources, not Tooling ones.
+    A call refused as a whole (e.g. no Tooling access) leaves every component of it unread.
     """
-    if getattr(client, "_tooling_composite_missing", False):
-        return _tolerant_composite(client, subrequests)
-    out = {}
-    for start in range(0, len(subrequests), COMPOSITE_SUBREQUESTS):
-        chunk = subrequests[start:start + COMPOSITE_SUBREQUESTS]
-        try:
-            # Until the shared client's composite() takes tooling=True, its generic REST call is used.
-            answer = client._rest("tooling/composite", method="POST", idempotent=False,  # pylint: disable=protected-access
-                                  json={"allOrNone": False, "compositeRequest": chunk})
-        except ApiError as exc:
-            if exc.status != 404:
-                # Refused as a whole (e.g. no Tooling access): every component of it is unread.
-                out.update((sub.get("referenceId"), (None, exc)) for sub in chunk)
-                continue
-            client._tooling_composite_missing = True  # pylint: disable=protected-access
-            out.update(_tolerant_composite(client, subrequests[start:]))
-            return out
-        out.update(_answers(dict(
-            (sub.get("referenceId"), {"status": sub.get("httpStatusCode"), "body": sub.get("body")})
-            for sub in answer.get("compositeResponse", []))))
-    return out
+    try:
+        return _answers(client.composite(subrequests, raise_on_error=False, tooling=True))
+    except ApiError as exc:
+        return dict((sub.get("referenceId"), (None, exc)) for sub in subrequests)
 
 
 def read_components(client, scans):

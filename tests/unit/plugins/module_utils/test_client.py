@@ -9,7 +9,12 @@ import requests
 from fake_salesforce import INSTANCE, FakeTransport, query_page, rest_error, session_with, token_ok
 
 from ansible_collections.sfops.integration_users.plugins.module_utils import client as client_module
-from ansible_collections.sfops.integration_users.plugins.module_utils.client import Client, backoff_delay
+from ansible_collections.sfops.integration_users.plugins.module_utils.client import (
+    Client,
+    backoff_delay,
+    composite_chunks,
+    is_query_or_collection,
+)
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import (
     ApiError,
     ConnectionFailure,
@@ -158,7 +163,7 @@ def test_read_timeout_on_a_write_is_not_retried(transport):
     assert sleeps == [] and len(transport.calls_to("/sobjects/Account")) == 1
 
 
-def test_composite_splits_by_25_and_maps_references(transport):
+def test_composite_splits_by_5_queries_and_maps_references(transport):
     def answer(request, match):
         body = request.json
         assert body["allOrNone"] is False
@@ -170,11 +175,32 @@ def test_composite_splits_by_25_and_maps_references(transport):
     subrequests = [client.query_subrequest("q%d" % i, "SELECT Id FROM User WHERE Name = 'a b'") for i in range(30)]
     assert subrequests[0]["url"] == V + "/query?q=SELECT%20Id%20FROM%20User%20WHERE%20Name%20%3D%20%27a%20b%27"
     results = client.composite(subrequests)
-    assert [len(r.json["compositeRequest"]) for r in transport.calls_to("/composite")] == [25, 5]
+    # Salesforce accepts at most 5 queries or collections among the 25 subrequests of one call.
+    assert [len(r.json["compositeRequest"]) for r in transport.calls_to("/composite")] == [5] * 6
     assert list(results) == ["q%d" % i for i in range(30)]
     assert client.finish_query(results["q29"])["records"] == [{"ref": "q29"}]
     with pytest.raises(ValueError):
         client.composite(subrequests, all_or_none=True)
+
+
+def test_composite_chunks_count_25_subrequests_and_5_queries():
+    gets = [{"method": "GET", "url": V + "/sobjects/User/005%012d" % i, "referenceId": "g%d" % i} for i in range(30)]
+    queries = [{"method": "GET", "url": V + "/query?q=x", "referenceId": "q%d" % i} for i in range(7)]
+    collection = {"method": "POST", "url": V + "/composite/sobjects", "referenceId": "c"}
+    assert [len(chunk) for chunk in composite_chunks(gets)] == [25, 5]
+    mixed = gets[:10] + queries + gets[10:30] + [collection]
+    chunks = composite_chunks(mixed)
+    assert [len(chunk) for chunk in chunks] == [15, 23]
+    assert [sum(is_query_or_collection(sub) for sub in chunk) for chunk in chunks] == [5, 3]
+    assert [sub for chunk in chunks for sub in chunk] == mixed
+
+
+def test_tooling_composite_goes_to_the_tooling_resource(transport):
+    transport.route("POST", r"/tooling/composite$", (200, {"compositeResponse": [
+        {"referenceId": "a", "httpStatusCode": 200, "body": query_page([])}]}))
+    client = make(transport)
+    client.composite([client.query_subrequest("a", "SELECT Id FROM ApexClass", tooling=True)], tooling=True)
+    assert len(transport.calls_to("/tooling/composite")) == 1
 
 
 def test_composite_subrequest_failure(transport):

@@ -8,6 +8,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.sfops.integration_users.plugins.module_utils import profile_check as pc
+from ansible_collections.sfops.integration_users.plugins.module_utils.client import composite_chunks
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import execute
@@ -243,7 +244,7 @@ class FakeClient:
         return "/services/data/v62.0/" + path
 
     def query_subrequest(self, reference, soql, tooling=False):
-        return {"method": "GET", "referenceId": reference, "soql": soql, "url": "q"}
+        return {"method": "GET", "referenceId": reference, "soql": soql, "url": "/services/data/v62.0/query"}
 
     def _sub(self, sub):
         if "soql" in sub:
@@ -263,11 +264,15 @@ class FakeClient:
         assert len([s for s in chunk if "soql" in s]) <= 5, "Salesforce allows 5 queries per composite"
         return dict((sub["referenceId"], self._sub(sub)) for sub in chunk)
 
-    def composite(self, subrequests, raise_on_error=True):
-        subrequests = list(subrequests)
+    def composite(self, subrequests, raise_on_error=True, tooling=False):
+        label = "tooling/composite" if tooling else "composite"
+        if tooling and self.tooling_composite == "forbidden":
+            self.calls.append(("tooling/composite forbidden", len(subrequests)))
+            raise ApiError("no Tooling access", error_code="INSUFFICIENT_ACCESS", status=403)
         answers = {}
-        for start in range(0, len(subrequests), 25):
-            answers.update(self._chunk("composite", subrequests[start:start + 25]))
+        # The shared client's own splitting, so the calls counted here are the ones it would make.
+        for chunk in composite_chunks(list(subrequests)):
+            answers.update(self._chunk(label, chunk))
         if raise_on_error:
             assert all(answer["status"] < 300 for answer in answers.values())
             return dict((ref, answer["body"]) for ref, answer in answers.items())
@@ -275,18 +280,6 @@ class FakeClient:
 
     def finish_query(self, page):
         return {"total_size": page["totalSize"], "records": page["records"]}
-
-    def _rest(self, path, method="GET", idempotent=None, json=None):
-        assert path == "tooling/composite" and method == "POST"
-        if self.tooling_composite == "forbidden":
-            self.calls.append(("tooling/composite forbidden", len(json["compositeRequest"])))
-            raise ApiError("no Tooling access", error_code="INSUFFICIENT_ACCESS", status=403)
-        if not self.tooling_composite:
-            self.calls.append(("tooling/composite refused", len(json["compositeRequest"])))
-            raise ApiError("The requested resource does not exist", error_code="NOT_FOUND", status=404)
-        answers = self._chunk("tooling/composite", json["compositeRequest"])
-        return {"compositeResponse": [{"referenceId": ref, "httpStatusCode": answer["status"],
-                                       "body": answer["body"]} for ref, answer in answers.items()]}
 
 
 def test_metadata_reads_cost_one_call_per_25_components():
@@ -297,15 +290,6 @@ def test_metadata_reads_cost_one_call_per_25_components():
     assert len(metadata) == 60 and errors == []
     assert metadata[to18("03d5g0000000059")]["FullName"] == "X." + to18("03d5g0000000059")
     assert pc.read_metadata(FakeClient({}), []) == ({}, [])
-
-
-def test_without_tooling_composite_the_rest_composite_is_used_and_remembered():
-    client = FakeClient({}, tooling_composite=False)
-    wanted = [("Flow", "3015g00000000%02d" % n) for n in range(30)]
-    metadata, errors = pc.read_metadata(client, wanted)
-    assert len(metadata) == 30 and errors == []
-    pc.read_metadata(client, wanted[:3])
-    assert client.calls == [("tooling/composite refused", 25), ("composite", 25), ("composite", 5), ("composite", 3)]
 
 
 def test_components_are_read_in_one_composite_and_errors_are_kept():
