@@ -393,7 +393,7 @@ def main(argv=None):
     print("Summary (controller: %d CPUs; emulator on the same machine)" % os.cpu_count())
     print_table(results)
     print_comparison(results)
-    if "user_info" in task_names or "profile_check" in task_names:
+    if "ansiballz" in args.modes and {"user_info", "profile_check"} & set(task_names):
         print("(the baseline module's user_info / profile_check stand-ins only run their first query)")
     return 0 if all(r["ok"] for r in results) else 1
 
