@@ -90,6 +90,10 @@ class Task:
             self._client = self._client_factory(self.params)
             if isinstance(self._client.flow, PasswordFlow):
                 self.deprecate(PasswordFlow.deprecation, date=PASSWORD_FLOW_RETIREMENT)
+            # Turning certificate checks off must never go unnoticed in a job's output.
+            if self.params.get("validate_certs") is False:
+                self.warn("validate_certs is false: the server's TLS certificate is not verified, so credentials "
+                          "and tokens can be intercepted; give its CA bundle in ca_path instead")
         return self._client
 
     @property
