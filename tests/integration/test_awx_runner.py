@@ -240,6 +240,8 @@ def report_files(runs_dir):
 
 def test_inventory_then_sandbox_migration_as_awx_jobs(awx_job, fresh_emulator, tmp_path):
     runs_dir = str(tmp_path / "runs")
+    # The token pattern the leak checks rely on matches the emulator's tokens.
+    assert ACCESS_TOKEN.fullmatch(fresh_emulator.ready["orgs"]["acme-prod"]["admin"]["access_token"])
     production = jwt_inputs(fresh_emulator, "acme-prod")
     # The inventory job template's survey answer (a multiple choice: a string).
     job = awx_job("playbooks/inventory.yml", production, "acme-prod", {"license_migration_plan_overwrite": "false"})
