@@ -31,7 +31,10 @@ class DemoRun:
         self.rc = completed.returncode
         self.output = completed.stdout + completed.stderr
         state_file = os.path.join(work_dir, "state.json")
-        self.states = json.load(open(state_file, encoding="utf-8")) if os.path.exists(state_file) else {}
+        self.states = {}
+        if os.path.exists(state_file):
+            with open(state_file, encoding="utf-8") as handle:
+                self.states = json.load(handle)
         runs = os.path.join(work_dir, "runs")
         run_ids = sorted(d for d in os.listdir(runs) if os.path.isfile(os.path.join(runs, d, "report.json"))) \
             if os.path.isdir(runs) else []
@@ -107,7 +110,8 @@ def test_demo_runs_the_whole_path_and_stops_the_emulator(demo_run):
     for org in ("acme-prod", "acme-uat", "globex-prod", "globex-dev", "initech-prod", "initech-qa"):
         assert demo_run.org_report(org)["summary"] in demo_run.output
     assert "the emulator is stopped" in demo_run.output
-    ready = json.load(open(os.path.join(demo_run.work_dir, "emulator", "READY.json"), encoding="utf-8"))
+    with open(os.path.join(demo_run.work_dir, "emulator", "READY.json"), encoding="utf-8") as handle:
+        ready = json.load(handle)
     with pytest.raises(ProcessLookupError):
         os.kill(ready["pid"], 0)
 
