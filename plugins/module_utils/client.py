@@ -315,17 +315,35 @@ class Client:
         items = list(records_or_ids)
         for start in range(0, len(items), COLLECTION_LIMIT):
             chunk = items[start:start + COLLECTION_LIMIT]
-            if method == "DELETE":
-                answer = self._rest("composite/sobjects", method="DELETE", params={
-                    "ids": ",".join(chunk), "allOrNone": "true" if all_or_none else "false"})
-            else:
-                body = [dict(record, attributes={"type": sobject}) for record in chunk]
-                answer = self._rest("composite/sobjects", method=method, idempotent=(method == "PATCH"),
-                                    json={"allOrNone": bool(all_or_none), "records": body})
-            results.extend(answer or [])
+            answer = list(self._send_collection(method, chunk, all_or_none, sobject) or [])
+            # A locked row comes back as a per-record UNABLE_TO_LOCK_ROW in a 200 answer, which the retry
+            # loop never sees: send those records again (the whole chunk under allOrNone, which rolled it
+            # back), with the same backoff and bound as any transient answer.
+            for attempt in range(self.retries):
+                locked = [i for i, result in enumerate(answer) if _record_error_code(result) in RETRIED_CODES]
+                if not locked or len(answer) != len(chunk):
+                    break
+                self._sleep(backoff_delay(attempt, self._rand))
+                if all_or_none:
+                    answer = list(self._send_collection(method, chunk, all_or_none, sobject) or [])
+                    continue
+                again = list(self._send_collection(method, [chunk[i] for i in locked], all_or_none, sobject) or [])
+                if len(again) != len(locked):
+                    break
+                for index, result in zip(locked, again):
+                    answer[index] = result
+            results.extend(answer)
         if raise_on_error:
             self.raise_collection_errors(results)
         return results
+
+    def _send_collection(self, method, chunk, all_or_none, sobject):
+        if method == "DELETE":
+            return self._rest("composite/sobjects", method="DELETE", params={
+                "ids": ",".join(chunk), "allOrNone": "true" if all_or_none else "false"})
+        body = [dict(record, attributes={"type": sobject}) for record in chunk]
+        return self._rest("composite/sobjects", method=method, idempotent=(method == "PATCH"),
+                          json={"allOrNone": bool(all_or_none), "records": body})
 
     def raise_collection_errors(self, results):
         """Raise ApiError for the first failed record of a collection answer."""
@@ -390,6 +408,14 @@ class Client:
             self._identity = dict(info, username=info.get("preferred_username") or info.get("username"))
             self.user = self.user or self._identity.get("username")
         return self._identity
+
+
+def _record_error_code(result):
+    """The error code of a failed record of an sObject Collections answer (None when it succeeded)."""
+    if not isinstance(result, dict) or result.get("success", False):
+        return None
+    error = (result.get("errors") or [{}])[0]
+    return error.get("statusCode") or error.get("errorCode")
 
 
 def _json_or_text(response):
