@@ -284,8 +284,14 @@ def requested_usernames(params):
     return unique
 
 
+# A task naming thousands of unknown users must still give a message a person can read.
+PREFLIGHT_LINES_SHOWN = 20
+
+
 def _preflight_failure(problems, check_mode):
     lines = ["%s: %s" % (who, "; ".join(items)) for who, items in problems.items() if items]
+    if len(lines) > PREFLIGHT_LINES_SHOWN:
+        lines = lines[:PREFLIGHT_LINES_SHOWN] + ["and %d more" % (len(lines) - PREFLIGHT_LINES_SHOWN)]
     return OperationError("preflight failed, nothing was changed%s: %s"
                           % (" (check mode)" if check_mode else "", " | ".join(lines)))
 
