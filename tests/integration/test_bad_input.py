@@ -31,7 +31,8 @@ M = "sfops.integration_users."
 
 # id -> (module, arguments, connection override or None, words the message must hold (any of the tuple)).
 # A connection override replaces the group defaults for that task. "NOT_FOUND" means a read that must
-# answer "not found" (no record of anyone else) instead of failing.
+# answer "not found" (no record of anyone else) instead of failing; ("FINDING", CODE) a check that must
+# answer "not ready" with that blocking finding.
 CASES = {
     # connection options
     "login_url_http": ("sf_license_info", {}, dict(CONNECTION, login_url="http://127.0.0.1:1"), ("https",)),
@@ -50,8 +51,8 @@ CASES = {
     "auth_unknown": ("sf_license_info", {}, dict(CONNECTION, auth="kerberos"), ("auth", "kerberos")),
     "client_secret_wrong": ("sf_license_info", {}, dict(CONNECTION, client_secret="wrong-secret"),
                             ("invalid client credentials", "client_secret")),
-    "api_version_garbage": ("sf_license_info", {}, dict(CONNECTION, api_version="abc"), ("api_version", "abc")),
-    "retries_negative_timeout_zero": ("sf_license_info", {}, dict(CONNECTION, timeout=0), ("timeout",)),
+    "api_version_garbage": ("sf_license_info", {}, dict(CONNECTION, api_version="abc"), ("API version",)),
+    "timeout_not_a_number": ("sf_license_info", {}, dict(CONNECTION, timeout="soon"), ("timeout",)),
     # sf_query
     "query_empty": ("sf_query", {"query": ""}, None, ("query",)),
     "query_not_soql": ("sf_query", {"query": "DROP TABLE User"}, None, ("MALFORMED_QUERY",)),
@@ -118,13 +119,12 @@ CASES = {
                                                              "access_from": {"profile": "x' OR Name != '"}}, None,
                                        ("profile",)),
     # sf_profile_check
-    "profile_check_injection": ("sf_profile_check", {"usernames": [INJECTION]}, None, ("not found", "no user",
-                                                                                      "unknown")),
+    "profile_check_injection": ("sf_profile_check", {"usernames": [INJECTION]}, None, ("FINDING", "USER_NOT_FOUND")),
     "profile_check_bad_scan": ("sf_profile_check", {"usernames": ["svc.etl@acme.example"], "scans": ["rm -rf"]},
                                None, ("scans",)),
     "profile_check_unknown_profile": ("sf_profile_check", {"usernames": ["svc.etl@acme.example"],
                                                            "target_profile": "No Such Profile"}, None,
-                                      ("No Such Profile", "profile")),
+                                      ("FINDING", "TARGET_PROFILE_MISSING")),
     # sf_integration_probe
     "probe_both_kinds": ("sf_integration_probe", {"probes": [{"soql": "SELECT Id FROM User", "rest": "limits"}]},
                          None, ("exactly one",)),
@@ -270,6 +270,11 @@ def test_module_input_is_refused_cleanly(module_cases, case_id):
         assert not result.get("failed"), result.get("msg")
         assert result.get("users") == [], result.get("users")
         assert result.get("missing"), result
+        return
+    if expected[0] == "FINDING":
+        assert not result.get("failed"), result.get("msg")
+        assert result.get("ready") is False, result
+        assert expected[1] in [f["code"] for f in result["findings"]], result["findings"]
         return
     assert result.get("failed") is True, result
     message = result.get("msg") or ""
