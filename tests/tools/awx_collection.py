@@ -113,7 +113,7 @@ def ensure_awx_collection(spec=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--ansible-spec", help="pip requirement of the ansible package (default: %(default)s)",
                         default=default_ansible_spec())
     args = parser.parse_args(argv)
