@@ -46,6 +46,11 @@ def _seats(integration, salesforce=None):
             "salesforce_used": (salesforce or {}).get("used")}
 
 
+def _read_seats(section):
+    """Seats from a section holding sf_license_info's ``integration`` and ``salesforce_seats``."""
+    return _seats((section or {}).get("integration"), (section or {}).get("salesforce_seats"))
+
+
 def _user_rows(result):
     """username -> row, each stage refining the row of the previous one."""
     rows = {}
@@ -77,6 +82,7 @@ def _user_rows(result):
             item["status"] = "would_move" if user.get("changed") else "migrated"
         else:
             item["status"] = "moved" if user.get("changed") else "migrated"
+            item["reasons"] = ["moved by this run" if user.get("changed") else "already on the integration license"]
         item["profile"] = (after.get("profile") or {}).get("name") or item["profile"]
         item["license"] = (after.get("profile") or {}).get("license") or item["license"]
     if migrate.get("error"):
@@ -116,8 +122,8 @@ def _org_report(result, prices):
                                   "not_candidate", "gated", "rolled_back", "restored", "failed", "candidate"))
     verified = [u for u in users if u["verification"]]
     # Seats read just before this run's moves, else at inventory time, else as the plan saw them.
-    seats_before = (_seats(result.get("seats_before")) or _seats(inventory.get("integration"), inventory.get("salesforce_seats"))
-                    or plan.get("seats"))
+    seats_before = (_read_seats(result.get("seats_before"))
+                    or _seats(inventory.get("integration"), inventory.get("salesforce_seats")) or plan.get("seats"))
     free = (seats_before or {}).get("integration_free") or 0
     production = result.get("org_type") == "production"
     candidates = sum(1 for u in users if u["status"] not in ("not_candidate", None))
@@ -132,7 +138,7 @@ def _org_report(result, prices):
         "error": result.get("error"),
         "entry_points": [stage for stage in _STAGES if result.get(stage)],
         "seats_before": seats_before,
-        "seats_after": _seats(result.get("seats_after")),
+        "seats_after": _read_seats(result.get("seats_after")),
         "plan_file": plan.get("path"),
         "plan_checksum": plan.get("checksum"),
         "gate": (result.get("rollout") or {}).get("gate"),

@@ -36,7 +36,8 @@ def production_result():
         "migrate": {"users": [{"username": "svc.a@x", "changed": True,
                                "after": {"profile": {"name": "Minimum", "license": "Salesforce Integration"}}}]},
         "verify": {"users": [{"username": "svc.a@x", "target_username": "svc.a@x", "passed": True, "problems": []}]},
-        "seats_after": {"user_license": {"total": 5, "used": 1, "free": 4}, "psl": {"free": 4}},
+        "seats_after": {"integration": {"user_license": {"total": 5, "used": 1, "free": 4}, "psl": {"free": 4}},
+                        "salesforce_seats": {"used": 3}},
     }
 
 
@@ -91,6 +92,8 @@ def test_html_is_self_contained_escaped_and_carries_the_json_figures():
     assert figures["totals.moved"] == str(doc["totals"]["moved"])
     assert figures["totals.monthly_saving"] == "$165"
     assert figures["orgs.acme-prod.seats_after.integration_free"] == "4"
+    assert figures["orgs.acme-prod.seats_after.salesforce_used"] == "3"
+    assert figures["orgs.acme-prod.seats_before.salesforce_used"] == "4"
     assert figures["orgs.acme-prod.counts.waiting"] == "1"
 
 
