@@ -89,3 +89,9 @@ demo: venv collections-root
 
 clean:
 	rm -rf tests/output .pytest_cache
+
+# Reliability and security figures (tests/reliability/figures.py): faults, crashes, API allocation,
+# concurrency, bad input, secrets, TLS. CI size here; `make reliability RELIABILITY_ARGS=--full` for the full size.
+RELIABILITY_ARGS ?=
+reliability: collections-root
+	@$(STAGE) reliability $(BIN)/python tests/reliability/figures.py $(RELIABILITY_ARGS)

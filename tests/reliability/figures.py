@@ -29,6 +29,7 @@ import glob
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -44,6 +45,9 @@ FAULT_RULES = [
     {"status": 500, "rate": 0.05},
     {"error": "lock", "rate": 0.05},      # the emulator applies it to writes only
     {"expire_calls": 50},
+    # One task rarely holds a session for 50 calls (each task logs in anew), so sessions also die after
+    # 5 calls: renewal is then exercised in every task that makes more than five.
+    {"expire_calls": 5},
     {"latency_ms": 1, "jitter_ms": 25},
 ]
 # Retries the client makes for one request before giving up (plugins/module_utils/client.py default).
@@ -54,7 +58,8 @@ CRASH_ORG = "acme-uat"
 OTHER_SANDBOX = "globex-dev"
 PYTEST_FILES = {"bad input": "tests/integration/test_bad_input.py",
                 "secrets": "tests/integration/test_secrets.py",
-                "tls": "tests/integration/test_tls.py"}
+                "tls": "tests/integration/test_tls.py",
+                "soql audit": "tests/reliability/test_soql_audit.py"}
 
 
 class Table:
@@ -86,7 +91,10 @@ def report_errors(runs_dir, run_id):
         return {}
     with open(path, encoding="utf-8") as handle:
         report = json.load(handle)
-    return dict((org["org"], org.get("error")) for org in report["orgs"])
+    # Backup file names carry their creation time and the run's own directory: the rest must match.
+    return dict((org["org"], re.sub(r"integration_user-[^ )]+\.json", "<backup>",
+                                    (org.get("error") or "").replace(runs_dir, "<runs>")) or None)
+                for org in report["orgs"])
 
 
 # ---- faults -------------------------------------------------------------------------------------
@@ -120,7 +128,7 @@ def faults(table, estate, label, work_dir):
     minutes = (time.monotonic() - started) / 60
     table.add("%s: orgs" % label, len(clean_states), "", True, "%.1f min" % minutes)
     table.add("%s: faults injected" % label, errors_injected, ">= 1 of each kind",
-              all(injected.get(k, 0) > 0 for k in ("503", "500", "lock", "expiry")),
+              all(injected.get(k, 0) > 0 for k in ("503", "500", "lock", "expiry/5")),
               ", ".join("%s %d" % item for item in sorted(injected.items())))
     # A faulted request is not counted by the emulator and is answered by one more request (a retry or,
     # for an expired session, a token request and the same call again): the requests re-sent are the faults.
@@ -139,7 +147,7 @@ def rule_kind(rule):
     if rule.get("error"):
         return rule["error"]
     if rule.get("expire_calls"):
-        return "expiry"
+        return "expiry/%d" % rule["expire_calls"]
     return "latency"
 
 
@@ -300,6 +308,9 @@ def pytest_rows(table, work_dir):
         elif name == "secrets":
             table.add("secrets found (leak checks passed)", "0" if failed == 0 else "%d checks failed" % failed,
                       "0", failed == 0 and passed > 0 and completed.returncode == 0, "%d checks" % passed)
+        elif name == "soql audit":
+            table.add("SOQL interpolations escaped or reviewed", "%d/%d" % (passed, passed + failed), "all",
+                      failed == 0 and passed > 0 and completed.returncode == 0, note)
         else:
             table.add("TLS checks", "%d/%d" % (passed, passed + failed), "all", failed == 0 and passed > 0
                       and completed.returncode == 0, note)
