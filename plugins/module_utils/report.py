@@ -85,10 +85,8 @@ def _user_rows(result):
             item["reasons"] = ["moved by this run" if user.get("changed") else "already on the integration license"]
         item["profile"] = (after.get("profile") or {}).get("name") or item["profile"]
         item["license"] = (after.get("profile") or {}).get("license") or item["license"]
-    if migrate.get("error"):
-        for name in migrate.get("usernames") or []:
-            item = row(name)
-            item.update(status="failed", reasons=[migrate["error"]])
+    for name, message in zip(migrate.get("failed_usernames") or [], migrate.get("errors") or []):
+        row(name).update(status="failed", reasons=[message])
     for user in (result.get("verify") or {}).get("users") or []:
         item = row(user["target_username"])
         item["verification"] = "passed" if user.get("passed") else "failed"

@@ -231,20 +231,52 @@ def test_rollback_restores_every_user_exactly(run):
     assert user_row(report, "acme-prod", "svc.mulesoft@acme.example")["status"] == "restored"
 
 
+def example_variant(tmp_path_factory, name, change):
+    """Start an emulator on the example estate changed by ``change(estate)``."""
+    with open(os.path.join(CHECKOUT, "tests", "emulator", "estates", "example.yml")) as handle:
+        estate = yaml.safe_load(handle)
+    change(estate)
+    directory = tmp_path_factory.mktemp(name)
+    path = directory / (name + ".yml")
+    path.write_text(yaml.safe_dump(estate))
+    return EMULATOR_FIXTURES.start_emulator(str(directory / "emulator"), str(path))
+
+
 @pytest.fixture(scope="module")
 def tight_emulator(tmp_path_factory):
     """The example estate with one free integration seat (and one PSL seat)."""
-    with open(os.path.join(CHECKOUT, "tests", "emulator", "estates", "example.yml")) as handle:
-        estate = yaml.safe_load(handle)
-    production = estate["orgs"][0]
-    production["licenses"]["Salesforce Integration"] = 1
-    production["permission_set_licenses"]["SalesforceAPIIntegrationPsl"]["total"] = 1
-    directory = tmp_path_factory.mktemp("tight")
-    path = directory / "tight.yml"
-    path.write_text(yaml.safe_dump(estate))
-    running = EMULATOR_FIXTURES.start_emulator(str(directory / "emulator"), str(path))
+    def one_seat(estate):
+        production = estate["orgs"][0]
+        production["licenses"]["Salesforce Integration"] = 1
+        production["permission_set_licenses"]["SalesforceAPIIntegrationPsl"]["total"] = 1
+    running = example_variant(tmp_path_factory, "tight", one_seat)
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def refusing_emulator(tmp_path_factory):
+    """The example estate whose sandbox refuses moves onto the integration license."""
+    def refuse(estate):
+        estate["orgs"][1]["allow_license_change_to_integration"] = False
+    running = example_variant(tmp_path_factory, "refusing", refuse)
+    yield running
+    running.stop()
+
+
+def test_an_org_refusing_the_license_change_is_reported_and_left_as_it_was(refusing_emulator, tmp_path):
+    run = Runner(refusing_emulator, tmp_path)
+    assert run("inventory.yml").returncode == 0
+    before = users_of(refusing_emulator, "acme-uat")
+    done = run("migrate_sandbox.yml")
+    assert done.returncode != 0
+    assert "migration refused for some users" in done.output and "FIELD_INTEGRITY_EXCEPTION" in done.output
+    assert users_of(refusing_emulator, "acme-uat") == before
+    _run_id, report = report_of(run)
+    row = user_row(report, "acme-uat", "svc.etl@acme.example.uat")
+    assert row["status"] == "failed" and "FIELD_INTEGRITY_EXCEPTION" in row["reasons"][0]
+    assert not list((run.runs_dir / "records").glob("*/migration-acme-uat.json")) or not json.loads(
+        next((run.runs_dir / "records").glob("*/migration-acme-uat.json")).read_text())["migrations"]
 
 
 def test_users_beyond_the_free_seats_wait_with_the_reason(tight_emulator, tmp_path):
