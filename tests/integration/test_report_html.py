@@ -21,7 +21,8 @@ import zlib
 
 import pytest
 
-from test_demo import demo_run  # noqa: F401  pylint: disable=unused-import  (the session's demo run)
+# The session's demo run, shared with test_demo.py.
+from test_demo import demo_run  # noqa: F401  pylint: disable=unused-import
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
