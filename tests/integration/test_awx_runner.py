@@ -270,9 +270,11 @@ def test_inventory_then_sandbox_migration_as_awx_jobs(awx_job, fresh_emulator, t
     probe_connection = {"auth": "jwt", "login_url": uat["login_url"], "audience": uat["audience"],
                         "client_id": uat["admin"]["client_id"], "private_key_file": uat["admin"]["private_key_file"],
                         "ca_path": fresh_emulator.ca_file}
+    sandbox_before = users_of(fresh_emulator, "acme-uat")
     job = awx_job("playbooks/migrate_sandbox.yml", sandbox, "acme-uat",
                   {"license_migration_probe_connection": probe_connection})
     assert (job.status, job.rc) == ("successful", 0), job.explain()
+    migration_job = job.ident
     stats = job.stats["license_migration"]
     assert stats["orgs"]["acme-uat"]["counts"]["moved"] == 1, stats
     assert stats["totals"]["verified_passed"] == 1, stats
@@ -292,6 +294,13 @@ def test_inventory_then_sandbox_migration_as_awx_jobs(awx_job, fresh_emulator, t
     assert stats["dry_run"] is True and stats["orgs"]["acme-prod"]["counts"]["would_move"] == 1, stats
     assert users_of(fresh_emulator, "acme-prod") == before
     assert_no_secret(job.collection_controlled_files(), secret_texts(production))
+
+    # The rollback survey names the job to undo by its run id, as its report path and stats show it.
+    job = awx_job("playbooks/rollback.yml", sandbox, "acme-uat",
+                  {"license_migration_rollback_run_id": "awx-job-%s" % migration_job})
+    assert (job.status, job.rc) == ("successful", 0), job.explain()
+    assert users_of(fresh_emulator, "acme-uat") == sandbox_before
+    assert job.stats["license_migration"]["orgs"]["acme-uat"]["counts"]["restored"] == 1
 
 
 def test_check_mode_job_changes_nothing_and_reports_a_dry_run(awx_job, fresh_emulator, tmp_path):
