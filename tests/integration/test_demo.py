@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -174,3 +175,32 @@ def test_demo_saving_counts_production_moves_only(demo_run):
     # acme: 3 moves into 5 free seats; initech: 2 moves into 2 free seats; globex: none.
     assert demo_run.report["totals"]["monthly_saving"] == 5 * prices["full_license"]
     assert "Production orgs: 5 moved, 2 waiting for seats, 1 blocked, 3 refused by the sandbox gate" in demo_run.output
+
+
+def test_demo_interrupted_stops_the_emulator_and_the_playbook(tmp_path):
+    """SIGTERM while the playbook runs (a CI timeout): the demo stops ansible-playbook and the emulator."""
+    env = dict((k, v) for k, v in os.environ.items() if not k.startswith("SALESFORCE_"))
+    demo = subprocess.Popen([sys.executable, DEMO, "--work-dir", str(tmp_path)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in demo.stdout:
+            if line.startswith("Running playbooks/site.yml"):
+                break
+        else:
+            pytest.fail("the demo ended before running the playbook")
+        with open(tmp_path / "emulator" / "READY.json", encoding="utf-8") as handle:
+            emulator_pid = json.load(handle)["pid"]
+        demo.send_signal(signal.SIGTERM)
+        output = demo.communicate(timeout=120)[0]
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    assert demo.returncode == 130, output
+    assert "the emulator is stopped" in output
+    with pytest.raises(ProcessLookupError):
+        os.kill(emulator_pid, 0)
+    # No ansible-playbook of this demo is left running.
+    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path / "inventory.yml")], capture_output=True, text=True,
+                               check=False)
+    assert leftovers.stdout.strip() == ""

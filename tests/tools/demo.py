@@ -144,15 +144,25 @@ def run_playbook(playbook, inventory_file, log_file, workdir):
     with open(log_file, "w", encoding="utf-8") as log:
         process = subprocess.Popen(command, env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    text=True)
-        for line in process.stdout:
-            log.write(line)
-            if line.startswith("PLAY ["):
-                print("  " + line.rstrip(" *\n"), flush=True)
-            elif line.startswith("PLAY RECAP"):
-                echo = True
-            if echo and line.strip():
-                print("  " + line.rstrip(), flush=True)
-        return process.wait()
+        try:
+            for line in process.stdout:
+                log.write(line)
+                if line.startswith("PLAY ["):
+                    print("  " + line.rstrip(" *\n"), flush=True)
+                elif line.startswith("PLAY RECAP"):
+                    echo = True
+                if echo and line.strip():
+                    print("  " + line.rstrip(), flush=True)
+            return process.wait()
+        finally:
+            # Interrupted (SIGTERM, Ctrl-C): the playbook must not go on against a stopped emulator.
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 def report_of(runs_dir):
