@@ -125,7 +125,8 @@ def _org_report(result, prices):
     free = (seats_before or {}).get("integration_free") or 0
     production = result.get("org_type") == "production"
     candidates = sum(1 for u in users if u["status"] not in ("not_candidate", None))
-    ready = counted["planned"] + counted["wait"] + counted["moved"] + counted["would_move"]
+    # Users ready to move: planned or waiting, moved (or would be), or held at the production gate.
+    ready = counted["planned"] + counted["wait"] + counted["moved"] + counted["would_move"] + counted["gated"]
     if not plan:
         ready = candidates
     org = {
