@@ -626,6 +626,17 @@ def wanted_access(params, permission_fields, client, profile_sets=()):
 
 
 def run(task):
+    try:
+        return _converge(task)
+    except ApiError as exc:
+        # Another job created the same set between this task's read and its write (two identical runs
+        # at once): read again and converge on what is there, instead of failing on the other's work.
+        if exc.error_code != "DUPLICATE_DEVELOPER_NAME":
+            raise
+        return _converge(task)
+
+
+def _converge(task):
     params = task.params
     validate_name(params["name"])
     client = task.client
