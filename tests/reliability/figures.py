@@ -55,7 +55,9 @@ CLIENT_RETRIES = 3
 RUN_ID = "reliability"
 # The sandbox the crash, allocation and concurrency scenarios migrate: clean candidates, no trap.
 CRASH_ORG = "acme-uat"
-OTHER_SANDBOX = "globex-dev"
+OTHER_SANDBOX = "initech-qa"
+# Answers REQUEST_LIMIT_EXCEEDED to everything in the allocation scenario.
+SPENT_SANDBOX = "globex-dev"
 PYTEST_FILES = {"bad input": "tests/integration/test_bad_input.py",
                 "secrets": "tests/integration/test_secrets.py",
                 "tls": "tests/integration/test_tls.py",
@@ -174,9 +176,19 @@ def crashes(table, trials, seed, work_dir):
             raise StopIteration
         emulator.reset()
         before = harness.user_view(emulator.admin("GET", "orgs/%s/state" % CRASH_ORG))
+        # The kill points fall between the first and the last write of an uninterrupted run (plus a
+        # margin each side), not in ansible-playbook's start-up, where a kill proves nothing.
         started = time.monotonic()
-        calibration = ws.run("migrate_sandbox.yml", dict(target, license_migration_run_id="calibration"))
-        duration = time.monotonic() - started
+        calibration_job = ws.start("migrate_sandbox.yml", dict(target, license_migration_run_id="calibration"))
+        write_times, last_count = [], 0
+        while calibration_job.process.poll() is None:
+            count = emulator.writes([CRASH_ORG])[CRASH_ORG]
+            if count != last_count:
+                write_times.append(time.monotonic() - started)
+                last_count = count
+            time.sleep(0.1)
+        calibration = calibration_job.wait()
+        window = (max(0.5, write_times[0] - 1.0), write_times[-1] + 1.0) if write_times else (0.5, 5.0)
         migrated = harness.user_view(emulator.admin("GET", "orgs/%s/state" % CRASH_ORG))
         moved = sorted(name for name in migrated if migrated[name] != before[name])
         if calibration.rc != 0 or not moved:
@@ -186,8 +198,7 @@ def crashes(table, trials, seed, work_dir):
         for trial in range(trials):
             emulator.reset()
             run_id = "crash-%d" % trial
-            # Start-up of ansible-playbook takes a few seconds: the kill points cover the whole run.
-            delay = rng.uniform(0.05, 1.0) * duration
+            delay = rng.uniform(*window)
             job = ws.start("migrate_sandbox.yml", dict(target, license_migration_run_id=run_id))
             finished = harness.wait_for(lambda: job.process.poll() is not None, delay)
             if not finished:
@@ -240,15 +251,16 @@ def allocation(table, work_dir):
     emulator = harness.Emulator(DEMO_ESTATE, os.path.join(work_dir, "emulator"))
     try:
         ws = harness.Workspace(emulator, work_dir, "allocation")
-        planned = ws.run("inventory.yml", {"license_migration_target": "acme-prod:globex-prod",
+        planned = ws.run("inventory.yml", {"license_migration_target": "acme-prod:globex-prod:initech-prod",
                                            "license_migration_run_id": "plan"})
         emulator.reset()
         orgs = dict((o["name"], o) for o in emulator.admin("GET", "orgs"))
         # Nearly spent: a few calls left, fewer than a migration needs. Spent: nothing left at all.
         nearly = orgs[CRASH_ORG]["api_daily_limit"] - 15
         emulator.admin("POST", "orgs/%s/api-usage" % CRASH_ORG, json={"used": nearly})
-        emulator.admin("POST", "faults", json={"error": "limit", "org": "initech-qa"})
-        run = ws.run("migrate_sandbox.yml", {"license_migration_target": "%s:%s:initech-qa" % (CRASH_ORG, OTHER_SANDBOX),
+        emulator.admin("POST", "faults", json={"error": "limit", "org": SPENT_SANDBOX})
+        run = ws.run("migrate_sandbox.yml", {"license_migration_target": "%s:%s:%s" % (CRASH_ORG, OTHER_SANDBOX,
+                                                                                     SPENT_SANDBOX),
                                              "license_migration_run_id": "allocation"})
         writes = emulator.writes()
         limit_rule = emulator.admin("GET", "faults")["rules"][0]
@@ -260,7 +272,7 @@ def allocation(table, work_dir):
               planned.rc == 0 and writes[CRASH_ORG] == 0 and "API" in message,
               message[:160] or "no error reported for %s (rc %s)" % (CRASH_ORG, run.rc))
     table.add("allocation spent: REQUEST_LIMIT_EXCEEDED asked", limit_rule["injected"], "1 (no retry)",
-              limit_rule["injected"] == 1 and writes["initech-qa"] == 0, (errors.get("initech-qa") or "")[:120])
+              limit_rule["injected"] == 1 and writes[SPENT_SANDBOX] == 0, (errors.get(SPENT_SANDBOX) or "")[:160])
     table.add("allocation: other org completes", "ok" if errors.get(OTHER_SANDBOX, "missing") is None else "failed",
               "completes", errors.get(OTHER_SANDBOX, "missing") is None, str(errors.get(OTHER_SANDBOX) or "")[:160])
 
