@@ -131,6 +131,10 @@ CASES = {
     # sf_migration_plan / sf_migration_report (local files)
     "plan_org_traversal": ("sf_migration_plan", {"operation": "load", "runs_dir": "{{ work_dir }}/runs",
                                                  "org": "../../../etc/passwd"}, None, ("plan",)),
+    "plan_edited_after_checksum": ("sf_migration_plan", {"operation": "load", "runs_dir": "{{ work_dir }}/runs",
+                                                         "org": "acme-uat", "org_type": "sandbox",
+                                                         "production_org": ORG, "sandbox_name": "uat"}, None,
+                                   ("changed after it was written",)),
     "report_orgs_not_a_list": ("sf_migration_report", {"runs_dir": "{{ work_dir }}/runs", "run_id": "r1",
                                                        "orgs": "acme-prod; rm -rf /"}, None, ("orgs",)),
 }
@@ -151,7 +155,7 @@ def _task(case_id, module, args, connection):
     return task
 
 
-def _run(emulator, work, plays, extra_vars):
+def _run(emulator, work, plays, extra_vars, env_extra=None):
     """ansible-playbook over the emulator's inventory; task results from the record_results callback."""
     inventory = work / "inventory.yml"
     inventory.write_text(yaml.safe_dump(inventory_for(emulator, [ORG])))
@@ -165,6 +169,7 @@ def _run(emulator, work, plays, extra_vars):
                 "ANSIBLE_CALLBACK_PLUGINS": os.path.join(HERE, "plugins", "callback"),
                 "ANSIBLE_CALLBACKS_ENABLED": "record_results", "ANSIBLE_NOCOLOR": "1",
                 "ANSIBLE_RETRY_FILES_ENABLED": "0", "SFOPS_RESULTS_FILE": str(results)})
+    env.update(env_extra or {})
     done = subprocess.run([ANSIBLE_PLAYBOOK, "-i", str(inventory), str(playbook), "-e", "@" + str(extra)],
                           env=env, capture_output=True, text=True, timeout=900, cwd=str(work), check=False)
     lines = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
@@ -204,6 +209,12 @@ def module_cases(emulator, tmp_path_factory):
     emulator.reset()
     before = _states(emulator)
     work = tmp_path_factory.mktemp("bad_input")
+    # A plan whose decisions were edited after it was written (its checksum no longer matches).
+    os.makedirs(str(work / "runs" / "plans"), mode=0o700)
+    (work / "runs" / "plans" / ("%s.json" % ORG)).write_text(json.dumps({
+        "format": "sfops.integration_users.plan/1", "org": ORG, "checksum": "sha256:" + "0" * 64,
+        "entries": [{"username": "jane.doe@acme.example", "status": "move"}]}))
+    planted = _files(str(work / "runs"))
     tasks = [_task(case_id, *case[:3]) for case_id, case in CASES.items()]
     plays = [{"name": "bad input", "hosts": ORG, "gather_facts": False,
               "module_defaults": {"group/sfops.integration_users.salesforce": CONNECTION}, "tasks": tasks}]
@@ -212,7 +223,7 @@ def module_cases(emulator, tmp_path_factory):
     (work / "results.json").write_text(json.dumps(results, indent=1))
     written = _writes(emulator)
     written["state changed"] = _states(emulator) != before
-    files = _files(str(work / "runs"))
+    files = sorted(set(_files(str(work / "runs"))) - set(planted))
     emulator.reset()
     return done, results, written, files
 
@@ -295,3 +306,26 @@ def test_role_variables_are_refused_cleanly(role_cases, case_id):
     _assert_clean_message(message)
     words = ROLE_CASES[case_id][2]
     assert any(word in message for word in words), "%r not in: %s" % (words, message)
+
+
+CLOCK_SKEW = """import time
+_real_time = time.time
+time.time = lambda: _real_time() - 3600
+"""
+
+
+def test_clock_skew_is_named_and_nothing_is_written(emulator, tmp_path):
+    """The controller's clock an hour behind: the JWT it signs has expired when it arrives."""
+    emulator.reset()
+    before = _states(emulator)
+    (tmp_path / "skew").mkdir()
+    (tmp_path / "skew" / "sitecustomize.py").write_text(CLOCK_SKEW)
+    jwt = dict(JWT, private_key_file="{{ sf_private_key_file }}", audience="{{ sf_audience }}")
+    plays = [{"hosts": ORG, "gather_facts": False, "tasks": [_task("skew", "sf_integration_user",
+                                                                    {"user": "svc.etl@acme.example"}, jwt)]}]
+    done, lines = _run(emulator, tmp_path, plays, {}, env_extra={"PYTHONPATH": str(tmp_path / "skew")})
+    result = next(line["result"] for line in lines if line["task"] == "case skew")
+    assert result.get("failed") is True, result
+    _assert_clean_message(result["msg"])
+    assert "expired" in result["msg"] or "clock" in result["msg"], result["msg"]
+    assert not any(_writes(emulator).values()) and _states(emulator) == before
