@@ -142,8 +142,9 @@ def run_playbook(playbook, inventory_file, log_file, workdir):
     command = [ANSIBLE_PLAYBOOK, "-i", inventory_file, os.path.join(CHECKOUT, "playbooks", playbook)]
     echo = False
     with open(log_file, "w", encoding="utf-8") as log:
+        # Its own process group, so an interruption can stop its forked workers with it.
         process = subprocess.Popen(command, env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   text=True)
+                                   text=True, start_new_session=True)
         try:
             for line in process.stdout:
                 log.write(line)
@@ -157,11 +158,11 @@ def run_playbook(playbook, inventory_file, log_file, workdir):
         finally:
             # Interrupted (SIGTERM, Ctrl-C): the playbook must not go on against a stopped emulator.
             if process.poll() is None:
-                process.terminate()
+                os.killpg(process.pid, signal.SIGTERM)
                 try:
                     process.wait(timeout=30)
                 except subprocess.TimeoutExpired:
-                    process.kill()
+                    os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
 
 
