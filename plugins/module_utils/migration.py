@@ -61,7 +61,11 @@ _STEP_OPERATION = {
 }
 # Salesforce may assign the integration PSL by itself when the profile changes (disputed): an
 # assignment that already exists is the state we wanted.
+# An assignment another job already made, or already removed, is done (two runs at once must not fail
+# on each other's work).
 STEP_TOLERATED_ERRORS = {
+    "remove_permission_sets": ("ENTITY_IS_DELETED", "NOT_FOUND"),
+    "remove_permission_set_licenses": ("ENTITY_IS_DELETED", "NOT_FOUND"),
     "assign_permission_set_licenses": ("DUPLICATE_VALUE",),
     "assign_permission_sets": ("DUPLICATE_VALUE",),
 }
