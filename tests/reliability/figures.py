@@ -69,8 +69,9 @@ class Table:
         self.rows = []
 
     def add(self, name, figure, target, met, note=""):
-        self.rows.append((name, str(figure), target, bool(met), note))
-        print("  %-44s %-12s %s%s" % (name, figure, "met" if met else "NOT MET",
+        """``met`` None: a measured figure with no target (never fails the table)."""
+        self.rows.append((name, str(figure), target, met, note))
+        print("  %-44s %-12s %s%s" % (name, figure, "info" if met is None else "met" if met else "NOT MET",
                                       (" (" + note + ")") if note else ""), flush=True)
 
     def render(self):
@@ -78,12 +79,13 @@ class Table:
         lines = ["%-*s  %-12s  %-26s  %s" % (width, "row", "figure", "target", "met")]
         lines.append("-" * len(lines[0]))
         for name, figure, target, met, _note in self.rows:
-            lines.append("%-*s  %-12s  %-26s  %s" % (width, name, figure, target, "yes" if met else "NO"))
+            lines.append("%-*s  %-12s  %-26s  %s" % (width, name, figure, target,
+                                                      "-" if met is None else "yes" if met else "NO"))
         return "\n".join(lines)
 
     @property
     def all_met(self):
-        return all(row[3] for row in self.rows)
+        return all(row[3] is not False for row in self.rows)
 
 
 def report_errors(runs_dir, run_id):
@@ -158,7 +160,11 @@ def migrated_view(view, plan_usernames):
     return dict((name, value) for name, value in view.items() if name in plan_usernames)
 
 
-def crashes(table, trials, seed, work_dir):
+def crashes(table, trials, seed, work_dir, whole_group=False):
+    """``whole_group=False``: SIGKILL of the ansible-playbook process, as the issue asks (a worker in the
+    middle of a task finishes it). ``whole_group=True``: the workers die too (a lost machine); reported
+    as information: a worker killed inside sf_integration_user's ordered writes leaves that user between
+    two steps, which the backup, the rollback and a re-run recover but the module cannot prevent."""
     emulator = harness.Emulator(DEMO_ESTATE, os.path.join(work_dir, "emulator"))
     rng = random.Random(seed)
     survived = 0
@@ -202,7 +208,7 @@ def crashes(table, trials, seed, work_dir):
             job = ws.start("migrate_sandbox.yml", dict(target, license_migration_run_id=run_id))
             finished = harness.wait_for(lambda: job.process.poll() is not None, delay)
             if not finished:
-                job.kill()
+                job.kill(whole_group=whole_group)
             after = harness.user_view(emulator.admin("GET", "orgs/%s/state" % CRASH_ORG))
             touched = [name for name in after if after[name] != before[name]]
             trial_problems = []
@@ -240,6 +246,14 @@ def crashes(table, trials, seed, work_dir):
         pass
     finally:
         emulator.stop()
+    if whole_group:
+        half = sum(1 for p in problems if "half-migrated" in p)
+        other = [p for p in problems if "half-migrated" not in p]
+        table.add("info: process-group SIGKILL, users between steps", "%d in %d trials" % (half, trials),
+                  "(information)", None, "; ".join(problems[:2]))
+        table.add("process-group SIGKILL: backup, rollback, re-run", "%d problems" % len(other), "0",
+                  not other and trials > 0, "; ".join(other[:3]))
+        return
     table.add("crashes survived (SIGKILL, seed %d)" % seed, "%d/%d" % (survived, trials), "all",
               survived == trials and trials > 0, "; ".join(problems[:3]))
     table.add("users verified correct after crashes", users_checked, ">= 1 per trial",
@@ -366,6 +380,8 @@ def main(argv=None):
             faults(table, estate, "generated 30 orgs", os.path.join(work, "faults-generated"))
     if "crashes" in chosen:
         crashes(table, 10 if args.full else 3, args.seed, os.path.join(work, "crashes"))
+        if args.full:
+            crashes(table, 5, args.seed, os.path.join(work, "crashes-group"), whole_group=True)
     if "allocation" in chosen:
         allocation(table, os.path.join(work, "allocation"))
     if "concurrency" in chosen:

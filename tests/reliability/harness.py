@@ -191,14 +191,33 @@ class Run:
             raise
         return self
 
-    def kill(self):
-        """SIGKILL the whole job (ansible-playbook and its forked workers), as a lost machine would."""
+    def kill(self, whole_group=True, settle=300):
+        """SIGKILL the job. ``whole_group``: ansible-playbook and its forked workers at once, as a lost
+        machine would. Otherwise only the ansible-playbook process (``kill -9 <pid>``): a worker that is
+        running a task finishes it, orphaned, and exits; this waits up to ``settle`` s for that."""
         try:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            if whole_group:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            else:
+                os.kill(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         self.rc = self.process.wait()
+        if not whole_group:
+            wait_for(lambda: not _group_alive(self.process.pid), settle)
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         return self
+
+
+def _group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def generate_estate(path, orgs, users, seed):
