@@ -373,21 +373,28 @@ def main(argv=None):
     started = time.monotonic()
     print("Reliability and security figures (%s size, seed %d); work files in %s"
           % ("full" if args.full else "CI", args.seed, work), flush=True)
+    def timed(name, function, *args, **kwargs):
+        begun = time.monotonic()
+        function(*args, **kwargs)
+        print("    (%s took %.1f min)" % (name, (time.monotonic() - begun) / 60), flush=True)
+
     if "faults" in chosen:
-        faults(table, DEMO_ESTATE, "demo estate", os.path.join(work, "faults-demo"))
+        timed("faults, demo estate", faults, table, DEMO_ESTATE, "demo estate", os.path.join(work, "faults-demo"))
         if args.full:
             estate = harness.generate_estate(os.path.join(work, "generated.yml"), orgs=15, users=12, seed=args.seed)
-            faults(table, estate, "generated 30 orgs", os.path.join(work, "faults-generated"))
+            timed("faults, generated estate", faults, table, estate, "generated 30 orgs",
+                  os.path.join(work, "faults-generated"))
     if "crashes" in chosen:
-        crashes(table, 10 if args.full else 3, args.seed, os.path.join(work, "crashes"))
+        timed("crashes", crashes, table, 10 if args.full else 3, args.seed, os.path.join(work, "crashes"))
         if args.full:
-            crashes(table, 5, args.seed, os.path.join(work, "crashes-group"), whole_group=True)
+            timed("process-group crashes", crashes, table, 5, args.seed, os.path.join(work, "crashes-group"),
+                  whole_group=True)
     if "allocation" in chosen:
-        allocation(table, os.path.join(work, "allocation"))
+        timed("allocation", allocation, table, os.path.join(work, "allocation"))
     if "concurrency" in chosen:
-        concurrency(table, os.path.join(work, "concurrency"))
+        timed("concurrency", concurrency, table, os.path.join(work, "concurrency"))
     if "pytest" in chosen:
-        pytest_rows(table, work)
+        timed("pytest rows", pytest_rows, table, work)
     print("\n" + table.render())
     print("\n%s in %.1f min" % ("All rows met" if table.all_met else "SOME ROWS NOT MET",
                                 (time.monotonic() - started) / 60))
