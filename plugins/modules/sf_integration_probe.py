@@ -19,6 +19,9 @@ description:
     so the caller decides (the C(license_migration) role rolls back a production batch).
   - Not part of the C(salesforce) action group on purpose, so that C(module_defaults) of the group
     (the admin's connection) never leak into a probe meant to run as another user.
+  - O(username) is required and names the user the probes must run as. After the login the module asks
+    Salesforce who the session belongs to; a session of anyone else (for example because an unset
+    option fell back to the operator's C(SALESFORCE_*) variables) fails the login check and no probe runs.
 author:
   - sfops maintainers (@sfops)
 options:

@@ -31,8 +31,17 @@ def run(task):
     probes = [_describe(p, i) for i, p in enumerate(task.params["probes"])]
     client = task.client
     login = {"passed": True, "error": None}
+    expected = (task.params.get("username") or "").strip()
+    if not expected:
+        raise ConfigurationError("username is required: the integration user the probes must run as")
     try:
         client.connect()
+        # A connection option left unset falls back to a SALESFORCE_* variable, which under AWX is the
+        # operator's credential: a probe that logged in as anyone else would verify the wrong user.
+        actual = client.identity().get("username") or ""
+        if actual.lower() != expected.lower():
+            login = {"passed": False, "error": "the probe logged in as %s, not as %s: give the probe %s's own "
+                     "credentials (its connected app's client id and key or secret)" % (actual, expected, expected)}
     except SalesforceModuleError as exc:
         login = {"passed": False, "error": exc.render()}
     results = []

@@ -16,13 +16,18 @@ PARAMS = {"login_url": INSTANCE, "client_id": "cid", "client_secret": "csecret-v
           "retries": 0, "timeout": 5.0, "validate_certs": True, "username": "svc.etl@acme.com"}
 
 
+def as_user(transport, username="svc.etl@acme.com"):
+    """The transport answering /userinfo for ``username``: who the token belongs to."""
+    return transport.route("GET", r"/oauth2/userinfo$", (200, {"preferred_username": username, "user_id": "005A"}))
+
+
 def run(transport, probes):
     return execute(SPEC, dict(PARAMS, probes=probes),
                    client_factory=lambda p: Client(p, session=session_with(transport)))[0]
 
 
 def test_each_probe_reported():
-    transport = FakeTransport().route("POST", r"/oauth2/token$", token_ok()) \
+    transport = as_user(FakeTransport()).route("POST", r"/oauth2/token$", token_ok()) \
         .route("GET", r"/query$", lambda request, match: (
             (200, query_page([{"Id": "001A"}])) if "Account" in request.query["q"]
             else rest_error("INVALID_TYPE", "sObject type 'Opportunity' is not supported."))) \
@@ -40,7 +45,7 @@ def test_each_probe_reported():
 
 
 def test_min_records_and_refused_login():
-    transport = FakeTransport().route("POST", r"/oauth2/token$", token_ok()) \
+    transport = as_user(FakeTransport(), "SVC.ETL@acme.com").route("POST", r"/oauth2/token$", token_ok()) \
         .route("GET", r"/query$", (200, query_page([])))
     result = run(transport, [{"soql": "SELECT Id FROM Account", "min_records": 1}])
     assert result["results"][0]["name"] == "soql SELECT Id FROM Account"
@@ -58,3 +63,18 @@ def test_min_records_and_refused_login():
 def test_a_probe_needs_exactly_one_target(probe):
     result = run(FakeTransport(), [probe])
     assert result["failed"] and "exactly one of soql or rest" in result["msg"]
+
+
+def test_a_login_as_another_user_fails_the_login_and_runs_no_probe():
+    transport = as_user(FakeTransport(), "ops.admin@acme.com").route("POST", r"/oauth2/token$", token_ok()) \
+        .route("GET", r"/query$", (200, query_page([{"Id": "001A"}])))
+    result = run(transport, [{"name": "accounts", "soql": "SELECT Id FROM Account"}])
+    assert result["passed"] is False and result["login"]["passed"] is False
+    assert "logged in as ops.admin@acme.com, not as svc.etl@acme.com" in result["login"]["error"]
+    assert result["results"][0]["error"] == "not run: the login failed" and not transport.calls_to("/query")
+
+
+def test_the_user_to_run_as_is_required():
+    result = execute(SPEC, dict(PARAMS, username=None, probes=[]),
+                     client_factory=lambda p: Client(p, session=session_with(FakeTransport())))[0]
+    assert result["failed"] and "username is required" in result["msg"]
