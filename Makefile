@@ -23,7 +23,7 @@ export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_FORCE_COLOR := 0
 
 .PHONY: help venv test test-emulator test-unit test-integration sanity lint molecule bench bench-quick \
-	demo collections-root clean
+	demo reliability collections-root clean
 
 help:
 	@echo "make venv              create $(VENV) and install requirements.txt + tests/requirements.txt"
@@ -33,11 +33,12 @@ help:
 	@echo "make test-integration  pytest tests/integration (playbooks against the emulator)"
 	@echo "make sanity            ansible-test sanity --python 3.11 (offline, on a copy; tests/sanity/run.sh)"
 	@echo "make lint              ansible-lint, production profile (.ansible-lint)"
-	@echo "make molecule          molecule scenarios under extensions/molecule/ (none yet)"
+	@echo "make molecule          molecule scenarios under extensions/molecule/ (on the emulator, no containers)"
 	@echo "make bench             benchmarks/run.py: 10/40/100 orgs x forks 5/10/25, action plugins vs AnsiballZ"
 	@echo "make bench-quick       a small benchmark run"
-	@echo "make demo              the migration demo (comes with the role issue)"
-	@echo "Variables: VENV=$(VENV) PYTEST_ARGS='...' BENCH_ARGS='...'"
+	@echo "make demo              the migration over the demo estate on the emulator (tests/tools/demo.py)"
+	@echo "make reliability       reliability and security figures (tests/reliability/figures.py)"
+	@echo "Variables: VENV=$(VENV) PYTEST_ARGS='...' BENCH_ARGS='...' DEMO_ARGS='...' RELIABILITY_ARGS='...'"
 
 venv: $(BIN)/.installed
 
@@ -49,7 +50,7 @@ $(BIN)/.installed: $(wildcard requirements.txt) tests/requirements.txt
 		$(if $(wildcard requirements.txt),-r requirements.txt) -r tests/requirements.txt
 	touch $@
 
-# molecule is part of test: it reports and passes while no scenario exists (the role issue adds them).
+# molecule is part of test (it reports and passes when no scenario exists).
 test: test-emulator test-unit test-integration sanity lint molecule
 
 collections-root:
