@@ -123,8 +123,10 @@ def user_view(state):
 class Workspace:
     """A runs directory and an inventory of the emulator's orgs (connected by JWT, no secret in it)."""
 
-    def __init__(self, emulator, directory, name="work"):
+    def __init__(self, emulator, directory, name="work", connection_extra=None):
         self.emulator = emulator
+        # Connection options every org's connection (and the probes') gets, e.g. {"retries": 5}.
+        self.connection_extra = connection_extra or {}
         self.directory = os.path.join(directory, name)
         os.makedirs(self.directory, mode=0o700, exist_ok=True)
         self.runs_dir = os.path.join(self.directory, "runs")
@@ -135,6 +137,9 @@ class Workspace:
     def write_inventory(self):
         """(Again after a reset: the inventory holds no token, but the CA and key files are the same.)"""
         inventory = DEMO.inventory_from_ready(self.emulator.ready, self.emulator.estate, self.runs_dir)
+        for host in inventory["all"]["children"]["salesforce_orgs"]["hosts"].values():
+            for key in ("salesforce_connection", "license_migration_probe_connection"):
+                host[key].update(self.connection_extra)
         DEMO.write_private(self.inventory_file, yaml.safe_dump(inventory, sort_keys=False))
 
     def command(self, playbook, extra_vars=None, verbosity=0):
