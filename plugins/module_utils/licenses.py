@@ -23,6 +23,7 @@ FULL_LICENSE = "Salesforce"
 STANDARD_PROFILE = "Minimum Access - API Only Integrations"
 DEPRECATED_PROFILE = "Salesforce API Only System Integrations"
 LOOK_ALIKE_PATTERN = re.compile(r"api[\s_-]*only|integration", re.IGNORECASE)
+API_ONLY_NAME = re.compile(r"api[\s_-]*only", re.IGNORECASE)
 
 # The queries whose rows these functions take (fields they read). Profiles are limited to the ones
 # the summary can report: on the integration license, or named like one.
@@ -105,6 +106,17 @@ def _profile_entry(row, license_name):
             "api_only": row.get("PermissionsApiUserOnly"), "api_enabled": row.get("PermissionsApiEnabled")}
 
 
+def is_look_alike(profile):
+    """Whether a profile on another license could be mistaken for the integration profile.
+
+    A profile named "API Only" is the known-issue trap whatever its settings; one merely named
+    "Integration..." is only mistaken for the integration profile when it is also API-only (an
+    "Integration Admin" profile with full access is an ordinary profile that mentions integrations).
+    """
+    name = profile.get("name") or ""
+    return bool(API_ONLY_NAME.search(name) or (LOOK_ALIKE_PATTERN.search(name) and profile.get("api_only")))
+
+
 def integration_summary(user_license_rows, psl_rows, profile_rows):
     """What the org offers for integration users, from raw rows of the three queries above.
 
@@ -112,7 +124,7 @@ def integration_summary(user_license_rows, psl_rows, profile_rows):
     clones, look_alikes, default_profile, findings}``: ``user_license``/``psl`` are seat entries
     (or None when the org lacks them); ``profiles`` are the profiles on the integration license;
     ``clones`` those of them that are neither the standard nor the deprecated one; ``look_alikes``
-    profiles on another license named like an integration profile; ``default_profile``
+    profiles on another license that could be mistaken for an integration profile (is_look_alike); ``default_profile``
     ``{id, name, reason}`` is the migration target a module uses when none is given (or None with
     ``reason`` saying why); ``findings`` are sentences worth showing to a person.
     """
@@ -127,7 +139,7 @@ def integration_summary(user_license_rows, psl_rows, profile_rows):
         entry = _profile_entry(row, license_name)
         if _same_name(license_name, INTEGRATION_LICENSE):
             profiles.append(entry)
-        elif LOOK_ALIKE_PATTERN.search(entry["name"] or ""):
+        elif is_look_alike(entry):
             look_alikes.append(entry)
 
     standard = [p for p in profiles if _same_name(p["name"], STANDARD_PROFILE)]

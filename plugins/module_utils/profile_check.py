@@ -27,7 +27,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
 
 from ansible_collections.sfops.integration_users.plugins.module_utils import licenses
 from ansible_collections.sfops.integration_users.plugins.module_utils.access import (
@@ -71,7 +70,6 @@ METADATA_TYPES = ("ValidationRule", "Flow", "CustomField")
 
 # Findings that keep a user where it is: nothing else is worth saying about how to move it.
 STOPPING_CODES = ("RUNNING_USER", "UI_LOGINS")
-_API_ONLY_NAME = re.compile(r"api[\s_-]*only", re.IGNORECASE)
 _SEVERITY_RANK = dict((name, rank) for rank, name in enumerate(SEVERITIES))
 
 REMEDIATION = {
@@ -194,18 +192,6 @@ def resolve_target(summary, target_profile=None):
                                       "license": licenses.INTEGRATION_LICENSE}), findings
 
 
-def look_alikes(summary):
-    """Profiles on another license that could be mistaken for the integration profile.
-
-    The summary lists every profile named like "API Only" or "Integration...". A profile named
-    "API Only" is the known-issue trap whatever its settings; one merely named "Integration..." is
-    only mistaken for the integration profile when it is also API-only (an "Integration Admin"
-    profile with full access is an ordinary profile that happens to mention integrations).
-    """
-    return [p for p in summary["look_alikes"]
-            if _API_ONLY_NAME.search(p["name"] or "") or p.get("api_only")]
-
-
 def readiness_findings(summary, to_move, needing_psl):
     """Seat and PSL findings for ``to_move`` users, ``needing_psl`` of whom lack the integration PSL."""
     findings = []
@@ -227,7 +213,7 @@ def readiness_findings(summary, to_move, needing_psl):
                                 "%d user(s) need the '%s' permission set license but %d seat(s) are free "
                                 "(%d of %d used)" % (needing_psl, licenses.INTEGRATION_PSL_LABEL, psl["free"],
                                                       psl["used"], psl["total"])))
-    for profile in look_alikes(summary):
+    for profile in summary["look_alikes"]:
         findings.append(finding("LOOKALIKE_PROFILE", "warning",
                                 "profile '%s' is named like an integration profile but is on the '%s' license"
                                 % (profile["name"], profile["license"]),

@@ -125,7 +125,10 @@ integration:
       type: list
       elements: dict
     look_alikes:
-      description: Profiles on another license whose name says C(API Only) or C(Integration); users on them consume that license.
+      description:
+        - Profiles on another license that could be mistaken for the integration profile (users on them
+          still consume that license).
+        - Any profile named C(API Only) is one, and so is a profile named C(Integration...) that is also API-only.
       type: list
       elements: dict
     default_profile:

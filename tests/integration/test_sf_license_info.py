@@ -50,10 +50,9 @@ def test_seats_and_integration_summary_match_the_org(fresh_emulator, playbook):
         assert [p["name"] for p in summary["profiles"]] == ["Minimum Access - API Only Integrations"]
         assert summary["standard_profile"]["name"] == "Minimum Access - API Only Integrations"
         assert summary["deprecated_profile"] is None and summary["clones"] == []
-        # Named "API Only" / "Integration" on the full license: the pre-2023 custom profile, and the
-        # profile the integration users sit on today.
-        assert [(p["name"], p["license"]) for p in summary["look_alikes"]] == [
-            ("API Only", "Salesforce"), ("Integration Admin", "Salesforce")]
+        # The pre-2023 custom "API Only" profile on the full license; "Integration Admin", the full-access
+        # profile the integration users sit on today, only mentions integrations and is no look-alike.
+        assert [(p["name"], p["license"]) for p in summary["look_alikes"]] == [("API Only", "Salesforce")]
         assert summary["default_profile"]["id"] == summary["standard_profile"]["id"]
         assert "standard profile" in summary["default_profile"]["reason"]
         full = state["licenses"]["Salesforce"]

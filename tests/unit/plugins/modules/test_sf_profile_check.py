@@ -429,7 +429,7 @@ def test_look_alikes_are_api_only_names_or_api_only_profiles():
         {"Id": to18("00e5g0000000008"), "Name": "Integration Robots", "UserLicenseId": SF_LICENSE,
          "PermissionsApiUserOnly": True},
     ]
-    found = pc.look_alikes(summary(profiles=profiles))
+    found = summary(profiles=profiles)["look_alikes"]
     assert sorted(p["name"] for p in found) == ["API Only", "Integration Robots"]
 
 
