@@ -389,8 +389,12 @@ class Client:
         self._rest(self._record_path(sobject, record_id, tooling), method="DELETE")
 
     # ---- service resources ------------------------------------------------------------------
+    def get(self, path, params=None):
+        """GET a resource below ``/services/data/vNN.N/`` (``path`` relative, e.g. ``limits``)."""
+        return self._rest(path.lstrip("/"), params=params)
+
     def limits(self):
-        return self._rest("limits")
+        return self.get("limits")
 
     def identity(self):
         """The running user: ``{user_id, organization_id, username, ...}`` from /services/oauth2/userinfo

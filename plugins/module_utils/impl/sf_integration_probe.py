@@ -58,9 +58,7 @@ def run(task):
                     if not item["passed"]:
                         item["error"] = "%d record(s), at least %d expected" % (answer["total_size"], probe["min_records"])
                 else:
-                    # The client has no public GET of an arbitrary data-API path; _rest is its one request path
-                    # (retries, session renewal, limits), so probes go through it rather than around it.
-                    client._rest(probe["target"].lstrip("/"), method="GET")
+                    client.get(probe["target"])
                     item["passed"] = True
             except SalesforceModuleError as exc:
                 item["error"] = exc.render()
