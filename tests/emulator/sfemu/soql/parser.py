@@ -11,7 +11,8 @@ from . import ast
 from .messages import QueryError, malformed, unexpected_token
 
 _GRAMMAR = (Path(__file__).parent / "grammar.lark").read_text(encoding="utf-8")
-_LARK = Lark(_GRAMMAR, parser="lalr", lexer="contextual", maybe_placeholders=True)
+# cache=True keeps the built LALR tables in the temp dir: building them costs seconds at every start.
+_LARK = Lark(_GRAMMAR, parser="lalr", lexer="contextual", maybe_placeholders=True, cache=True)
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "'": "'", '"': '"', "\\": "\\"}
 
