@@ -109,13 +109,19 @@ def _jwt_grant(estate, form):
     return org, user, app
 
 
-def _client_credentials_grant(estate, form, headers):
+def _confidential_client(estate, form, headers):
+    """The org and connected app whose client id and secret the request carries."""
     client_id, secret = _client_credentials(form, headers)
     org, app = estate.org_for_client_id(client_id)
     if app is None:
         raise OAuthError("invalid_client_id", "client identifier invalid")
     if not _secret_matches(app, secret):
         raise OAuthError("invalid_client", "invalid client credentials")
+    return org, app
+
+
+def _client_credentials_grant(estate, form, headers):
+    org, app = _confidential_client(estate, form, headers)
     run_as = app.get("run_as")
     user = _user_by_id(org, run_as) if run_as else None
     if user is None:
@@ -135,12 +141,7 @@ def _user_by_id(org, user_id):
 
 
 def _password_grant(estate, form, headers):
-    client_id, secret = _client_credentials(form, headers)
-    org, app = estate.org_for_client_id(client_id)
-    if app is None:
-        raise OAuthError("invalid_client_id", "client identifier invalid")
-    if not _secret_matches(app, secret):
-        raise OAuthError("invalid_client", "invalid client credentials")
+    org, app = _confidential_client(estate, form, headers)
     username = form.get("username") or ""
     # The username must belong to the app's org (usernames are unique across the estate).
     user = org.find_user(username)
