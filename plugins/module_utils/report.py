@@ -160,14 +160,25 @@ def _org_report(result, prices):
     return org
 
 
+# Estate totals of user counts come from production orgs: a sandbox holds copies of production's users, so
+# adding its moves would count each user twice. Sandbox rehearsals are totalled apart, as sandbox_<key>.
+PRODUCTION_TOTALS = ("candidates", "moved", "would_move", "planned", "waiting", "blocked", "excluded", "gated",
+                     "rolled_back", "restored", "failed", "verified_passed", "verified_failed")
+SANDBOX_TOTALS = ("moved", "would_move", "failed", "rolled_back", "restored", "verified_passed", "verified_failed")
+
+
 def build_report(org_results, run_id, created, dry_run, prices):
     orgs = [_org_report(r, prices) for r in sorted(org_results or [], key=lambda r: r.get("org") or "")]
-    totals = {"orgs": len(orgs), "orgs_failed": sum(1 for o in orgs if o["status"] == "failed")}
-    for key in ("candidates", "moved", "would_move", "planned", "waiting", "blocked", "excluded", "gated",
-                "rolled_back", "restored", "failed", "verified_passed", "verified_failed"):
-        totals[key] = sum(o["counts"][key] for o in orgs)
+    production = [o for o in orgs if o["org_type"] == "production"]
+    sandboxes = [o for o in orgs if o["org_type"] != "production"]
+    totals = {"orgs": len(orgs), "orgs_failed": sum(1 for o in orgs if o["status"] == "failed"),
+              "production_orgs": len(production), "sandbox_orgs": len(sandboxes)}
+    for key in PRODUCTION_TOTALS:
+        totals[key] = sum(o["counts"][key] for o in production)
+    for key in SANDBOX_TOTALS:
+        totals["sandbox_" + key] = sum(o["counts"][key] for o in sandboxes)
     for key in ("monthly_saving", "potential_monthly_saving", "extra_seats_needed"):
-        totals[key] = sum(o[key] for o in orgs)
+        totals[key] = sum(o[key] for o in production)
     return {"format": REPORT_FORMAT, "run_id": run_id, "created": created, "dry_run": bool(dry_run),
             "prices": dict(prices), "totals": totals, "orgs": orgs}
 
@@ -215,11 +226,15 @@ def render_csv(doc):
     return out.getvalue()
 
 
+# Long unbroken values (usernames, permission set names, backup paths in messages) may break anywhere, and
+# the user table has fixed column shares, so nothing is wider than the page.
 _CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em;color:#1d1d1f;max-width:72em}
-h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ccc}
+h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ccc}h3{font-size:1.05em}
+p{overflow-wrap:anywhere}
 table{border-collapse:collapse;margin:.6em 0;width:100%}th,td{border:1px solid #d0d0d0;padding:.3em .5em;
-text-align:left;vertical-align:top;font-size:.92em}th{background:#f2f4f7}
+text-align:left;vertical-align:top;font-size:.92em;overflow-wrap:anywhere}th{background:#f2f4f7}
+table.users{table-layout:fixed}
 .figures td{font-size:1.1em;font-weight:600}.ok{color:#176b2c}.failed{color:#b00020;font-weight:600}
 .dry{background:#fff4d6;border:1px solid #e0b000;padding:.6em;margin:1em 0}
 .blocker{color:#b00020}.warning{color:#8a5a00}.info{color:#555}small{color:#555}
@@ -232,6 +247,17 @@ def _e(value):
 
 def _figure(key, value, text=None):
     return '<td data-figure="%s">%s</td>' % (_e(key), _e(value if text is None else text))
+
+
+def _span(key, value):
+    return '<span data-figure="%s">%s</span>' % (_e(key), _e(value))
+
+
+# How a user status reads in the HTML table (the JSON keeps the status itself).
+_STATUS_LABELS = {"failed": "refused by the org (not moved)", "gated": "refused by the gate (not moved)",
+                  "wait": "waiting for a seat", "would_move": "would move (check mode)"}
+_USER_COLUMNS = (("User", 19), ("Status", 10), ("Profile", 13), ("License", 9), ("Permission set", 16),
+                 ("Verification", 8), ("Reasons", 25))
 
 
 def render_html(doc):
@@ -248,18 +274,32 @@ def render_html(doc):
     if doc["dry_run"]:
         out.append('<p class="dry">Dry run (check mode): nothing was changed in any org; figures show what '
                    'would happen.</p>')
-    out.append('<h2>Across the estate</h2><table class="figures"><tr><th>Orgs</th><th>Moved</th>'
-               '<th>Waiting</th><th>Blocked</th><th>Verified (passed / failed)</th><th>Rolled back</th>'
-               '<th>Monthly saving</th><th>Potential monthly saving</th></tr><tr>')
-    out.append(_figure("totals.orgs", totals["orgs"]) + _figure("totals.moved", totals["moved"])
-               + _figure("totals.waiting", totals["waiting"]) + _figure("totals.blocked", totals["blocked"])
-               + '<td><span data-figure="totals.verified_passed">%d</span> / <span data-figure='
-                 '"totals.verified_failed">%d</span></td>' % (totals["verified_passed"], totals["verified_failed"])
+    out.append('<h2>Across the estate</h2><p>%s org(s): %s production, %s sandbox(es); %s failed.</p>' % (
+        _span("totals.orgs", totals["orgs"]), _span("totals.production_orgs", totals["production_orgs"]),
+        _span("totals.sandbox_orgs", totals["sandbox_orgs"]), _span("totals.orgs_failed", totals["orgs_failed"])))
+    out.append('<h3>Production</h3><table class="figures"><tr><th>Moved</th><th>Waiting</th><th>Blocked</th>'
+               '<th>Refused by the org</th><th>Refused by the gate</th><th>Verified (passed / failed)</th>'
+               '<th>Rolled back</th><th>Monthly saving</th><th>Potential monthly saving</th></tr><tr>')
+    out.append(_figure("totals.moved", totals["moved"]) + _figure("totals.waiting", totals["waiting"])
+               + _figure("totals.blocked", totals["blocked"]) + _figure("totals.failed", totals["failed"])
+               + _figure("totals.gated", totals["gated"])
+               + "<td>%s / %s</td>" % (_span("totals.verified_passed", totals["verified_passed"]),
+                                       _span("totals.verified_failed", totals["verified_failed"]))
                + _figure("totals.rolled_back", totals["rolled_back"])
                + _figure("totals.monthly_saving", totals["monthly_saving"], money(totals["monthly_saving"], prices))
                + _figure("totals.potential_monthly_saving", totals["potential_monthly_saving"],
                          money(totals["potential_monthly_saving"], prices)))
     out.append("</tr></table>")
+    if totals["sandbox_orgs"]:
+        out.append('<h3>Sandbox rehearsals <small>(copies of production users: not counted above, no saving)'
+                   '</small></h3><table class="figures"><tr><th>Moved</th><th>Refused by the org</th>'
+                   '<th>Verified (passed / failed)</th><th>Restored</th></tr><tr>')
+        out.append(_figure("totals.sandbox_moved", totals["sandbox_moved"])
+                   + _figure("totals.sandbox_failed", totals["sandbox_failed"])
+                   + "<td>%s / %s</td>" % (_span("totals.sandbox_verified_passed", totals["sandbox_verified_passed"]),
+                                           _span("totals.sandbox_verified_failed", totals["sandbox_verified_failed"]))
+                   + _figure("totals.sandbox_restored", totals["sandbox_restored"]))
+        out.append("</tr></table>")
     for org in doc["orgs"]:
         key = "orgs.%s" % org["org"]
         out.append('<h2 id="org-%s">%s <small>%s%s</small></h2>' % (
@@ -281,22 +321,26 @@ def render_html(doc):
         out.append("</table>")
         counts = org["counts"]
         out.append("<table class=\"figures\"><tr><th>Moved</th><th>Waiting</th><th>Blocked</th><th>Excluded</th>"
-                   "<th>Verification passed</th><th>Verification failed</th><th>Monthly saving</th></tr><tr>%s%s%s%s%s%s%s"
-                   "</tr></table>" % (
+                   "<th>Refused by the org</th><th>Refused by the gate</th><th>Verification passed</th>"
+                   "<th>Verification failed</th><th>Monthly saving</th></tr><tr>%s%s%s%s%s%s%s%s%s</tr></table>" % (
                        _figure(key + ".counts.moved", counts["moved"]), _figure(key + ".counts.waiting", counts["waiting"]),
                        _figure(key + ".counts.blocked", counts["blocked"]),
                        _figure(key + ".counts.excluded", counts["excluded"]),
+                       _figure(key + ".counts.failed", counts["failed"]), _figure(key + ".counts.gated", counts["gated"]),
                        _figure(key + ".counts.verified_passed", counts["verified_passed"]),
                        _figure(key + ".counts.verified_failed", counts["verified_failed"]),
                        _figure(key + ".monthly_saving", org["monthly_saving"], money(org["monthly_saving"], prices))))
         if org.get("gate") and org["gate"].get("override"):
             out.append("<p class=\"failed\">Production gate overridden: %s</p>" % _e(org["gate"]["override"]))
         if org["users"]:
-            out.append("<table><tr><th>User</th><th>Status</th><th>Profile</th><th>License</th>"
-                       "<th>Permission set</th><th>Verification</th><th>Reasons</th></tr>")
+            out.append('<table class="users"><colgroup>%s</colgroup><tr>%s</tr>' % (
+                "".join('<col style="width:%d%%">' % width for _name, width in _USER_COLUMNS),
+                "".join("<th>%s</th>" % name for name, _width in _USER_COLUMNS)))
             for user in org["users"]:
-                out.append("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>" % (
-                    _e(user["username"]), _e(user["status"]), _e(user["profile"]), _e(user["license"]),
+                refused = user["status"] in ("failed", "gated")
+                out.append("<tr><td>%s</td><td%s>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>" % (
+                    _e(user["username"]), ' class="failed"' if refused else "",
+                    _e(_STATUS_LABELS.get(user["status"], user["status"])), _e(user["profile"]), _e(user["license"]),
                     _e(user["permission_set"]), _e(user["verification"]),
                     "<br>".join(_e(r) for r in user["reasons"])))
             out.append("</table>")

@@ -64,6 +64,36 @@ def test_report_statuses_counts_and_money():
     assert uat["summary"] == "acme-uat (sandbox): FAILED: verify failed: x"
 
 
+def test_estate_totals_count_production_and_show_sandbox_rehearsals_apart():
+    sandbox = sandbox_result()
+    sandbox["error"] = None
+    sandbox["migrate"]["failed_usernames"] = ["svc.b@x.uat"]
+    sandbox["migrate"]["errors"] = ["FIELD_INTEGRITY_EXCEPTION: create a new user with state: present"]
+    doc = reporting.build_report([sandbox, production_result()], "r1", "now", False, PRICES)
+    totals = doc["totals"]
+    # The sandbox moved a copy of svc.a: production's one move is the estate's one move.
+    assert (totals["moved"], totals["sandbox_moved"]) == (1, 1)
+    assert (totals["failed"], totals["sandbox_failed"]) == (0, 1)
+    assert (totals["verified_passed"], totals["sandbox_verified_passed"]) == (1, 0)
+    assert (totals["orgs"], totals["production_orgs"], totals["sandbox_orgs"]) == (2, 1, 1)
+    assert totals["monthly_saving"] == 165
+    page = reporting.render_html(doc)
+    figures = dict(re.findall(r'data-figure="([^"]+)">([^<]*)<', page))
+    assert (figures["totals.moved"], figures["totals.sandbox_moved"], figures["totals.sandbox_failed"]) == ("1", "1", "1")
+    # The refused sandbox user reads as refused, with the module's advice, never as migrated.
+    row = next(u for u in doc["orgs"][1]["users"] if u["username"] == "svc.b@x.uat")
+    assert row["status"] == "failed" and "state: present" in row["reasons"][0]
+    assert "refused by the org (not moved)" in page
+
+
+def test_html_user_table_fits_the_page():
+    page = reporting.render_html(reporting.build_report([production_result()], "r1", "now", False, PRICES))
+    # Fixed column shares adding up to the table width, and long values allowed to break.
+    widths = [int(w) for w in re.findall(r'<col style="width:(\d+)%">', page)]
+    assert len(widths) == len(reporting._USER_COLUMNS) and sum(widths) == 100  # pylint: disable=protected-access
+    assert "table.users{table-layout:fixed}" in page and "overflow-wrap:anywhere" in page
+
+
 def test_monthly_saving_counts_extra_seats():
     assert reporting.monthly_saving(7, 5, PRICES) == 7 * 165 - 2 * 10
     assert reporting.monthly_saving(0, 5, PRICES) == 0
