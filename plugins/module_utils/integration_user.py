@@ -288,6 +288,15 @@ def requested_usernames(params):
 PREFLIGHT_LINES_SHOWN = 20
 
 
+def _raise_preflight_problems(problems, pairs, facts, check_mode):
+    """Add the org-wide seat count to the per-user ``problems``; fail before any write if any remain."""
+    seats = migration.seat_problems(pairs, facts)
+    if seats:
+        problems["seats"] = seats
+    if any(problems.values()):
+        raise _preflight_failure(problems, check_mode)
+
+
 def _preflight_failure(problems, check_mode):
     lines = ["%s: %s" % (who, "; ".join(items)) for who, items in problems.items() if items]
     if len(lines) > PREFLIGHT_LINES_SHOWN:
@@ -379,11 +388,7 @@ def run(task):
                     pairs.append((None, desired))
                 else:
                     pairs.append((current, desired))
-    seats = migration.seat_problems(pairs, facts)
-    if seats:
-        problems["seats"] = seats
-    if any(problems.values()):
-        raise _preflight_failure(problems, task.check_mode)
+    _raise_preflight_problems(problems, pairs, facts, task.check_mode)
     existing = [(c, d) for c, d in pairs if c is not None]
     return _apply(task, existing, new_users, state, target, all_pairs=pairs)
 
@@ -507,11 +512,7 @@ def _restored(task, usernames):
             found = found + migration.user_guard_problems(current, facts)
         problems[saved["username"]] = found
         pairs.append((current, desired))
-    seats = migration.seat_problems(pairs, facts)
-    if seats:
-        problems["seats"] = seats
-    if any(problems.values()):
-        raise _preflight_failure(problems, task.check_mode)
+    _raise_preflight_problems(problems, pairs, facts, task.check_mode)
     result = _apply(task, pairs, [], "restored", None, all_pairs=pairs)
     result["restored_from"] = params["backup_file"]
     return result
