@@ -277,8 +277,39 @@ def test_an_org_refusing_the_license_change_is_reported_and_left_as_it_was(refus
     _run_id, report = report_of(run)
     row = user_row(report, "acme-uat", "svc.etl@acme.example.uat")
     assert row["status"] == "failed" and "FIELD_INTEGRITY_EXCEPTION" in row["reasons"][0]
+    # The module's advice reaches the report: a new integration user instead of the refused move.
+    assert "state: present" in row["reasons"][0]
     assert not list((run.runs_dir / "records").glob("*/migration-acme-uat.json")) or not json.loads(
         next((run.runs_dir / "records").glob("*/migration-acme-uat.json")).read_text())["migrations"]
+    uat = next(o for o in report["orgs"] if o["org"] == "acme-uat")
+    # Nothing moved is claimed anywhere: not in the org, its summary, nor the estate's sandbox rehearsals.
+    assert uat["status"] == "failed" and uat["counts"]["moved"] == 0 and uat["counts"]["failed"] >= 1
+    assert report["totals"]["sandbox_moved"] == 0 and report["totals"]["moved"] == 0
+    assert report["totals"]["sandbox_failed"] == uat["counts"]["failed"]
+    assert "migration refused for some users: svc.etl@acme.example.uat" in uat["error"]
+    assert all(u["status"] not in ("moved", "migrated") for u in uat["users"])
+
+
+def test_a_refused_migration_stays_the_orgs_error_after_verification(refusing_emulator, tmp_path):
+    """migrate then verify in one run, the migrate failure ignored: verify must not replace or clear it."""
+    run = Runner(refusing_emulator, tmp_path)
+    assert run("inventory.yml").returncode == 0
+    playbook = tmp_path / "migrate_then_verify.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "name": "Migrate and verify the sandbox, going on after a failure", "hosts": "acme-uat",
+        "gather_facts": False,
+        "module_defaults": {"group/sfops.integration_users.salesforce": "{{ salesforce_connection }}"},
+        "tasks": [{"name": "Migrate", "ansible.builtin.include_role": {
+                       "name": "sfops.integration_users.license_migration", "tasks_from": "migrate",
+                       "apply": {"ignore_errors": True}}},
+                  {"name": "Verify", "ansible.builtin.include_role": {
+                       "name": "sfops.integration_users.license_migration", "tasks_from": "verify"}}]}]))
+    done = run(str(playbook))
+    assert done.returncode != 0, done.output[-4000:]
+    _run_id, report = report_of(run)
+    uat = next(o for o in report["orgs"] if o["org"] == "acme-uat")
+    assert uat["entry_points"][-1] == "verify", uat["entry_points"]
+    assert uat["status"] == "failed" and uat["error"].startswith("migration refused for some users"), uat["error"]
 
 
 def test_users_beyond_the_free_seats_wait_with_the_reason(tight_emulator, tmp_path):
