@@ -256,8 +256,8 @@ def _span(key, value):
 # How a user status reads in the HTML table (the JSON keeps the status itself).
 _STATUS_LABELS = {"failed": "refused by the org (not moved)", "gated": "refused by the gate (not moved)",
                   "wait": "waiting for a seat", "would_move": "would move (check mode)"}
-_USER_COLUMNS = (("User", 19), ("Status", 10), ("Profile", 13), ("License", 9), ("Permission set", 16),
-                 ("Verification", 8), ("Reasons", 25))
+_USER_COLUMNS = (("User", 18), ("Status", 10), ("Profile", 12), ("License", 9), ("Permission set", 16),
+                 ("Verification", 10), ("Reasons", 25))
 
 
 def render_html(doc):
