@@ -23,8 +23,17 @@ def _describe(probe, index):
     if not isinstance(probe, dict) or bool(probe.get("soql")) == bool(probe.get("rest")):
         raise ConfigurationError("probe %d needs exactly one of soql or rest: %r" % (index + 1, probe))
     kind = "soql" if probe.get("soql") else "rest"
+    if not isinstance(probe[kind], str):
+        raise ConfigurationError("probe %d: %s must be a string, got %r" % (index + 1, kind, probe[kind]))
+    try:
+        min_records = int(probe.get("min_records") or 0)
+    except (TypeError, ValueError):
+        min_records = -1
+    if min_records < 0:
+        raise ConfigurationError("probe %d: min_records must be a whole number of 0 or more, got %r"
+                                 % (index + 1, probe.get("min_records")))
     return {"name": probe.get("name") or "%s %s" % (kind, probe[kind]), "kind": kind, "target": probe[kind],
-            "tooling": bool(probe.get("tooling")), "min_records": int(probe.get("min_records") or 0)}
+            "tooling": bool(probe.get("tooling")), "min_records": min_records}
 
 
 def run(task):

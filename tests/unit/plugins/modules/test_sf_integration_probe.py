@@ -78,3 +78,16 @@ def test_the_user_to_run_as_is_required():
     result = execute(SPEC, dict(PARAMS, username=None, probes=[]),
                      client_factory=lambda p: Client(p, session=session_with(FakeTransport())))[0]
     assert result["failed"] and "username is required" in result["msg"]
+
+
+@pytest.mark.parametrize("probe, message", [
+    ({"soql": "SELECT Id FROM Account", "min_records": "some"}, "probe 1: min_records must be a whole number"),
+    ({"soql": "SELECT Id FROM Account", "min_records": -2}, "probe 1: min_records must be a whole number"),
+    ({"rest": {"path": "limits"}}, "probe 1: rest must be a string"),
+])
+def test_malformed_probe_is_a_configuration_error_before_any_call(probe, message):
+    transport = FakeTransport()
+    result = run(transport, [probe])
+    assert result["failed"] and message in result["msg"], result
+    assert result["error"]["type"] == "ConfigurationError"
+    assert transport.requests == []
