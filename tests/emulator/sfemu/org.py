@@ -12,6 +12,7 @@ import weakref
 from . import DEFAULT_API_VERSION
 from . import store_formula as formula
 from .errors import SFError
+from .http_util import render_value
 from .ids import PREFIXES, is_id, to18
 from .objects import (
     DATA_OBJECTS, OBJECT_PERMISSION_DEPENDENCIES, OBJECT_PERMISSION_FIELDS, OBJECT_PERMISSION_LABELS,
@@ -34,16 +35,6 @@ _NOT_FOUND = (404, "NOT_FOUND", "The requested resource does not exist")
 
 def utcnow():
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-
-
-def render_value(value):
-    """JSON form of a stored value, as Salesforce renders it in REST responses."""
-    if isinstance(value, datetime.datetime):
-        value = value.astimezone(datetime.timezone.utc)
-        return value.strftime("%Y-%m-%dT%H:%M:%S.") + "%03d+0000" % (value.microsecond // 1000)
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return value
 
 
 def _field_value(row, name):
