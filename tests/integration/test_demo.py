@@ -167,7 +167,15 @@ def test_demo_refusing_org_keeps_every_user_and_production_is_gated(demo_run):
     prod = demo_run.org_report("globex-prod")
     assert prod["status"] == "failed" and prod["counts"]["gated"] == 3
     assert "production gate refused" in prod["error"]
-    assert demo_run.org_report("globex-dev")["status"] == "failed"
+    # The three users share one reason: it is said once for all of them.
+    assert prod["error"].count("no sandbox verification recorded") == 1, prod["error"]
+    dev = demo_run.org_report("globex-dev")
+    assert dev["status"] == "failed" and dev["counts"]["moved"] == 0 and dev["counts"]["failed"] == 3
+    # Each refused user is shown refused with the module's advice (a new user with state: present).
+    for user in dev["users"]:
+        if user["username"] != "admin@globex.demo.dev":
+            assert user["status"] == "failed" and "state: present" in user["reasons"][0], user
+    assert dev["error"].count("Advice:") == 1, dev["error"]
 
 
 def test_demo_saving_counts_production_moves_only(demo_run):
@@ -175,6 +183,11 @@ def test_demo_saving_counts_production_moves_only(demo_run):
     prices = demo_run.report["prices"]
     # acme: 3 moves into 5 free seats; initech: 2 moves into 2 free seats; globex: none.
     assert demo_run.report["totals"]["monthly_saving"] == 5 * prices["full_license"]
+    # Estate moves are production's; the sandboxes' rehearsals of the same users are counted apart.
+    totals = demo_run.report["totals"]
+    assert (totals["moved"], totals["sandbox_moved"]) == (5, 5)
+    assert (totals["failed"], totals["sandbox_failed"]) == (0, 3)
+    assert (totals["production_orgs"], totals["sandbox_orgs"]) == (3, 3)
     assert "Production orgs: 5 moved, 2 waiting for seats, 1 blocked, 3 refused by the sandbox gate" in demo_run.output
 
 

@@ -155,8 +155,11 @@ def test_every_figure_shown_is_the_report_json(rendered, report_html):
     assert mismatches == {}
     # Every org and the estate totals are shown, not just some of them.
     for key in ("totals.orgs", "totals.moved", "totals.waiting", "totals.blocked", "totals.monthly_saving",
-                "totals.potential_monthly_saving", "totals.verified_passed", "totals.verified_failed"):
+                "totals.potential_monthly_saving", "totals.verified_passed", "totals.verified_failed",
+                "totals.sandbox_moved", "totals.sandbox_failed", "totals.failed", "totals.gated"):
         assert key in shown, key
+    # Production moves and sandbox rehearsals are shown apart (the demo moves the same 5 users in each).
+    assert (shown["totals.moved"].strip(), shown["totals.sandbox_moved"].strip()) == ("5", "5")
     for org in report["orgs"]:
         for field in ("counts.moved", "counts.waiting", "counts.blocked", "monthly_saving",
                       "seats_before.integration_free"):
