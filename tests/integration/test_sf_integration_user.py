@@ -11,7 +11,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -36,17 +35,10 @@ from ansible_collections.sfops.integration_users.plugins.module_utils import int
 from ansible_collections.sfops.integration_users.plugins.module_utils import permission_set  # noqa: E402
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import execute  # noqa: E402
 
-
-def _emulator_helpers():
-    # The emulator suite's conftest is the documented way to start one; load it under its own name.
-    path = os.path.join(ROOT, "tests", "emulator", "tests", "conftest.py")
-    spec = importlib.util.spec_from_file_location("sfemu_test_helpers", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+# emu: conftest's session emulator reset around the test; EMU: the emulator suite's starter.
+from test_sf_permission_set_harness import _emulator_fixtures as EMU, emu  # noqa: E402,F401  pylint: disable=unused-import
 
 
-EMU = _emulator_helpers()
 PROD = "acme-prod"
 MULESOFT = "svc.mulesoft@acme.example"
 ETL = "svc.etl@acme.example"
@@ -67,20 +59,6 @@ def _estate(tmp_path_factory, name, change):
 
 def _start(tmp_path_factory, name, estate=EMU.EXAMPLE_ESTATE):
     return EMU.start_emulator(str(tmp_path_factory.mktemp(name)), estate)
-
-
-@pytest.fixture(scope="module")
-def example(tmp_path_factory):
-    running = _start(tmp_path_factory, "iu-example")
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def emu(example):
-    example.reset()
-    yield example
-    example.reset()
 
 
 class Org:

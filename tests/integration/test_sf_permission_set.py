@@ -12,30 +12,13 @@ import json
 import time
 
 import jwt
-import pytest
 
-from test_sf_permission_set_harness import emulator_session, run_task  # noqa: F401 (fixture)  pylint: disable=unused-import
+from test_sf_permission_set_harness import calls, delta, emu, run_task  # noqa: F401 (fixture)  pylint: disable=unused-import
 
 ORG = "acme-prod"
 SET = "Integration_Admin_Access"
 REPLICATE = {"name": SET, "label": "Integration Admin access", "access_from": {"profile": "Integration Admin"},
              "system_permissions": ["RunFlows"]}
-
-
-@pytest.fixture
-def emu(emulator_session):
-    emulator_session.reset()
-    yield emulator_session
-    emulator_session.reset()
-
-
-def calls(emu):
-    return emu.admin("GET", "orgs/%s/calls" % ORG).json()["calls"]
-
-
-def delta(before, after):
-    return dict((k, after.get(k, 0) - before.get(k, 0)) for k in set(after) | set(before)
-                if after.get(k, 0) != before.get(k, 0))
 
 
 def set_rows(emu, name=SET):

@@ -1,7 +1,6 @@
 """Harness of the sf_permission_set / sf_user_info integration tests (no tests of its own).
 
-Starts the emulator with the emulator suite's own starter (loaded by path, so its conftest is not
-imported as a conftest) and runs one task of the collection through ``ansible-playbook``, connected
+Serves the ``emu`` fixture (conftest's session emulator, reset around each test) and runs one task of the collection through ``ansible-playbook``, connected
 as the org's connected app (client credentials) set once through the action group, exactly as a
 user's playbook would. The task's registered result comes back as a dict.
 """
@@ -29,15 +28,26 @@ def _load(name, path):
 
 
 _emulator_fixtures = _load("sfemu_suite_fixtures", os.path.join(CHECKOUT, "tests", "emulator", "tests", "conftest.py"))
-start_emulator = _emulator_fixtures.start_emulator
 _collections_root = _load("collections_root_tool", os.path.join(CHECKOUT, "tests", "tools", "collections_root.py"))
 
 
-@pytest.fixture(scope="module")
-def emulator_session(tmp_path_factory):
-    running = start_emulator(str(tmp_path_factory.mktemp("emulator")))
-    yield running
-    running.stop()
+@pytest.fixture
+def emu(emulator):
+    """conftest's session emulator, reset to the example estate before and after the test."""
+    emulator.reset()
+    yield emulator
+    emulator.reset()
+
+
+def calls(emu, org=ORG):
+    """The emulator's own per-endpoint call counts for ``org``."""
+    return emu.admin("GET", "orgs/%s/calls" % org).json()["calls"]
+
+
+def delta(before, after):
+    """The call counts that changed between two ``calls`` readings."""
+    return dict((k, after.get(k, 0) - before.get(k, 0)) for k in set(after) | set(before)
+                if after.get(k, 0) != before.get(k, 0))
 
 
 def connection_defaults(emu, org=ORG):

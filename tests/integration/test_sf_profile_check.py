@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_sf_permission_set_harness import emulator_session, run_task  # noqa: F401 (fixture)  pylint: disable=unused-import
+from test_sf_permission_set_harness import calls, delta, emu, run_task  # noqa: F401 (fixture)  pylint: disable=unused-import
 
 ORG = "acme-prod"
 SANDBOX = "acme-uat"
@@ -54,12 +54,6 @@ def expected_calls(tooling_composite_served, rest=None, tooling=TOOLING_COMPOSIT
 
 
 @pytest.fixture
-def emu(emulator_session):
-    emulator_session.reset()
-    yield emulator_session
-
-
-@pytest.fixture
 def served(emu):
     """Whether this emulator serves /tooling/composite (it did not when these tests were written)."""
     answer = emu.rest(ORG, "POST", "tooling/composite", json={"compositeRequest": [
@@ -67,15 +61,6 @@ def served(emu):
          "referenceId": "probe"}]})
     emu.reset()
     return answer.status_code == 200
-
-
-def calls(emu, org=ORG):
-    return emu.admin("GET", "orgs/%s/calls" % org).json()["calls"]
-
-
-def delta(before, after):
-    return dict((k, after.get(k, 0) - before.get(k, 0)) for k in set(after) | set(before)
-                if after.get(k, 0) != before.get(k, 0))
 
 
 def summary_of(findings, suffix=""):

@@ -8,20 +8,9 @@ import sys
 
 import pytest
 
-from test_sf_permission_set_harness import CHECKOUT, emulator_session, run_task  # noqa: F401 (fixture)  pylint: disable=unused-import
+from test_sf_permission_set_harness import CHECKOUT, calls, emu, run_task  # noqa: F401 (fixture)  pylint: disable=unused-import
 
 ORG = "acme-prod"
-
-
-@pytest.fixture
-def emu(emulator_session):
-    emulator_session.reset()
-    yield emulator_session
-    emulator_session.reset()
-
-
-def calls(emu):
-    return emu.admin("GET", "orgs/%s/calls" % ORG).json()["calls"]
 
 
 def test_candidates_of_the_example_estate_with_reasons_in_one_call(emu, tmp_path):
@@ -77,13 +66,13 @@ def test_large_org_costs_a_constant_number_of_calls_per_page(tmp_path_factory, t
     """2500 users: the first page and the licenses in one composite, one more page of users, and the
     login mix asked again per chunk of 400 users (five chunks a composite) once the org-wide
     aggregate reaches Salesforce's 2000-row batch."""
-    from test_sf_permission_set_harness import start_emulator
+    from test_sf_permission_set_harness import _emulator_fixtures
     workdir = tmp_path_factory.mktemp("large")
     estate = workdir / "estate.yml"
     subprocess.run([sys.executable, "-m", "sfemu", "generate", "--orgs", "1", "--users", "2500", "--seed", "3",
                     "--out", str(estate)], check=True, timeout=300,
                    env=dict(os.environ, PYTHONPATH=os.path.join(CHECKOUT, "tests", "emulator")))
-    emu = start_emulator(str(workdir / "emulator"), str(estate))
+    emu = _emulator_fixtures.start_emulator(str(workdir / "emulator"), str(estate))
     try:
         result = run_task(emu, tmp_path, "sf_user_info", {"candidates_only": True})
     finally:
