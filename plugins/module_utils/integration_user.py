@@ -40,7 +40,7 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.errors imp
     OperationError,
     SalesforceModuleError,
 )
-from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
+from ansible_collections.sfops.integration_users.plugins.module_utils.ids import is_id, same_id, to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
 from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
 
@@ -472,6 +472,34 @@ def _failed(task, result, failure, saved, created, all_pairs):
     return result
 
 
+def _saved_user(saved):
+    """One user of a backup with its Ids in 18-character form, or None when an entry a restore
+    reads is missing or of the wrong type."""
+    if not (isinstance(saved, dict) and is_id(saved.get("id")) and isinstance(saved.get("username"), str)
+            and isinstance(saved.get("profile"), dict)):
+        return None
+    items = {}
+    for key in ("permission_sets", "permission_set_licenses"):
+        listed = saved.get(key) or []
+        if not isinstance(listed, list) or not all(isinstance(i, dict) and is_id(i.get("id")) for i in listed):
+            return None
+        items[key] = [dict(item, id=to18(item["id"])) for item in listed]
+    profile = dict(saved["profile"], id=to18(saved["profile"].get("id")))
+    return dict(saved, id=to18(saved["id"]), is_active=bool(saved.get("is_active")), profile=profile, **items)
+
+
+def _saved_users(document, path):
+    """The users of a backup document; a file edited out of shape is refused before any read or write
+    (it is the user's way back, so a traceback there would be the worst moment for one)."""
+    data = document["data"]
+    listed = (data.get("users") or []) if isinstance(data, dict) else None
+    saved_users = [_saved_user(saved) for saved in listed] if isinstance(listed, list) else [None]
+    if None in saved_users:
+        raise ConfigurationError("the backup %s has a user entry without the id, username, profile and "
+                                 "assignments this collection writes: was it edited?" % path)
+    return saved_users
+
+
 def _restored(task, usernames):
     params = task.params
     if not params.get("backup_file"):
@@ -480,7 +508,7 @@ def _restored(task, usernames):
         document = read_backup(params["backup_file"], kind=BACKUP_KIND)
     except BackupError as exc:
         raise ConfigurationError(str(exc))
-    saved_users = document["data"].get("users") or []
+    saved_users = _saved_users(document, params["backup_file"])
     if usernames:
         wanted = set(name.lower() for name in usernames)
         unknown = wanted - set(s["username"].lower() for s in saved_users)
@@ -497,7 +525,7 @@ def _restored(task, usernames):
     problems = {}
     org_id = running_identity(client)[0]
     backup_org_id = document["data"].get("org_id")
-    if backup_org_id and backup_org_id != org_id:
+    if backup_org_id and not same_id(backup_org_id, org_id):
         problems["backup"] = ["it was taken from org %s (%s), this task targets org %s"
                               % (backup_org_id, document.get("org"), org_id)]
     by_id = dict((state["id"], state) for state in states.values())

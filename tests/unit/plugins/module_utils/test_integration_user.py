@@ -495,3 +495,46 @@ def test_user_and_users_are_exclusive(tmp_path):
     validation = ArgumentSpecValidator(iu.SPEC.full_argument_spec(), **iu.SPEC.constraints).validate(
         {"user": "a@b.c", "users": ["a@b.c"]})
     assert "mutually exclusive" in validation.error_messages[0]
+
+
+def _edited_backup(tmp_path, migrated, edit):
+    with open(migrated["backup_file"]) as handle:
+        document = json.load(handle)
+    edit(document)
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(document))
+    return str(edited)
+
+
+def test_restore_accepts_15_character_ids_in_a_backup(org, tmp_path):
+    before = org.state(SVC)
+    migrated = run(FakeClient(org), tmp_path, user="svc.mulesoft@acme.com", conflicting_permission_sets="remove")
+
+    def shorten(document):
+        data = document["data"]
+        data["org_id"] = data["org_id"][:15]
+        for saved in data["users"]:
+            saved["id"] = saved["id"][:15]
+            saved["profile"]["id"] = saved["profile"]["id"][:15]
+            for item in saved["permission_sets"] + saved["permission_set_licenses"]:
+                item["id"] = item["id"][:15]
+
+    restored = run(FakeClient(org), tmp_path, state="restored", backup_file=_edited_backup(tmp_path, migrated, shorten))
+    assert not restored.get("failed"), restored.get("msg")
+    assert restored["changed"] and org.state(SVC) == before
+
+
+@pytest.mark.parametrize("edit", [
+    lambda d: d["data"]["users"][0].pop("profile"),
+    lambda d: d["data"]["users"][0].update(id="not an id"),
+    lambda d: d["data"]["users"][0]["permission_sets"].append("Sales_Ops"),
+    lambda d: d["data"].update(users={"svc": {}}),
+    lambda d: d.update(data=[]),
+], ids=["no profile", "bad id", "set not a dict", "users not a list", "data not a dict"])
+def test_restore_refuses_a_backup_edited_out_of_shape_without_a_traceback(org, tmp_path, edit):
+    migrated = run(FakeClient(org), tmp_path, user="svc.mulesoft@acme.com", conflicting_permission_sets="remove")
+    client = FakeClient(org)
+    result = run(client, tmp_path, state="restored", backup_file=_edited_backup(tmp_path, migrated, edit))
+    assert result["failed"] and "was it edited?" in result["msg"], result
+    assert result["error"]["type"] == "ConfigurationError"
+    assert client.write_calls == []
