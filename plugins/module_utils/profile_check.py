@@ -31,7 +31,7 @@ __metaclass__ = type
 from ansible_collections.sfops.integration_users.plugins.module_utils import licenses
 from ansible_collections.sfops.integration_users.plugins.module_utils.access import (
     access_gap, describe_access, describe_subrequest, empty_access, fetch_access, is_empty, merge_access)
-from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError, error_from_rest_body
+from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError, ConfigurationError, error_from_rest_body
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import same_id, to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
 from ansible_collections.sfops.integration_users.plugins.module_utils.scanner import (
@@ -601,6 +601,8 @@ def scan_code(client, scans, needles, profile_ids, profile_labels, global_descri
 
 def run(task):
     params = task.params
+    if params["login_days"] < 1:
+        raise ConfigurationError("login_days must be at least 1 (got %r)" % params["login_days"])
     client = task.client
     scans = set(params["scans"] or ())
     asked = params.get("usernames")

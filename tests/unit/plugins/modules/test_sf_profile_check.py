@@ -455,3 +455,13 @@ def test_tooling_refused_as_a_whole_is_a_scan_incomplete_warning_not_a_failure()
     assert [(f["code"], f["severity"], f["message"]) for f in findings] == [
         ("SCAN_INCOMPLETE", "warning", "could not read ApexClass: INSUFFICIENT_ACCESS"),
         ("SCAN_INCOMPLETE", "warning", "could not read Flow: INSUFFICIENT_ACCESS")]
+
+
+def test_login_days_below_one_is_a_configuration_error_before_any_call():
+    class NoCalls:
+        flow = None
+        api_usage = {"calls": 0, "used": None, "limit": None}
+    params = {"usernames": [], "target_profile": None, "scans": ["apex"], "extra_strings": [], "login_days": 0}
+    result, _task = execute(pc.SPEC, params, client_factory=lambda p: NoCalls())
+    assert result["failed"] and "login_days must be at least 1" in result["msg"], result
+    assert result["error"]["type"] == "ConfigurationError"
