@@ -221,11 +221,17 @@ def validate_access_gap(gap):
     if not isinstance(gap, dict) or not set(gap) <= set(("system", "objects", "fields")):
         raise OperationError("access_from.access_gap must be a dict with keys system, objects, fields "
                              "(the access_gap of sf_profile_check)")
-    for table in ("objects", "fields"):
+    for table, known in (("objects", access_lib.OBJECT_RIGHTS), ("fields", access_lib.FIELD_RIGHTS)):
         if not isinstance(gap.get(table) or {}, dict):
             raise OperationError("access_from.access_gap.%s must be a dict" % table)
-    if not isinstance(gap.get("system") or [], list):
-        raise OperationError("access_from.access_gap.system must be a list")
+        for name, rights in (gap.get(table) or {}).items():
+            # A string here would be read letter by letter, a number would be a traceback.
+            if not isinstance(rights, list) or not set(rights) <= set(known):
+                raise OperationError("access_from.access_gap.%s.%s must be a list of %s, got %r"
+                                     % (table, name, ", ".join(known), rights))
+    system = gap.get("system") or []
+    if not isinstance(system, list) or not all(isinstance(name, str) for name in system):
+        raise OperationError("access_from.access_gap.system must be a list of names")
     return access_lib.merge_access(gap)
 
 

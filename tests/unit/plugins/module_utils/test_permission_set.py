@@ -82,6 +82,18 @@ def test_access_gap_validation():
         P.validate_access_gap({"other": 1})
 
 
+@pytest.mark.parametrize("gap", [
+    {"objects": {"Account": "Read"}},
+    {"objects": {"Account": 5}},
+    {"objects": {"Account": ["Reed"]}},
+    {"fields": {"Account.Industry": ["Create"]}},
+    {"system": [{"RunFlow": True}]},
+], ids=["rights as a string", "rights as a number", "unknown right", "object right on a field", "system not names"])
+def test_access_gap_rights_must_be_lists_of_known_rights(gap):
+    with pytest.raises(OperationError, match="access_from.access_gap"):
+        P.validate_access_gap(gap)
+
+
 # ---- licenses --------------------------------------------------------------------------------
 
 def test_default_license_is_the_integration_psl():
