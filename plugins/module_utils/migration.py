@@ -31,6 +31,7 @@ __metaclass__ = type
 
 import copy
 
+from ansible_collections.sfops.integration_users.plugins.module_utils.ids import same_id
 from ansible_collections.sfops.integration_users.plugins.module_utils.licenses import (
     INTEGRATION_LICENSE,
     INTEGRATION_PSL_DEVELOPER_NAME as INTEGRATION_PSL,
@@ -250,7 +251,7 @@ def migrated_state(current, facts, target, options):
 
 
 def user_guard_problems(current, facts):
-    if facts.get("running_user_id") and current["id"] == facts["running_user_id"]:
+    if same_id(current["id"], facts.get("running_user_id")):
         return ["is the user this module runs as: changing it would cut the module's own access"]
     return []
 

@@ -47,7 +47,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
-from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
+from ansible_collections.sfops.integration_users.plugins.module_utils.ids import same_id, to18
 
 INTEGRATION_LICENSE = "Salesforce Integration"
 INTEGRATION_PSL_DEVELOPER_NAME = "SalesforceAPIIntegrationPsl"
@@ -374,7 +374,7 @@ def assess_candidate(user, running_user_id=None):
         "paid_license", license_name in PAID_LICENSES,
         "on the paid license %r" % license_name if license_name in PAID_LICENSES
         else "on license %r, not one of %s" % (license_name, ", ".join(PAID_LICENSES))))
-    is_running = bool(running_user_id) and to18(running_user_id) == user.get("id")
+    is_running = same_id(running_user_id, user.get("id"))
     checks.append(_check("not_running_user", not is_running,
                          "the user this task connects as: moving it would cut the task off" if is_running
                          else "not the connecting user"))

@@ -191,6 +191,12 @@ def test_running_user_and_ui_logins_refused_unless_allowed():
     assert not any("user-interface" in p for p in problems)
 
 
+def test_running_user_is_recognised_from_a_15_character_id():
+    facts = make_facts()
+    facts["running_user_id"] = ME[:15]
+    assert any("runs as" in p for p in _migrate(user_record(user_id=ME), facts)[2])
+
+
 def test_converged_user_has_no_changes_and_ignores_old_ui_logins():
     record = user_record(profile=(STANDARD_PROFILE, MIN_ACCESS, INTEG, m.INTEGRATION_LICENSE),
                          sets=[(PS_INTEG, "Integration_Access", PSL_INTEG)])
