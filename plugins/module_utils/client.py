@@ -32,6 +32,9 @@ except ImportError as exc:
 else:
     LIBRARY_IMPORT_ERROR = None
 
+# requests raises its own JSONDecodeError (a ValueError) since 2.27; plain ValueError before.
+_JSON_DECODE_ERROR = getattr(getattr(requests, "exceptions", None), "JSONDecodeError", ValueError)
+
 from ansible_collections.sfops.integration_users.plugins.module_utils.connection import (
     auth_flow,
     org_label,
@@ -137,6 +140,7 @@ class Client:
         self._identity = None
         self.credentials = None
         self.calls = 0
+        self._last_status = None
         self.used = None
         self.limit = None
         self.org = org_label(params)
@@ -144,6 +148,7 @@ class Client:
 
     # ---- accounting -------------------------------------------------------------------------
     def _observe(self, response, *args, **kwargs):
+        self._last_status = response.status_code
         if "/services/data/" in (response.url or ""):
             self.calls += 1
         match = _LIMIT_INFO.search(response.headers.get("Sforce-Limit-Info", ""))
@@ -202,6 +207,12 @@ class Client:
                     raise ConnectionFailure("%s failed after %d attempt(s): %s"
                                             % (what, attempt + 1, _short(exc)),
                                             org=self.org, user=self.user)
+            except _JSON_DECODE_ERROR:
+                # A proxy or a maintenance page answering in HTML: retrying will not make it JSON.
+                raise ApiError("%s: the answer is not JSON (HTTP %s)" % (what, self._last_status),
+                               status=self._last_status, org=self.org, user=self.user,
+                               hint="check that login_url / instance_url reach Salesforce itself, "
+                                    "not a proxy or maintenance page")
             except SalesforceError as exc:
                 error = error_from_rest_body(exc.content, exc.status).with_context(self.org, self.user)
                 if isinstance(error, RequestLimitError):

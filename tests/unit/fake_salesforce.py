@@ -87,7 +87,11 @@ class FakeTransport(BaseAdapter):
             response.headers["Sforce-Limit-Info"] = self.limit_info
         for key, value in (headers or {}).items():
             response.headers[key] = value
-        response._content = b"" if body is None else json.dumps(body).encode("utf-8")
+        if isinstance(body, bytes):
+            # Raw bytes are sent as they are: what a proxy's HTML page looks like to the client.
+            response._content = body
+        else:
+            response._content = b"" if body is None else json.dumps(body).encode("utf-8")
         return response
 
     def close(self):

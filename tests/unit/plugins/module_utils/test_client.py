@@ -304,3 +304,15 @@ def test_token_endpoint_unavailable_is_retried(transport):
     sleeps = []
     make(transport, sleeps=sleeps).limits()
     assert len(sleeps) == 1 and len(transport.calls_to("/oauth2/token")) == 2
+
+
+@pytest.mark.parametrize("call, path", [
+    (lambda client: client.query("SELECT Id FROM User"), r"/query$"),
+    (lambda client: client.identity(), r"/services/oauth2/userinfo$"),
+], ids=["data API", "userinfo"])
+def test_an_answer_that_is_not_json_is_an_api_error(transport, call, path):
+    # A proxy or a maintenance page can answer 200 with HTML.
+    transport.route("GET", path, (200, b"<html><body>Service temporarily unavailable</body></html>"))
+    with pytest.raises(ApiError) as caught:
+        call(make(transport))
+    assert "not JSON" in caught.value.render() and "HTTP 200" in caught.value.render()
