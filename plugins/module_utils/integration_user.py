@@ -93,8 +93,7 @@ def profile_soql(names=(), ids=()):
     and the ones named or referenced by the task: the licenses users move onto, with their seats.
 
     Literal lists only: Salesforce refuses a semi-join combined with OR."""
-    clauses = ["UserLicense.Name = %s" % soql_literal(licenses.INTEGRATION_LICENSE),
-               "Name LIKE '%API Only%'", "Name LIKE '%Integration%'"]
+    clauses = list(licenses.PROFILE_CANDIDATE_CLAUSES)
     clauses += _or_clauses("Name", names) + _or_clauses("Id", [to18(i) for i in ids])
     return "SELECT %s FROM Profile WHERE %s ORDER BY Name" % (_PROFILE_FIELDS, " OR ".join(clauses))
 

@@ -14,7 +14,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
-from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_format
+from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_like_contains, soql_literal
 
 INTEGRATION_LICENSE = "Salesforce Integration"
 INTEGRATION_PSL_LABEL = "Salesforce API Integration"
@@ -31,10 +31,14 @@ USER_LICENSE_SOQL = ("SELECT Id, Name, MasterLabel, LicenseDefinitionKey, Status
                      "UsedLicenses FROM UserLicense ORDER BY Name")
 PSL_SOQL = ("SELECT Id, DeveloperName, MasterLabel, Status, TotalLicenses, UsedLicenses, "
             "ExpirationDate FROM PermissionSetLicense ORDER BY MasterLabel")
-PROFILE_SOQL = soql_format(
-    "SELECT Id, Name, UserLicenseId, UserLicense.Name, PermissionsApiUserOnly, PermissionsApiEnabled "
-    "FROM Profile WHERE UserLicense.Name = {0} OR Name LIKE '%API Only%' OR Name LIKE '%Integration%' "
-    "ORDER BY Name", INTEGRATION_LICENSE)
+# sf_integration_user ORs its own profiles onto the same clauses.
+PROFILE_CANDIDATE_CLAUSES = (
+    "UserLicense.Name = %s" % soql_literal(INTEGRATION_LICENSE),
+    "Name LIKE %s" % soql_like_contains("API Only"),
+    "Name LIKE %s" % soql_like_contains("Integration"),
+)
+PROFILE_SOQL = ("SELECT Id, Name, UserLicenseId, UserLicense.Name, PermissionsApiUserOnly, PermissionsApiEnabled "
+                "FROM Profile WHERE %s ORDER BY Name" % " OR ".join(PROFILE_CANDIDATE_CLAUSES))
 
 
 def _same_name(left, right):
