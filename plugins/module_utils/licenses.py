@@ -34,7 +34,8 @@ PSL_SOQL = ("SELECT Id, DeveloperName, MasterLabel, Status, TotalLicenses, UsedL
 # sf_integration_user ORs its own profiles onto the same clauses.
 PROFILE_CANDIDATE_CLAUSES = (
     "UserLicense.Name = %s" % soql_literal(INTEGRATION_LICENSE),
-    "Name LIKE %s" % soql_like_contains("API Only"),
+    # Words apart: the look-alike rule (API_ONLY_NAME) also means "API-Only" and "API_Only".
+    "Name LIKE %s" % soql_like_contains("API", "Only"),
     "Name LIKE %s" % soql_like_contains("Integration"),
 )
 PROFILE_SOQL = ("SELECT Id, Name, UserLicenseId, UserLicense.Name, PermissionsApiUserOnly, PermissionsApiEnabled "

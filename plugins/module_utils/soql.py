@@ -66,9 +66,10 @@ def soql_like(text):
     return "'" + _escape(text).replace("%", "\\%").replace("_", "\\_") + "'"
 
 
-def soql_like_contains(text):
-    """A quoted LIKE pattern matching any value containing ``text``."""
-    return "'%" + soql_like(text)[1:-1] + "%'"
+def soql_like_contains(*words):
+    """A quoted LIKE pattern matching any value containing ``words`` in this order, with anything
+    between them: ``soql_like_contains("API", "Only")`` matches "API Only", "API-Only", "API_Only"."""
+    return "'%" + "%".join(soql_like(word)[1:-1] for word in words) + "%'"
 
 
 def soql_format(template, *args, **kwargs):

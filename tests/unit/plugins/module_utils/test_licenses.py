@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
+import re
+
 from ansible_collections.sfops.integration_users.plugins.module_utils import licenses
 
 UL_INT = "100000000000001"
@@ -109,3 +111,15 @@ def test_no_free_seat_finding():
 
 def test_profile_query_escapes_the_license_name():
     assert "UserLicense.Name = 'Salesforce Integration'" in licenses.PROFILE_SOQL
+
+
+def _like_matches(pattern, value):
+    # SOQL LIKE is case-insensitive; these patterns hold only letters, spaces and % wildcards.
+    return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("%")), value, re.IGNORECASE) is not None
+
+
+def test_profile_query_reads_every_name_the_look_alike_rule_flags():
+    patterns = re.findall(r"Name LIKE '([^']*)'", licenses.PROFILE_SOQL)
+    for name in ("API Only Sync", "API-Only Sync", "API_Only Batch", "Legacy api only", "Integration Admin"):
+        assert licenses.API_ONLY_NAME.search(name) or licenses.LOOK_ALIKE_PATTERN.search(name)
+        assert any(_like_matches(pattern, name) for pattern in patterns), name

@@ -54,6 +54,8 @@ def test_empty_in_list_and_unknown_types_are_refused():
 def test_like_escapes_wildcards():
     assert soql_like("100%_done") == "'100\\%\\_done'"
     assert soql_like_contains("API Only") == "'%API Only%'"
+    assert soql_like_contains("API", "Only") == "'%API%Only%'"
+    assert soql_like_contains("a_b", "50%") == "'%a\\_b%50\\%%'"
 
 
 def test_format_keywords():
