@@ -40,3 +40,10 @@ def test_galaxy_metadata():
     assert (galaxy["namespace"], galaxy["name"]) == ("sfops", "integration_users")
     assert galaxy["license"] == ["GPL-3.0-or-later"]
     assert {"tests/emulator", "benchmarks"} <= set(galaxy["build_ignore"])
+
+
+def test_build_leaves_out_what_is_not_collection_content():
+    """The build reads the directory, not git: local folders such as the CI virtualenv would be packed."""
+    with open(os.path.join(ROOT, "galaxy.yml"), encoding="utf-8") as handle:
+        ignored = set(yaml.safe_load(handle)["build_ignore"])
+    assert {".venv", "tests/output", "tests/emulator", "benchmarks", ".ci", "Makefile"} <= ignored
