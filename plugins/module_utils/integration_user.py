@@ -42,7 +42,7 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.errors imp
 )
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import is_id, same_id, to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
-from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
+from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_like_contains, soql_literal
 
 BACKUP_KIND = "integration_user"
 STATES = ("migrated", "present", "absent", "restored")
@@ -93,7 +93,8 @@ def profile_soql(names=(), ids=()):
     and the ones named or referenced by the task: the licenses users move onto, with their seats.
 
     Literal lists only: Salesforce refuses a semi-join combined with OR."""
-    clauses = list(licenses.PROFILE_CANDIDATE_CLAUSES)
+    clauses = ["UserLicense.Name = %s" % soql_literal(licenses.INTEGRATION_LICENSE),
+               "Name LIKE %s" % soql_like_contains("API", "Only"), "Name LIKE %s" % soql_like_contains("Integration")]
     clauses += _or_clauses("Name", names) + _or_clauses("Id", [to18(i) for i in ids])
     return "SELECT %s FROM Profile WHERE %s ORDER BY Name" % (_PROFILE_FIELDS, " OR ".join(clauses))
 

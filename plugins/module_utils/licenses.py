@@ -14,7 +14,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
-from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_like_contains, soql_literal
+from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_format
 
 INTEGRATION_LICENSE = "Salesforce Integration"
 INTEGRATION_PSL_LABEL = "Salesforce API Integration"
@@ -31,15 +31,12 @@ USER_LICENSE_SOQL = ("SELECT Id, Name, MasterLabel, LicenseDefinitionKey, Status
                      "UsedLicenses FROM UserLicense ORDER BY Name")
 PSL_SOQL = ("SELECT Id, DeveloperName, MasterLabel, Status, TotalLicenses, UsedLicenses, "
             "ExpirationDate FROM PermissionSetLicense ORDER BY MasterLabel")
-# sf_integration_user ORs its own profiles onto the same clauses.
-PROFILE_CANDIDATE_CLAUSES = (
-    "UserLicense.Name = %s" % soql_literal(INTEGRATION_LICENSE),
-    # Words apart: the look-alike rule (API_ONLY_NAME) also means "API-Only" and "API_Only".
-    "Name LIKE %s" % soql_like_contains("API", "Only"),
-    "Name LIKE %s" % soql_like_contains("Integration"),
-)
-PROFILE_SOQL = ("SELECT Id, Name, UserLicenseId, UserLicense.Name, PermissionsApiUserOnly, PermissionsApiEnabled "
-                "FROM Profile WHERE %s ORDER BY Name" % " OR ".join(PROFILE_CANDIDATE_CLAUSES))
+# LIKE '%API%Only%': the look-alike rule (API_ONLY_NAME) also means "API-Only" and "API_Only".
+# integration_user.profile_soql repeats these clauses in its own query (see the test of both).
+PROFILE_SOQL = soql_format(
+    "SELECT Id, Name, UserLicenseId, UserLicense.Name, PermissionsApiUserOnly, PermissionsApiEnabled "
+    "FROM Profile WHERE UserLicense.Name = {0} OR Name LIKE '%API%Only%' OR Name LIKE '%Integration%' "
+    "ORDER BY Name", INTEGRATION_LICENSE)
 
 
 def _same_name(left, right):

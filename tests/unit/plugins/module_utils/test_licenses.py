@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.sfops.integration_users.plugins.module_utils import licenses
+import pytest
+
+from ansible_collections.sfops.integration_users.plugins.module_utils import integration_user, licenses
 
 UL_INT = "100000000000001"
 UL_SF = "100000000000002"
@@ -118,8 +120,11 @@ def _like_matches(pattern, value):
     return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("%")), value, re.IGNORECASE) is not None
 
 
-def test_profile_query_reads_every_name_the_look_alike_rule_flags():
-    patterns = re.findall(r"Name LIKE '([^']*)'", licenses.PROFILE_SOQL)
+@pytest.mark.parametrize("query", [licenses.PROFILE_SOQL, integration_user.profile_soql()],
+                         ids=["licenses", "sf_integration_user"])
+def test_profile_queries_read_every_name_the_look_alike_rule_flags(query):
+    patterns = re.findall(r"Name LIKE '([^']*)'", query)
+    assert "UserLicense.Name = 'Salesforce Integration'" in query
     for name in ("API Only Sync", "API-Only Sync", "API_Only Batch", "Legacy api only", "Integration Admin"):
         assert licenses.API_ONLY_NAME.search(name) or licenses.LOOK_ALIKE_PATTERN.search(name)
         assert any(_like_matches(pattern, name) for pattern in patterns), name
