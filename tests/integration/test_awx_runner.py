@@ -277,7 +277,7 @@ def test_inventory_then_sandbox_migration_as_awx_jobs(awx_job, fresh_emulator, t
     migration_job = job.ident
     stats = job.stats["license_migration"]
     assert stats["orgs"]["acme-uat"]["counts"]["moved"] == 1, stats
-    assert stats["totals"]["verified_passed"] == 1, stats
+    assert stats["totals"]["sandbox_verified_passed"] == 1 and stats["totals"]["verified_passed"] == 0, stats
     assert users_of(fresh_emulator, "acme-uat")["svc.etl@acme.example.uat"]["UserLicense"] == "Salesforce Integration"
     secrets = secret_texts(sandbox)
     assert_no_secret(job.collection_controlled_files(), secrets)
