@@ -299,11 +299,12 @@ def test_a_refused_migration_stays_the_orgs_error_after_verification(refusing_em
         "name": "Migrate and verify the sandbox, going on after a failure", "hosts": "acme-uat",
         "gather_facts": False,
         "module_defaults": {"group/sfops.integration_users.salesforce": "{{ salesforce_connection }}"},
-        "tasks": [{"name": "Migrate", "ansible.builtin.include_role": {
-                       "name": "sfops.integration_users.license_migration", "tasks_from": "migrate",
-                       "apply": {"ignore_errors": True}}},
-                  {"name": "Verify", "ansible.builtin.include_role": {
-                       "name": "sfops.integration_users.license_migration", "tasks_from": "verify"}}]}]))
+        "tasks": [
+            {"name": "Migrate", "ansible.builtin.include_role": {
+                "name": "sfops.integration_users.license_migration", "tasks_from": "migrate",
+                "apply": {"ignore_errors": True}}},
+            {"name": "Verify", "ansible.builtin.include_role": {
+                "name": "sfops.integration_users.license_migration", "tasks_from": "verify"}}]}]))
     done = run(str(playbook))
     assert done.returncode != 0, done.output[-4000:]
     _run_id, report = report_of(run)
