@@ -27,10 +27,10 @@ export ANSIBLE_FORCE_COLOR := 0
 
 help:
 	@echo "make venv              create $(VENV) and install requirements.txt + tests/requirements.txt"
-	@echo "make test              every suite CI runs: test-emulator test-unit test-integration sanity lint molecule"
+	@echo "make test              every suite CI runs: test-emulator test-unit test-integration sanity lint molecule reliability"
 	@echo "make test-emulator     pytest tests/emulator/tests (the Salesforce org emulator)"
 	@echo "make test-unit         pytest tests/unit"
-	@echo "make test-integration  pytest tests/integration (playbooks against the emulator)"
+	@echo "make test-integration  pytest tests/integration (playbooks against the emulator; bad input/secrets/TLS run in reliability)"
 	@echo "make sanity            ansible-test sanity --python 3.11 (offline, on a copy; tests/sanity/run.sh)"
 	@echo "make lint              ansible-lint, production profile (.ansible-lint)"
 	@echo "make molecule          molecule scenarios under extensions/molecule/ (on the emulator, no containers)"
@@ -51,7 +51,7 @@ $(BIN)/.installed: $(wildcard requirements.txt) tests/requirements.txt
 	touch $@
 
 # molecule is part of test (it reports and passes when no scenario exists).
-test: test-emulator test-unit test-integration sanity lint molecule
+test: test-emulator test-unit test-integration sanity lint molecule reliability
 
 collections-root:
 	@$(BIN)/python tests/tools/collections_root.py >/dev/null
@@ -63,8 +63,11 @@ test-unit: collections-root
 	@$(STAGE) test-unit $(PYTEST) tests/unit $(PYTEST_ARGS)
 
 # The longest suite in CI (about 10 minutes on 2 busy cores): --durations names what to speed up.
+# The bad-input, secrets and TLS files are run (and counted) by `make reliability`, not twice.
+RELIABILITY_PYTEST := test_bad_input.py test_secrets.py test_tls.py
 test-integration: collections-root
-	@$(STAGE) test-integration $(PYTEST) tests/integration --durations=15 $(PYTEST_ARGS)
+	@$(STAGE) test-integration $(PYTEST) tests/integration --durations=15 \
+		$(addprefix --ignore=tests/integration/,$(RELIABILITY_PYTEST)) $(PYTEST_ARGS)
 
 sanity:
 	@$(STAGE) sanity tests/sanity/run.sh

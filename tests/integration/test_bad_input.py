@@ -38,8 +38,9 @@ CASES = {
     "login_url_http": ("sf_license_info", {}, dict(CONNECTION, login_url="http://127.0.0.1:1"), ("https",)),
     "login_url_not_a_url": ("sf_license_info", {}, dict(CONNECTION, login_url="not a url"), ("login_url",)),
     "login_url_no_host": ("sf_license_info", {}, dict(CONNECTION, login_url="https://"), ("login_url",)),
-    "instance_url_ftp": ("sf_license_info", {}, {"auth": "access_token", "instance_url": "ftp://127.0.0.1",
-                                                "access_token": "{{ sf_access_token }}"}, ("instance_url", "https")),
+    "instance_url_ftp": ("sf_license_info", {},
+                         {"auth": "access_token", "instance_url": "ftp://127.0.0.1", "access_token": "{{ sf_access_token }}"},
+                         ("instance_url", "https")),
     "private_key_not_a_key": ("sf_license_info", {}, dict(JWT, private_key="this is not a key"),
                               ("private_key", "key")),
     "private_key_file_not_a_key": ("sf_license_info", {}, dict(JWT, private_key_file="{{ sf_ca_path }}"),
@@ -321,8 +322,8 @@ def test_clock_skew_is_named_and_nothing_is_written(emulator, tmp_path):
     (tmp_path / "skew").mkdir()
     (tmp_path / "skew" / "sitecustomize.py").write_text(CLOCK_SKEW)
     jwt = dict(JWT, private_key_file="{{ sf_private_key_file }}", audience="{{ sf_audience }}")
-    plays = [{"hosts": ORG, "gather_facts": False, "tasks": [_task("skew", "sf_integration_user",
-                                                                    {"user": "svc.etl@acme.example"}, jwt)]}]
+    skewed_task = _task("skew", "sf_integration_user", {"user": "svc.etl@acme.example"}, jwt)
+    plays = [{"hosts": ORG, "gather_facts": False, "tasks": [skewed_task]}]
     done, lines = _run(emulator, tmp_path, plays, {}, env_extra={"PYTHONPATH": str(tmp_path / "skew")})
     result = next(line["result"] for line in lines if line["task"] == "case skew")
     assert result.get("failed") is True, result

@@ -80,7 +80,7 @@ def playbook_env(results_file):
 
 def leaks(secrets, text):
     found = [s for s in secrets if s and s in text]
-    found += [t for t in ACCESS_TOKEN.findall(text)]
+    found += list(ACCESS_TOKEN.findall(text))
     return found
 
 

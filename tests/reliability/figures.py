@@ -34,7 +34,7 @@ import shutil
 import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402  pylint: disable=wrong-import-position
@@ -81,8 +81,8 @@ class Table:
         lines = ["%-*s  %-12s  %-26s  %s" % (width, "row", "figure", "target", "met")]
         lines.append("-" * len(lines[0]))
         for name, figure, target, met, _note in self.rows:
-            lines.append("%-*s  %-12s  %-26s  %s" % (width, name, figure, target,
-                                                      "-" if met is None else "yes" if met else "NO"))
+            verdict = "-" if met is None else "yes" if met else "NO"
+            lines.append("%-*s  %-12s  %-26s  %s" % (width, name, figure, target, verdict))
         return "\n".join(lines)
 
     @property
@@ -276,9 +276,8 @@ def allocation(table, work_dir):
         nearly = orgs[CRASH_ORG]["api_daily_limit"] - 15
         emulator.admin("POST", "orgs/%s/api-usage" % CRASH_ORG, json={"used": nearly})
         emulator.admin("POST", "faults", json={"error": "limit", "org": SPENT_SANDBOX})
-        run = ws.run("migrate_sandbox.yml", {"license_migration_target": "%s:%s:%s" % (CRASH_ORG, OTHER_SANDBOX,
-                                                                                     SPENT_SANDBOX),
-                                             "license_migration_run_id": "allocation"})
+        targets = "%s:%s:%s" % (CRASH_ORG, OTHER_SANDBOX, SPENT_SANDBOX)
+        run = ws.run("migrate_sandbox.yml", {"license_migration_target": targets, "license_migration_run_id": "allocation"})
         writes = emulator.writes()
         limit_rule = emulator.admin("GET", "faults")["rules"][0]
         errors = report_errors(ws.runs_dir, "allocation")
@@ -314,9 +313,9 @@ def concurrency(table, work_dir):
     finally:
         emulator.stop()
     ok = planned.rc == 0 and solo.rc == 0 and all(job.rc == 0 for job in jobs) and final == expected
+    state_note = "state %s" % ("correct" if final == expected else "WRONG")
     table.add("concurrency: two identical runs", "rc %s/%s" % tuple(job.rc for job in jobs), "both 0, state correct",
-              ok, "; ".join(str(e)[:120] for e in errors if e) or ("state %s" % ("correct" if final == expected
-                                                                              else "WRONG")))
+              ok, "; ".join(str(e)[:120] for e in errors if e) or state_note)
 
 
 # ---- the pytest-proven rows ------------------------------------------------------------------------
@@ -376,6 +375,7 @@ def main(argv=None):
     started = time.monotonic()
     print("Reliability and security figures (%s size, seed %d); work files in %s"
           % ("full" if args.full else "CI", args.seed, work), flush=True)
+
     def timed(name, function, *args, **kwargs):
         begun = time.monotonic()
         function(*args, **kwargs)
