@@ -6,18 +6,27 @@
 Flow of every state: ONE composite read of at most five queries (users with assignments and PSLs,
 PSLs, profiles with their licenses' seats, the permission sets named, the login mix) -> pure
 planning (migration.py) -> preflight of every user of the call (nothing is written if one fails)
--> backup of every user about to change -> the ordered write steps, one sObject Collections call
-each (200 records a call) -> on a failed step, a fresh read and the inverse plan back to the backup.
+-> backup of every user about to change -> each user's whole change (remove conflicting sets ->
+profile -> PSL -> permission sets, or create -> PSL -> sets) as ONE all-or-none transaction.
 
-A failure after a write returns ``failed`` with the per-user results, the backup and the rollback
-outcome (callers such as the license_migration role read them), instead of raising.
+Why a transaction per user: a process killed between two separate write calls left users
+half-migrated, and no in-process rollback runs after SIGKILL. ``/composite`` with allOrNone keeps
+the subrequests' order (Salesforce needs the profile committed before the PSL, the PSL before the
+sets bound to it) and applies all of them or none. Whole users are packed into calls of at most 25
+subrequests; when a call fails, nothing of it happened: the user whose subrequest failed is
+reported and the others are sent again in a new call. An "already assigned / already removed"
+answer (Salesforce auto-assigning the PSL, another job) rolls the transaction back too, so that
+user is read again and planned once more.
 
-Each step is its own call on purpose: Salesforce needs the profile change committed before the
-permission set license, and that license before the sets bound to it; a failure is then always
-between two known steps, which the rollback reads back instead of guessing.
+A user needing more than 25 writes cannot fit one transaction: that run falls back to one sObject
+Collections call per step with an in-process rollback (a warning says so).
 
-Calls: 1 read + at most 5 writes (a step past 200 records takes one more call per 200); a converged
-run makes the read only. Authentication is one token request.
+A failure returns ``failed`` with the per-user results, the backup and which users are unchanged
+(read back; callers such as the license_migration role read them), instead of raising.
+
+Calls: 1 read + one composite per 25 subrequests (+1 per failed user, +1 read and call for a race,
++1 read back after a failure); a converged run makes the read only. Authentication is one token
+request.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -35,6 +44,7 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.backup imp
     read_backup,
     write_backup,
 )
+from ansible_collections.sfops.integration_users.plugins.module_utils.client import COMPOSITE_LIMIT
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import (
     ConfigurationError,
     OperationError,
@@ -272,6 +282,106 @@ def rollback(client, saved_states):
     return outcome
 
 
+# ---- one all-or-none transaction per user ---------------------------------------------------------
+_HALTED = "PROCESSING_HALTED"
+
+
+def transaction_unit(client, index, username, current, desired, new_record=None, assume_held=()):
+    """One user's whole change as composite subrequests (``/composite`` with allOrNone: nothing of it
+    is applied unless all of it is, so a killed process never leaves the user half-migrated).
+
+    ``new_record``: the User to create first; its assignments reference it as ``@{uN_user.id}``.
+    ``assume_held``: items Salesforce assigns by itself within the transaction (not sent)."""
+    prefix = "u%d" % index
+    subrequests, operations = [], []
+    if new_record is not None:
+        subrequests.append({"method": "POST", "url": client.data_path("sobjects/User"),
+                            "referenceId": prefix + "_user", "body": new_record})
+        operations.append({"step": "create_users", "item_id": None})
+        current = migration.new_user_state("@{%s_user.id}" % prefix, username, desired["profile"])
+    if assume_held:
+        current = dict(current, permission_sets=current["permission_sets"] + [
+            {"id": i} for i in assume_held if i in [ps["id"] for ps in desired["permission_sets"]]],
+            permission_set_licenses=current["permission_set_licenses"] + [
+            {"id": i} for i in assume_held if i in [psl["id"] for psl in desired["permission_set_licenses"]]])
+    for operation in migration.user_operations(current, desired):
+        sub = {"method": operation["method"], "url": client.data_path(operation["path"]),
+               "referenceId": "%s_%d" % (prefix, len(subrequests))}
+        if operation["body"] is not None:
+            sub["body"] = operation["body"]
+        subrequests.append(sub)
+        operations.append(operation)
+    return {"username": username, "current": current, "desired": desired, "new_record": new_record,
+            "index": index, "subrequests": subrequests, "operations": operations}
+
+
+def _first_error(body):
+    error = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else (
+        body if isinstance(body, dict) else {})
+    return error.get("errorCode") or error.get("statusCode"), error.get("message") or "failed"
+
+
+def _blame(batch, answer):
+    """``{username: (step, code, message, item_id)}`` of the users whose own subrequest failed in a
+    rolled-back composite (the others report PROCESSING_HALTED and are not to blame)."""
+    blamed = {}
+    for unit in batch:
+        for sub, operation in zip(unit["subrequests"], unit["operations"]):
+            outcome = answer.get(sub["referenceId"]) or {}
+            if (outcome.get("status") or 0) < 400:
+                continue
+            code, message = _first_error(outcome.get("body"))
+            if code != _HALTED:
+                blamed[unit["username"]] = (operation["step"], code, message, operation.get("item_id"))
+                break
+    return blamed
+
+
+def send_transactions(client, units):
+    """Send every unit as its own all-or-none transaction, whole users packed into composite calls
+    of at most 25 subrequests. A failed call applied nothing: the user to blame is taken out and
+    the others are sent again in a new call.
+
+    Returns ``(done, failed)``: ``done`` {username: {referenceId: body}}; ``failed`` {username:
+    (step, code, message, item_id)}, step None when the call itself failed (transport, limits)."""
+    pending = list(units)
+    done, failed = {}, {}
+    while pending:
+        batch, size = [], 0
+        while pending and (not batch or size + len(pending[0]["subrequests"]) <= COMPOSITE_LIMIT):
+            size += len(pending[0]["subrequests"])
+            batch.append(pending.pop(0))
+        try:
+            answer = client.composite([sub for unit in batch for sub in unit["subrequests"]],
+                                      all_or_none=True, raise_on_error=False)
+        except SalesforceModuleError as exc:
+            # allOrNone: Salesforce applied all of this call or none of it; the caller reads back which.
+            for unit in batch:
+                failed[unit["username"]] = (None, exc.error_code, exc.message, None)
+            continue
+        blamed = _blame(batch, answer)
+        if not any((answer.get(sub["referenceId"]) or {}).get("status", 500) >= 400
+                   for unit in batch for sub in unit["subrequests"]):
+            for unit in batch:
+                done[unit["username"]] = dict((sub["referenceId"], answer[sub["referenceId"]]["body"])
+                                              for sub in unit["subrequests"])
+            continue
+        if not blamed:
+            # Rolled back without a subrequest to blame: nobody of this call can be told apart.
+            for unit in batch:
+                failed[unit["username"]] = (None, _HALTED, "the transaction was rolled back without a cause", None)
+            continue
+        failed.update(blamed)
+        pending[:0] = [unit for unit in batch if unit["username"] not in blamed]
+    return done, failed
+
+
+def _is_race(failure):
+    """An error that says another actor (Salesforce itself, another job) already did this item."""
+    step, code = failure[0], failure[1]
+    return step is not None and code in migration.STEP_TOLERATED_ERRORS.get(step, ())
+
+
 # ---- the module ---------------------------------------------------------------------------------
 def requested_usernames(params):
     names = [params["user"]] if params.get("user") else list(params.get("users") or [])
@@ -416,6 +526,127 @@ def _apply(task, existing, new_users, state, target, all_pairs):
         raise OperationError("no backup, so nothing was changed: %s" % exc)
     result["backup"] = read_backup(result["backup_file"])
 
+    units = [transaction_unit(client, index, current["username"], current, desired)
+             for index, (current, desired) in enumerate((c, d) for c, d in existing if migration.changes(c, d))]
+    units += [transaction_unit(client, len(units) + index, name, None, desired,
+                               new_record=_new_user_record(task.params, name, target))
+              for index, (name, desired) in enumerate(new_users)]
+    if any(len(unit["subrequests"]) > COMPOSITE_LIMIT for unit in units):
+        task.warn("a user needs more than %d writes, more than one all-or-none transaction holds: the writes go "
+                  "step by step with an in-process rollback, which a killed process cannot run" % COMPOSITE_LIMIT)
+        return _apply_stepwise(task, result, plan, existing, new_users, target, saved, all_pairs)
+    return _apply_atomic(task, result, units, new_users, all_pairs)
+
+
+def _apply_atomic(task, result, units, new_users, all_pairs):
+    client = task.client
+    done, failed = send_transactions(client, units)
+    races = [unit for unit in units if unit["username"] in failed and _is_race(failed[unit["username"]])]
+    if races:
+        retried = _replanned(client, races, failed)
+        for unit in races:
+            if unit["username"] in retried:
+                del failed[unit["username"]]
+        more_done, more_failed = send_transactions(client, list(retried.values()))
+        done.update(more_done)
+        failed.update(more_failed)
+    by_name = dict((unit["username"], unit) for unit in units)
+    # A failed subrequest means Salesforce rolled the whole transaction back; only a call that failed as
+    # a whole (transport, limits) leaves unknown whether it was committed, so only those are read back.
+    unknown = [name for name, failure in failed.items() if failure[0] is None]
+    now = _read_back(client, unknown) if unknown else {}
+    for username, state in now.items():
+        if state is not None and not migration.changes(state, by_name[username]["desired"]):
+            # The call failed on the way back, but Salesforce had committed the whole transaction.
+            done[username] = {"u%d_user" % by_name[username]["index"]: {"id": state["id"]}}
+            del failed[username]
+    for name, desired in new_users:
+        if name in done:
+            desired["id"] = done[name]["u%d_user" % by_name[name]["index"]]["id"]
+    result["users"] = _user_results(all_pairs, left_changed=None if not failed else set(done))
+    if failed:
+        rollback = _report_failures(task, result, failed, now, by_name, done)
+        result["users"] = _user_results(all_pairs, left_changed=set(done) | set(rollback["not_restored"]))
+    return result
+
+
+def _replanned(client, races, failed):
+    """Units planned again from a fresh read of the users whose transaction met another actor's work
+    (an assignment already made or already removed): ``{username: unit}``."""
+    ids = [unit["current"]["id"] for unit in races if unit["new_record"] is None]
+    set_ids = [ps["id"] for unit in races for ps in unit["desired"]["permission_sets"]]
+    states = read_snapshot(client, user_ids=ids, permission_set_ids=set_ids)[0] if ids else {}
+    by_id = dict((state["id"], state) for state in states.values())
+    retried = {}
+    for unit in races:
+        _step, code, _message, item_id = failed[unit["username"]]
+        current = None if unit["new_record"] is not None else by_id.get(unit["current"]["id"])
+        if unit["new_record"] is None and current is None:
+            continue
+        held = [] if current is None else list(current["assignments"])
+        # Still missing after "already assigned": Salesforce assigned it within the transaction itself
+        # (the integration PSL when the profile changes), so it is not sent again.
+        assume_held = [item_id] if code == "DUPLICATE_VALUE" and item_id and item_id not in held else []
+        desired = unit["desired"]
+        if current is not None:
+            desired = dict(desired, assignments=dict(current["assignments"]))
+        retried[unit["username"]] = transaction_unit(client, unit["index"], unit["username"], current, desired,
+                                                     new_record=unit["new_record"], assume_held=assume_held)
+    return retried
+
+
+def _read_back(client, usernames):
+    """State now of users ({username: state, None when absent, or why it is unknown})."""
+    try:
+        states = read_snapshot(client, usernames=sorted(usernames))[0]
+    except SalesforceModuleError as exc:
+        return dict((name, "unknown: the org could not be read (%s)" % exc.message) for name in usernames)
+    return dict((name, states.get(name.lower())) for name in usernames)
+
+
+def _report_failures(task, result, failed, now, by_name, done):
+    client = task.client
+    unchanged, not_unchanged = [], {}
+    parts = []
+    for username in sorted(failed):
+        step, code, message, _item = failed[username]
+        unit = by_name[username]
+        parts.append(StepFailure(step or "transaction", [(username, code, message)]).describe() + ".")
+        if code == "FIELD_INTEGRITY_EXCEPTION" and step == "update_users":
+            parts.append("Advice: %s." % REFUSED_LICENSE_CHANGE_ADVICE)
+        if username not in now:
+            unchanged.append(username)
+            continue
+        state = now[username]
+        before = unit["current"] if unit["new_record"] is None else None
+        if (state is None and before is None) or (
+                isinstance(state, dict) and before is not None and not migration.changes(state, before)):
+            unchanged.append(username)
+        else:
+            not_unchanged[username] = state if isinstance(state, str) else migration.comparable(state)
+    if unchanged:
+        parts.append("User(s) %s left unchanged by this run: each user's writes are one all-or-none transaction, "
+                     "which Salesforce rolled back%s." % (", ".join(unchanged), "" if not [
+                         u for u in unchanged if by_name[u]["new_record"] is not None] else
+                         " (a user to create was not created)"))
+    for username, state in sorted(not_unchanged.items()):
+        parts.append("User %s is NOT in its state before the run; it is now: %s." % (
+            username, state if isinstance(state, str) else _state_text(state)))
+    if done:
+        parts.append("Changed as planned: %s." % ", ".join(sorted(done)))
+    parts.append("The state of every user before the run is in the backup %s%s." % (
+        result["backup_file"], ": run state restored with backup_file set to it once the cause is fixed"
+        if not_unchanged else ""))
+    # ``rollback`` keeps its keys for callers (the license_migration role tells a refusal by it): the
+    # users left unchanged are the "restored" ones, though Salesforce did the undoing.
+    result.update(failed=True, changed=bool(done or not_unchanged),
+                  msg="org %s: %s" % (client.org, " ".join(parts)),
+                  rollback={"restored": unchanged, "not_restored": not_unchanged, "deactivated": []})
+    return result["rollback"]
+
+
+def _apply_stepwise(task, result, plan, existing, new_users, target, saved, all_pairs):
+    client = task.client
     created = []
     try:
         if new_users:

@@ -379,3 +379,33 @@ def user_diff(pairs):
         before[name] = comparable(current)
         after[name] = comparable(desired)
     return {"before": before, "after": after}
+
+
+def user_operations(current, desired):
+    """One user's writes as single-record REST operations, in the order of ``write_plan``, for an
+    all-or-none composite transaction: ``[{"step", "method", "path", "body", "item_id"}]``.
+
+    ``path`` is relative to the data API (``sobjects/...``); ``item_id`` is the permission set or
+    permission set license a create or delete is about (None for the user update). ``current["id"]``
+    may be a composite reference (``@{ref.id}``) to a user created earlier in the same transaction."""
+    operations = []
+    assigned_item = {"PermissionSetAssignment": "PermissionSetId",
+                     "PermissionSetLicenseAssign": "PermissionSetLicenseId"}
+    for step in write_plan([(current, desired)]):
+        for record in step["records"]:
+            if step["operation"] == "delete":
+                item_id = next((item for item, assignment in current["assignments"].items() if assignment == record),
+                               None)
+                operations.append({"step": step["name"], "method": "DELETE",
+                                   "path": "sobjects/%s/%s" % (step["sobject"], record), "body": None,
+                                   "item_id": item_id})
+                continue
+            body = dict((key, value) for key, value in record.items() if key not in ("attributes", "Id"))
+            if step["operation"] == "update":
+                operations.append({"step": step["name"], "method": "PATCH", "body": body, "item_id": None,
+                                   "path": "sobjects/%s/%s" % (step["sobject"], record["Id"])})
+            else:
+                operations.append({"step": step["name"], "method": "POST", "body": body,
+                                   "path": "sobjects/%s" % step["sobject"],
+                                   "item_id": body.get(assigned_item.get(step["sobject"]))})
+    return operations

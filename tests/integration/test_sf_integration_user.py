@@ -123,7 +123,34 @@ def prod(emu, tmp_path):
 
 
 def writes(result):
-    return dict((k, v) for k, v in result["emulator_calls"].items() if k in WRITE_LABELS)
+    """Write calls of a run that reads once: sObject Collections, and composite calls beyond the read
+    (each user's writes are one all-or-none composite)."""
+    found = dict((k, v) for k, v in result["emulator_calls"].items() if k in WRITE_LABELS)
+    if result["emulator_calls"].get("POST /composite", 0) > 1:
+        found["POST /composite"] = result["emulator_calls"]["POST /composite"] - 1
+    return found
+
+
+def rest_as_admin(org, method, path, **kwargs):
+    answer = org.emulator.rest(org.name, method, path, **kwargs)
+    assert answer.status_code < 300, answer.text
+    return answer.json() if answer.text else None
+
+
+def record_id(org, soql):
+    return org.emulator.query(org.name, soql)["records"][0]["Id"]
+
+
+def before_the_write(monkeypatch, other_job):
+    """Run ``other_job`` once between the module's read and its first transaction (a concurrent change)."""
+    send = iu.send_transactions
+
+    def sending(client, units):
+        if other_job:
+            other_job.pop()()
+        return send(client, units)
+    other_job = [other_job]
+    monkeypatch.setattr(iu, "send_transactions", sending)
 
 
 # ---- migrated ------------------------------------------------------------------------------------
@@ -138,6 +165,8 @@ def test_migrate_one_user_within_budget_then_converged(prod):
     print("one user migrated: %d calls including authentication (%s)" % (result["calls_with_auth"],
                                                                          result["emulator_calls"]))
     assert result["calls_with_auth"] <= 6
+    # The read, then the user's whole change as one all-or-none transaction.
+    assert result["emulator_calls"] == {"POST /composite": 2}
     assert result["diff"]["before"][MULESOFT]["profile"]["name"] == "Integration Admin"
     assert result["diff"]["after"][MULESOFT]["profile"]["license"] == "Salesforce Integration"
     assert os.path.isfile(result["backup_file"])
@@ -203,32 +232,80 @@ def test_sandbox_usernames_carry_the_suffix(emu, tmp_path):
 
 
 # ---- faults and restore ---------------------------------------------------------------------------
-FAULTS = {
-    "remove_permission_sets": "method=DELETE,path=/composite/sobjects,status=503,nth=1",
-    "update_users": "method=PATCH,path=/composite/sobjects,status=503,nth=1",
-    "assign_permission_set_licenses": "method=POST,path=/composite/sobjects,status=503,nth=1",
-    "assign_permission_sets": "method=POST,path=/composite/sobjects,status=503,nth=2",
-}
-
-
-@pytest.mark.parametrize("step", sorted(FAULTS))
-def test_fault_at_each_write_step_leaves_the_user_restored(prod, step):
+def test_fault_on_the_transaction_call_leaves_the_user_unchanged(prod):
     before = prod.users()
-    prod.fault(FAULTS[step])
-    # No retries: the injected 503 must reach the module instead of being retried away.
+    prod.fault("method=POST,path=/composite,status=503,nth=2")    # the 1st composite is the read
     result = prod.run(user=MULESOFT, conflicting_permission_sets="remove", permission_sets=["Sync_Read"], retries=0)
     assert result["failed"] is True
-    assert "step %s failed" % step in result["msg"]
-    assert "restored to its state before the run" in result["msg"], result["msg"]
-    assert result["backup_file"] in result["msg"]
+    assert "step transaction failed (user %s: SERVER_UNAVAILABLE" % MULESOFT in result["msg"], result["msg"]
+    assert "%s left unchanged by this run" % MULESOFT in result["msg"] and result["backup_file"] in result["msg"]
     assert prod.users() == before
+    # No undo writes: Salesforce applied nothing. The read and the read back that says so (the refused
+    # call is not counted).
+    assert result["emulator_calls"] == {"POST /composite": 2} and result["rollback"]["not_restored"] == {}
 
 
-def test_failed_rollback_says_where_the_user_is_then_restore_from_backup(prod):
+def _set_of_another_license_assigned(org):
+    # Another job assigns a set bound to the full license: the profile change cannot go through.
+    rest_as_admin(org, "POST", "sobjects/PermissionSetAssignment", json={
+        "AssigneeId": record_id(org, "SELECT Id FROM User WHERE Username = '%s'" % ETL),
+        "PermissionSetId": record_id(org, "SELECT Id FROM PermissionSet WHERE Name = 'Sales_Ops'")})
+
+
+def test_failure_inside_the_transaction_changes_nothing_of_this_run(prod, monkeypatch):
+    before_the_write(monkeypatch, lambda: _set_of_another_license_assigned(prod))
+    result = prod.run(user=ETL, permission_sets=["Sync_Read"])
+    assert result["failed"] is True
+    assert "step update_users failed (user %s: FIELD_INTEGRITY_EXCEPTION" % ETL in result["msg"], result["msg"]
+    assert "%s left unchanged by this run" % ETL in result["msg"]
+    after = prod.users()[ETL]
+    assert after["Profile"] == "API Only" and after["PermissionSetLicenses"] == []
+    assert after["PermissionSets"] == ["Sales_Ops"]     # the other job's, and nothing of this run
+    assert result["rollback"] == {"restored": [ETL], "not_restored": {}, "deactivated": []}
+    # The other job's own calls are counted too: only the module's composite calls are compared.
+    assert result["emulator_calls"]["POST /composite"] == 2
+
+
+def test_refused_profile_change_undoes_the_removal_before_it(refusing, tmp_path):
+    # Inside one transaction: Sales_Ops removed, then the profile change refused: the removal is undone.
+    refusing.reset()
+    org = Org(refusing, PROD, str(tmp_path / "b"))
+    before = org.users()
+    result = org.run(user=MULESOFT, conflicting_permission_sets="remove", permission_sets=["Sync_Read"])
+    assert "step update_users failed (user %s: FIELD_INTEGRITY_EXCEPTION" % MULESOFT in result["msg"]
+    assert org.users() == before and org.users()[MULESOFT]["PermissionSets"] == ["Sales_Ops"]
+
+
+def test_assignment_made_by_another_job_is_replanned_once(prod, monkeypatch):
+    def other_job():
+        # Another job (or Salesforce) assigns the integration PSL between this run's read and its write.
+        rest_as_admin(prod, "POST", "sobjects/PermissionSetLicenseAssign", json={
+            "AssigneeId": record_id(prod, "SELECT Id FROM User WHERE Username = '%s'" % MULESOFT),
+            "PermissionSetLicenseId": record_id(
+                prod, "SELECT Id FROM PermissionSetLicense WHERE DeveloperName = 'SalesforceAPIIntegrationPsl'")})
+    before_the_write(monkeypatch, other_job)
+    result = prod.run(user=MULESOFT, conflicting_permission_sets="remove", permission_sets=["Sync_Read"])
+    assert not result.get("failed"), result.get("msg")
+    assert prod.users()[MULESOFT]["PermissionSets"] == ["Sync_Read"]
+    assert prod.users()[MULESOFT]["UserLicense"] == "Salesforce Integration"
+    # read, rolled-back transaction (DUPLICATE_VALUE), read again, transaction.
+    assert result["emulator_calls"]["POST /composite"] == 4
+
+
+def test_user_beyond_one_transaction_falls_back_to_steps_and_a_failed_restore_is_told(prod):
     before = prod.users()
-    prod.fault(FAULTS["assign_permission_sets"])
+    # 30 permission sets to remove do not fit one composite of 25 subrequests.
+    sets = ["Extra_%02d" % n for n in range(30)]
+    user_id = record_id(prod, "SELECT Id FROM User WHERE Username = '%s'" % MULESOFT)
+    for name in sets:
+        created = rest_as_admin(prod, "POST", "sobjects/PermissionSet", json={"Name": name, "Label": name})
+        rest_as_admin(prod, "POST", "sobjects/PermissionSetAssignment",
+                      json={"AssigneeId": user_id, "PermissionSetId": created["id"]})
+    before = prod.users()
+    prod.fault("method=POST,path=/composite/sobjects,status=503,nth=2")   # the permission set assignment
     prod.fault("method=PATCH,path=/composite/sobjects,status=503,nth=2")   # the rollback's profile change
-    result = prod.run(user=MULESOFT, conflicting_permission_sets="remove", permission_sets=["Sync_Read"], retries=0)
+    result = prod.run(user=MULESOFT, permission_sets=["Sync_Read"], permission_sets_mode="exact", retries=0)
+    assert "step by step" in result["warnings"][0]
     assert result["failed"] is True
     assert "RESTORING FAILED" in result["msg"]
     assert "User %s is NOT restored; it is now: profile Minimum Access - API Only Integrations" % MULESOFT \
@@ -240,6 +317,7 @@ def test_failed_rollback_says_where_the_user_is_then_restore_from_backup(prod):
     emu.admin("DELETE", "faults")
     restored = prod.run(state="restored", backup_file=result["backup_file"], diff=True)
     assert not restored.get("failed"), restored.get("msg")
+    assert "step by step" in restored["warnings"][0]
     assert restored["changed"] is True and prod.users() == before
     again = prod.run(state="restored", backup_file=result["backup_file"])
     assert again["changed"] is False and writes(again) == {}
@@ -296,7 +374,7 @@ def test_org_refusing_the_license_change(refusing, tmp_path):
     before = org.users()
     result = org.run(user=MULESOFT, conflicting_permission_sets="remove")
     assert result["failed"] and "FIELD_INTEGRITY_EXCEPTION" in result["msg"]
-    assert "state: present" in result["msg"] and "restored to its state before the run" in result["msg"]
+    assert "state: present" in result["msg"] and "%s left unchanged by this run" % MULESOFT in result["msg"]
     assert org.users() == before
     created = org.run(state="present", user="svc.mulesoft.int@acme.example", email="ops@acme.example")
     assert not created.get("failed"), created.get("msg")

@@ -189,6 +189,10 @@ class FakeOrg:
             raise SFFail("ENTITY_IS_DELETED", "entity is deleted")
 
 
+def raise_on_error_used(subrequests):
+    return any("soql" in sub for sub in subrequests)
+
+
 class Credentials:
     identity_url = "https://fake/id/%s/%s" % (to18("00D000000000001"), ME)
 
@@ -206,6 +210,12 @@ class FakeClient:
         self.calls = []
         self.fail = {}
         self.writes = 0
+        # (method, sObject, record Id or None) -> error code a subrequest of a transaction meets
+        self.fail_sub = {}
+        # the transaction is committed, then its answer is lost on the way back
+        self.lose_answer = False
+        # runs once, just before the first transaction: another job's write between read and write
+        self.before_first_transaction = None
 
     def connect(self):
         return self
@@ -213,7 +223,12 @@ class FakeClient:
     def query_subrequest(self, reference, soql, tooling=False):
         return {"referenceId": reference, "soql": soql}
 
+    def data_path(self, path):
+        return "/services/data/v59.0/" + path
+
     def composite(self, subrequests, all_or_none=False, raise_on_error=True):
+        if all_or_none:
+            return self._transaction(subrequests)
         # Salesforce runs at most five queries in one composite request.
         assert len(subrequests) <= users.QUERIES_PER_COMPOSITE
         for sub in subrequests:
@@ -226,6 +241,53 @@ class FakeClient:
 
     def finish_query(self, page, headers=None):
         return {"total_size": len(page["records"]), "records": page["records"]}
+
+    def _transaction(self, subrequests):
+        """An allOrNone composite: in order, ``@{ref.id}`` resolved, all rolled back on a failure."""
+        assert len(subrequests) <= 25 and not raise_on_error_used(subrequests)
+        self.writes += 1
+        self.calls.append(("transaction", [(s["method"], s["url"].split("/sobjects/", 1)[1].split("/")[0])
+                                           for s in subrequests]))
+        if self.writes in self.fail:
+            raise ApiError("injected", error_code=self.fail[self.writes], status=503)
+        if self.before_first_transaction:
+            self.before_first_transaction()
+            self.before_first_transaction = None
+        saved = copy.deepcopy(self.sf.__dict__)
+        answers, created, failed = {}, {}, False
+        for sub in subrequests:
+            ref = sub["referenceId"]
+            if failed:
+                answers[ref] = {"status": 400, "body": [{"errorCode": "PROCESSING_HALTED", "message": "halted"}]}
+                continue
+            body = dict((k, created.get(v[2:-4], v) if isinstance(v, str) and v.startswith("@{") else v)
+                        for k, v in (sub.get("body") or {}).items())
+            parts = sub["url"].split("/sobjects/", 1)[1].split("/")
+            try:
+                for key in ((sub["method"], parts[0], None), (sub["method"], parts[0], parts[-1]),
+                            (sub["method"], parts[0], body.get("AssigneeId"))):
+                    if key in self.fail_sub:
+                        raise SFFail(self.fail_sub[key], "injected")
+                if sub["method"] == "POST":
+                    created[ref] = self.sf.create(parts[0], body)
+                    answers[ref] = {"status": 201, "body": {"id": created[ref], "success": True, "errors": []}}
+                elif sub["method"] == "PATCH":
+                    self.sf.update(dict(body, Id=parts[1]))
+                    answers[ref] = {"status": 204, "body": None}
+                else:
+                    self.sf.delete(parts[1])
+                    answers[ref] = {"status": 204, "body": None}
+            except SFFail as exc:
+                answers[ref] = {"status": 400, "body": [{"errorCode": exc.code, "message": exc.message}]}
+                failed = True
+        if failed:
+            self.sf.__dict__.update(saved)
+            for ref, answer in answers.items():
+                if answer["status"] < 400:
+                    answers[ref] = {"status": 400, "body": [{"errorCode": "PROCESSING_HALTED", "message": "halted"}]}
+        if self.lose_answer:
+            raise ApiError("Read timed out", error_code="TRANSPORT_ERROR")
+        return answers
 
     def _write(self, label, items, all_or_none, apply):
         self.writes += 1
@@ -300,8 +362,10 @@ def test_migrate_in_salesforce_order_then_converged(org, tmp_path):
     assert not result.get("failed"), result.get("msg")
     assert result["changed"] is True
     assert org.state(SVC) == migrated_state_of(org)
-    assert [c[0] for c in client.calls] == ["read", "delete", "update User", "create PermissionSetLicenseAssign",
-                                            "create PermissionSetAssignment"]
+    # One all-or-none transaction, in Salesforce's order: conflicting set out, profile, PSL, then the set.
+    assert client.calls[1:] == [("transaction", [("DELETE", "PermissionSetAssignment"), ("PATCH", "User"),
+                                                 ("POST", "PermissionSetLicenseAssign"),
+                                                 ("POST", "PermissionSetAssignment")])]
     # The backup holds the state before the run, owner-only, and is returned.
     assert oct(os.stat(result["backup_file"]).st_mode & 0o777) == "0o600"
     saved = result["backup"]["data"]["users"][0]
@@ -339,26 +403,82 @@ def test_check_mode_reports_without_writing(org, tmp_path):
     assert result["diff"]["before"]["svc.mulesoft@acme.com"]["profile"]["name"] == "System Administrator"
 
 
-@pytest.mark.parametrize("failing_write", [1, 2, 3, 4])
-def test_failure_at_each_write_step_restores_the_user(org, tmp_path, failing_write):
+WRITE_STEPS = {
+    "remove_permission_sets": ("DELETE", "PermissionSetAssignment", None),
+    "update_users": ("PATCH", "User", None),
+    "assign_permission_set_licenses": ("POST", "PermissionSetLicenseAssign", None),
+    "assign_permission_sets": ("POST", "PermissionSetAssignment", None),
+}
+
+
+@pytest.mark.parametrize("step", sorted(WRITE_STEPS))
+def test_failure_at_each_write_step_leaves_the_user_unchanged(org, tmp_path, step):
     client = FakeClient(org)
-    client.fail = {failing_write: "UNABLE_TO_LOCK_ROW"}
+    client.fail_sub = {WRITE_STEPS[step]: "UNABLE_TO_LOCK_ROW"}
     before = org.state(SVC)
     result = run(client, tmp_path, user="svc.mulesoft@acme.com", conflicting_permission_sets="remove",
                  permission_sets=["Integration_Access"])
     assert result["failed"] is True
-    assert "restored to its state before the run" in result["msg"], result["msg"]
-    assert result["backup_file"] in result["msg"]
+    assert "step %s failed (user svc.mulesoft@acme.com: UNABLE_TO_LOCK_ROW" % step in result["msg"], result["msg"]
+    assert "svc.mulesoft@acme.com left unchanged by this run" in result["msg"] and result["backup_file"] in result["msg"]
     assert org.state(SVC) == before
-    assert result["rollback"]["not_restored"] == {}
-    assert result["changed"] is False
+    assert result["rollback"] == {"restored": ["svc.mulesoft@acme.com"], "not_restored": {}, "deactivated": []}
+    assert result["changed"] is False and result["users"][0]["changed"] is False
+    # Nothing to undo: a failed subrequest means Salesforce rolled the transaction back.
+    assert [c[0] for c in client.calls] == ["read", "transaction"]
 
 
-def test_failed_restore_says_what_state_the_user_is_in(org, tmp_path):
+def test_failed_call_leaves_the_user_unchanged(org, tmp_path):
+    client = FakeClient(org)
+    client.fail = {1: "SERVER_UNAVAILABLE"}
+    before = org.state(SVC)
+    result = run(client, tmp_path, user="svc.mulesoft@acme.com", conflicting_permission_sets="remove")
+    assert result["failed"] is True and "step transaction failed" in result["msg"]
+    assert "left unchanged" in result["msg"] and org.state(SVC) == before
+    # Whether a failed call was committed is unknown: the user is read back.
+    assert [c[0] for c in client.calls] == ["read", "transaction", "read"]
+
+
+def test_lost_answer_of_a_committed_transaction_is_read_back_as_done(org, tmp_path):
+    client = FakeClient(org)
+    client.lose_answer = True
+    result = run(client, tmp_path, user="svc.mulesoft@acme.com", conflicting_permission_sets="remove",
+                 permission_sets=["Integration_Access"])
+    assert not result.get("failed"), result.get("msg")
+    assert org.state(SVC) == migrated_state_of(org) and result["users"][0]["changed"] is True
+
+
+def test_one_failing_user_is_blamed_and_the_others_sent_again(tmp_path):
+    fake = FakeOrg()
+    ids = [to18("0050000000000%02d" % (30 + n)) for n in range(3)]
+    for n, user_id in enumerate(ids):
+        fake.add_user(user_id, "svc%d@acme.com" % n, ADMIN_PROFILE)
+    client = FakeClient(fake)
+    client.fail_sub = {("PATCH", "User", ids[1]): "UNABLE_TO_LOCK_ROW"}
+    before = fake.state(ids[1])
+    result = run(client, tmp_path, users=["svc0@acme.com", "svc1@acme.com", "svc2@acme.com"])
+    assert result["failed"] is True
+    assert "step update_users failed (user svc1@acme.com: UNABLE_TO_LOCK_ROW" in result["msg"]
+    assert "Changed as planned: svc0@acme.com, svc2@acme.com." in result["msg"]
+    assert fake.state(ids[1]) == before
+    assert fake.state(ids[0])["profile"] == MIN_ACCESS and fake.state(ids[2])["psls"] == [PSL]
+    assert [u["changed"] for u in result["users"]] == [True, False, True]
+    assert [c[0] for c in client.calls] == ["read", "transaction", "transaction"]
+    assert len(client.calls[2][1]) == 4     # the two innocent users, whole
+
+
+def test_user_beyond_one_transaction_goes_step_by_step_and_a_failed_restore_is_told(org, tmp_path):
+    # 30 conflicting sets to remove + profile + PSL: more than 25 subrequests.
+    for n in range(30):
+        set_id = to18("0PS0000000001%02d" % n)
+        org.sets[set_id] = ("Extra%02d" % n, FULL)
+        org.psa[org.new_id("0Pa")] = {"AssigneeId": SVC, "PermissionSetId": set_id}
     client = FakeClient(org)
     # The 3rd write (PSL) fails, and so does every write of the rollback.
     client.fail = dict((n, "UNABLE_TO_LOCK_ROW") for n in range(3, 20))
     result = run(client, tmp_path, user="svc.mulesoft@acme.com", conflicting_permission_sets="remove")
+    assert "step by step" in result["warnings"][0]
+    assert [c[0] for c in client.calls[1:3]] == ["delete", "update User"]
     assert result["failed"] is True
     assert "RESTORING FAILED" in result["msg"]
     assert "User svc.mulesoft@acme.com is NOT restored; it is now: profile Minimum Access" in result["msg"]
@@ -372,16 +492,36 @@ def test_refused_license_change_points_to_a_new_user(tmp_path):
     before = fake.state(SVC)
     result = run(FakeClient(fake), tmp_path, user="svc.mulesoft@acme.com", conflicting_permission_sets="remove")
     assert result["failed"] and "FIELD_INTEGRITY_EXCEPTION" in result["msg"]
-    assert "state: present" in result["msg"] and "restored" in result["msg"]
+    assert "state: present" in result["msg"] and "left unchanged" in result["msg"]
     assert fake.state(SVC) == before
 
 
 def test_psl_assigned_by_salesforce_on_profile_change_is_tolerated(tmp_path):
     fake = FakeOrg(auto_psl=True)
     fake.add_user(SVC, "svc.mulesoft@acme.com", ADMIN_PROFILE)
-    result = run(FakeClient(fake), tmp_path, user="svc.mulesoft@acme.com", permission_sets=["Integration_Access"])
+    client = FakeClient(fake)
+    result = run(client, tmp_path, user="svc.mulesoft@acme.com", permission_sets=["Integration_Access"])
     assert not result.get("failed"), result.get("msg")
     assert fake.state(SVC)["psls"] == [PSL] and PS_PSL in fake.state(SVC)["sets"]
+    # DUPLICATE_VALUE rolled the first transaction back; read again, the PSL is left to Salesforce.
+    assert [c[0] for c in client.calls] == ["read", "transaction", "read", "transaction"]
+    assert ("POST", "PermissionSetLicenseAssign") not in client.calls[3][1]
+
+
+def test_assignment_made_by_another_job_is_replanned_once(org, tmp_path):
+    client = FakeClient(org)
+
+    def other_job():
+        # Between this run's read and its write, another job removes the conflicting set and assigns the PSL.
+        org.delete([aid for aid, a in org.psa.items() if a["AssigneeId"] == SVC and a["PermissionSetId"] == PS_FULL][0])
+        org.psla[org.new_id("2LA")] = {"AssigneeId": SVC, "PermissionSetLicenseId": PSL}
+    client.before_first_transaction = other_job
+    result = run(client, tmp_path, user="svc.mulesoft@acme.com", conflicting_permission_sets="remove",
+                 permission_sets=["Integration_Access"])
+    assert not result.get("failed"), result.get("msg")
+    assert org.state(SVC) == migrated_state_of(org)
+    assert [c[0] for c in client.calls] == ["read", "transaction", "read", "transaction"]
+    assert client.calls[3][1] == [("PATCH", "User"), ("POST", "PermissionSetAssignment")]
 
 
 def test_seat_exhaustion_fails_preflight_for_the_whole_batch(tmp_path):
@@ -394,7 +534,7 @@ def test_seat_exhaustion_fails_preflight_for_the_whole_batch(tmp_path):
     assert client.write_calls == []
 
 
-def test_batch_of_users_is_one_call_per_step(tmp_path):
+def test_batch_of_users_packs_whole_users_into_transactions(tmp_path):
     fake = FakeOrg(integration_seats=60, psl_seats=60)
     names = []
     for n in range(50):
@@ -403,7 +543,10 @@ def test_batch_of_users_is_one_call_per_step(tmp_path):
     client = FakeClient(fake)
     result = run(client, tmp_path, users=names, permission_sets=["Integration_Access"])
     assert not result.get("failed"), result.get("msg")
-    assert len(client.calls) == 4 and len(result["users"]) == 50
+    # 3 writes a user (profile, PSL, set): 8 whole users in each call of at most 25 subrequests.
+    transactions = [c[1] for c in client.calls if c[0] == "transaction"]
+    assert len(client.calls) == 1 + 7 and len(result["users"]) == 50
+    assert all(len(t) <= 25 and len(t) % 3 == 0 for t in transactions)
     assert all(entry["changed"] for entry in result["users"])
 
 
@@ -444,16 +587,17 @@ def test_present_creates_a_dedicated_user_then_converges(org, tmp_path):
     assert run(client, tmp_path, **args)["changed"] is False and client.write_calls == []
 
 
-@pytest.mark.parametrize("failing_write", [2, 3])
-def test_present_failure_leaves_the_created_user_inactive_and_empty(org, tmp_path, failing_write):
+@pytest.mark.parametrize("fault", [("POST", "User", None), ("POST", "PermissionSetLicenseAssign", None),
+                                   ("POST", "PermissionSetAssignment", None)])
+def test_present_failure_creates_nobody(org, tmp_path, fault):
     client = FakeClient(org)
-    client.fail = {failing_write: "UNABLE_TO_LOCK_ROW"}
+    client.fail_sub = {fault: "UNABLE_TO_LOCK_ROW"}
     result = run(client, tmp_path, state="present", user="svc.new@acme.com", email="ops@acme.com",
                  permission_sets=["Integration_Access"])
-    assert result["failed"] and "were deactivated and hold no assignment" in result["msg"], result["msg"]
-    created = [u for u in org.users.values() if u["Username"] == "svc.new@acme.com"][0]
-    assert org.state(created["Id"]) == {"profile": MIN_ACCESS, "active": False, "sets": [], "psls": []}
-    assert result["users"][0]["changed"] is True
+    assert result["failed"] and "a user to create was not created" in result["msg"], result["msg"]
+    assert not [u for u in org.users.values() if u["Username"] == "svc.new@acme.com"]
+    assert org.psa == client.sf.psa and result["changed"] is False
+    assert result["users"][0]["changed"] is False
 
 
 def test_restore_refuses_a_backup_of_another_org(org, tmp_path):
@@ -480,7 +624,9 @@ def test_restore_from_backup(org, tmp_path):
     assert not restored.get("failed"), restored.get("msg")
     assert restored["changed"] and org.state(SVC) == before
     # Sets bound to the PSL go before the PSL, the profile before the sets of the full license.
-    assert [c[0] for c in client.write_calls] == ["delete", "delete", "update User", "create PermissionSetAssignment"]
+    assert client.write_calls == [("transaction", [("DELETE", "PermissionSetAssignment"),
+                                                   ("DELETE", "PermissionSetLicenseAssign"), ("PATCH", "User"),
+                                                   ("POST", "PermissionSetAssignment")])]
     assert run(FakeClient(org), tmp_path, state="restored", backup_file=migrated["backup_file"])["changed"] is False
 
 

@@ -164,6 +164,33 @@ def test_conflicting_sets_removed_plan_is_ordered():
     assert all(step["users"] == ["svc.mulesoft@acme.com"] for step in plan)
 
 
+
+def test_user_operations_are_the_plan_as_single_record_requests_in_order():
+    current, desired, _problems = _migrate(
+        user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL)]),
+        conflicting_permission_sets="remove", permission_sets=["Integration_Access"])
+    operations = m.user_operations(current, desired)
+    assert [(o["step"], o["method"], o["path"], o["item_id"]) for o in operations] == [
+        ("remove_permission_sets", "DELETE", "sobjects/PermissionSetAssignment/" + to18("0Pa000000000000"), PS_FULL),
+        ("update_users", "PATCH", "sobjects/User/" + USER, None),
+        ("assign_permission_set_licenses", "POST", "sobjects/PermissionSetLicenseAssign", PSL_INTEG),
+        ("assign_permission_sets", "POST", "sobjects/PermissionSetAssignment", PS_INTEG)]
+    # Bodies carry the fields only: the record's type is in the URL, the Id too for the update.
+    assert [o["body"] for o in operations] == [
+        None, {"ProfileId": MIN_ACCESS}, {"AssigneeId": USER, "PermissionSetLicenseId": PSL_INTEG},
+        {"AssigneeId": USER, "PermissionSetId": PS_INTEG}]
+
+
+def test_user_operations_reference_a_user_created_in_the_same_transaction():
+    facts = make_facts()
+    target = target_of(facts)[0]
+    desired = m.migrated_state(m.new_user_state(None, "svc.new@acme.com", target), facts, target,
+                               {"permission_sets": ["Integration_Access"]})[0]
+    new = m.new_user_state("@{u0_user.id}", "svc.new@acme.com", target)
+    bodies = [o["body"] for o in m.user_operations(new, desired)]
+    assert bodies == [{"AssigneeId": "@{u0_user.id}", "PermissionSetLicenseId": PSL_INTEG},
+                      {"AssigneeId": "@{u0_user.id}", "PermissionSetId": PS_INTEG}]
+
 def test_exact_mode_removes_unlisted_without_conflict_failure():
     current, desired, problems = _migrate(
         user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL), (PS_FREE, "Unbound", None)]),
