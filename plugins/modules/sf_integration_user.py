@@ -24,12 +24,24 @@ description:
     user, no recent UI logins). If one check fails, nothing is changed.
   - Before its first write the module saves the state of every user it will change in a JSON file
     (owner-only) under O(backup_dir), and returns its path and content.
-  - Writes go in the order Salesforce requires (remove conflicting sets, change profile, assign the
-    permission set license, assign permission sets). If a step fails, the users already changed are put
-    back and the task fails saying so; if that fails too, the message says what state each user is in and
-    where the backup is.
-  - Costs one composite read call, plus one call per write step that has something to do (up to five,
-    200 records each); a run with nothing to change makes the read only.
+  - Each user's writes are one all-or-none transaction (a C(/composite) request with C(allOrNone)), in
+    the order Salesforce requires (remove conflicting sets, change profile, assign the permission set
+    license, assign permission sets; for O(state=present) create the user, then its assignments). Salesforce
+    applies all of them or none, so a failure, or a controller killed mid-run, leaves every user either
+    unchanged or fully changed, never half-migrated.
+  - Several users share a request of at most 25 writes, whole users only. When one user's write fails,
+    nothing of that request happened; the task names that user, the step and the Salesforce error, and
+    sends the other users again. The task fails, listing which users were left unchanged and which were
+    changed as planned.
+  - A permission set or permission set license already assigned (by Salesforce itself when the profile
+    changes, or by another job) also rolls a transaction back; that user is read again and its writes
+    planned once more.
+  - A user needing more than 25 writes (for example removing dozens of conflicting sets) cannot fit one
+    transaction; the task then writes step by step (one sObject Collections call per step) and, if a step
+    fails, puts the users back itself, which a killed controller cannot do. A warning says so.
+  - Costs one composite read call plus one call per 25 writes (about 8 users migrated a call); a failed
+    user costs one more call for the others, a request that failed as a whole one read back to tell what
+    Salesforce committed. A run with nothing to change makes the read only.
   - The usernames go into the SOQL of the read, so keep a task to a few hundred users.
 author:
   - sfops maintainers (@sfops)
@@ -217,7 +229,10 @@ backup:
   returned: when something was written
   type: dict
 rollback:
-  description: After a failed write step, which users were restored, which were not (with their state now), which created users were deactivated.
+  description:
+    - After a failed write, C(restored) lists the users left unchanged (their transaction was rolled back
+      by Salesforce), C(not_restored) the users found in another state (with that state),
+      C(deactivated) the users created then deactivated (only when writing step by step).
   returned: on failure after a write
   type: dict
 restored_from:
