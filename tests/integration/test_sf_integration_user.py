@@ -144,12 +144,12 @@ def record_id(org, soql):
 def before_the_write(monkeypatch, other_job):
     """Run ``other_job`` once between the module's read and its first transaction (a concurrent change)."""
     send = iu.send_transactions
+    pending = [other_job]
 
     def sending(client, units):
-        if other_job:
-            other_job.pop()()
+        while pending:
+            pending.pop()()
         return send(client, units)
-    other_job = [other_job]
     monkeypatch.setattr(iu, "send_transactions", sending)
 
 
