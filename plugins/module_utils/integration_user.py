@@ -556,7 +556,7 @@ def _apply_atomic(task, result, units, new_users, all_pairs):
     unknown = [name for name, failure in failed.items() if failure[0] is None]
     now = _read_back(client, unknown) if unknown else {}
     for username, state in now.items():
-        if state is not None and not migration.changes(state, by_name[username]["desired"]):
+        if isinstance(state, dict) and not migration.changes(state, by_name[username]["desired"]):
             # The call failed on the way back, but Salesforce had committed the whole transaction.
             done[username] = {"u%d_user" % by_name[username]["index"]: {"id": state["id"]}}
             del failed[username]
