@@ -164,7 +164,6 @@ def test_conflicting_sets_removed_plan_is_ordered():
     assert all(step["users"] == ["svc.mulesoft@acme.com"] for step in plan)
 
 
-
 def test_user_operations_are_the_plan_as_single_record_requests_in_order():
     current, desired, _problems = _migrate(
         user_record(sets=[(PS_FULL, "SalesCloudExtras", FULL)]),
@@ -190,6 +189,7 @@ def test_user_operations_reference_a_user_created_in_the_same_transaction():
     bodies = [o["body"] for o in m.user_operations(new, desired)]
     assert bodies == [{"AssigneeId": "@{u0_user.id}", "PermissionSetLicenseId": PSL_INTEG},
                       {"AssigneeId": "@{u0_user.id}", "PermissionSetId": PS_INTEG}]
+
 
 def test_exact_mode_removes_unlisted_without_conflict_failure():
     current, desired, problems = _migrate(
