@@ -93,6 +93,16 @@ REFUSED_LICENSE_CHANGE_ADVICE = (
     "then deactivate the old user with state: absent")
 
 
+def refuses_license_change(step, code, message):
+    """Whether a profile-change error is the org refusing the move to another license.
+
+    FIELD_INTEGRITY_EXCEPTION also covers other refusals of the same write (for example a permission
+    set the new license cannot hold), whose own message says what to do: the new-user advice would
+    mislead there."""
+    return (step == "update_users" and code == "FIELD_INTEGRITY_EXCEPTION"
+            and "profile of the current license" in (message or ""))
+
+
 # ---- reading ------------------------------------------------------------------------------------
 def _or_clauses(field, values):
     return ["%s IN %s" % (field, soql_literal(sorted(set(values))))] if values else []
@@ -612,7 +622,7 @@ def _report_failures(task, result, failed, now, by_name, done):
         step, code, message, _item = failed[username]
         unit = by_name[username]
         parts.append(StepFailure(step or "transaction", [(username, code, message)]).describe() + ".")
-        if code == "FIELD_INTEGRITY_EXCEPTION" and step == "update_users":
+        if refuses_license_change(step, code, message):
             parts.append("Advice: %s." % REFUSED_LICENSE_CHANGE_ADVICE)
         if username not in now:
             unchanged.append(username)
@@ -674,7 +684,7 @@ def _failed(task, result, failure, saved, created, all_pairs):
     outcome = rollback(client, saved + retired) if saved or retired else {}
     deactivated = [state["username"] for state in retired if outcome.get(state["username"]) is None]
     message = "org %s: %s." % (client.org, failure.describe())
-    if "FIELD_INTEGRITY_EXCEPTION" in failure.codes and failure.step == "update_users":
+    if any(refuses_license_change(failure.step, code, text) for _user, code, text in failure.errors):
         message += " Advice: %s." % REFUSED_LICENSE_CHANGE_ADVICE
     not_restored = dict((name, now) for name, now in outcome.items() if not name.startswith("_") and now is not None)
     failed_to_retire = [state["username"] for state in retired if state["username"] in not_restored]

@@ -496,6 +496,16 @@ def test_refused_license_change_points_to_a_new_user(tmp_path):
     assert fake.state(SVC) == before
 
 
+def test_new_user_advice_only_for_the_license_refusal():
+    refusal = "You can only reassign this user to a profile of the current license."
+    assert iu.refuses_license_change("update_users", "FIELD_INTEGRITY_EXCEPTION", refusal)
+    # Same code, another cause with its own remedy; and the refusal text on another step.
+    assert not iu.refuses_license_change("update_users", "FIELD_INTEGRITY_EXCEPTION",
+                                         "The user license doesn't allow the permission: Read Contact (permission "
+                                         "set X). Assign the Salesforce API Integration permission set license first.")
+    assert not iu.refuses_license_change("assign_permission_sets", "FIELD_INTEGRITY_EXCEPTION", refusal)
+
+
 def test_psl_assigned_by_salesforce_on_profile_change_is_tolerated(tmp_path):
     fake = FakeOrg(auto_psl=True)
     fake.add_user(SVC, "svc.mulesoft@acme.com", ADMIN_PROFILE)
