@@ -22,22 +22,19 @@ import pytest
 import yaml
 
 from conftest import ANSIBLE_PLAYBOOK, CHECKOUT, COLLECTIONS_ROOT, HERE, inventory_for, secrets_of
+from test_connection import FLOWS as CONNECTION_FLOWS
 
 ACCESS_TOKEN = re.compile(r"00D[A-Za-z0-9]{12}!AQ[A-Za-z0-9._-]{8,}")
 ANSIBLE_RUNNER = os.path.join(os.path.dirname(sys.executable), "ansible-runner")
 ORG = "acme-prod"
-# Each auth flow with every secret it takes, from the inventory's host variables.
+# Each auth flow with every secret it takes, from the inventory's host variables: test_connection's
+# flows, with the JWT key given inline (a key file carries no secret to mask).
+_JWT = dict((key, value) for key, value in CONNECTION_FLOWS["jwt"].items() if key != "private_key_file")
 FLOWS = {
-    "client_credentials": {"auth": "client_credentials", "login_url": "{{ sf_login_url }}",
-                           "client_id": "{{ sf_client_id }}", "client_secret": "{{ sf_client_secret }}"},
-    "jwt_inline_key": {"auth": "jwt", "login_url": "{{ sf_login_url }}", "audience": "{{ sf_audience }}",
-                       "client_id": "{{ sf_client_id }}", "username": "{{ sf_username }}",
-                       "private_key": "{{ lookup('file', sf_private_key_file) }}"},
-    "access_token": {"auth": "access_token", "instance_url": "{{ sf_instance_url }}",
-                     "access_token": "{{ sf_access_token }}"},
-    "password": {"auth": "password", "login_url": "{{ sf_login_url }}", "client_id": "{{ sf_client_id }}",
-                 "client_secret": "{{ sf_client_secret }}", "username": "{{ sf_username }}",
-                 "password": "{{ sf_password }}", "security_token": "{{ sf_security_token }}"},
+    "client_credentials": CONNECTION_FLOWS["client_credentials"],
+    "jwt_inline_key": dict(_JWT, private_key="{{ lookup('file', sf_private_key_file) }}"),
+    "access_token": CONNECTION_FLOWS["access_token"],
+    "password": CONNECTION_FLOWS["password"],
 }
 
 
