@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.sfops.integration_users.plugins.module_utils.permission_set import SPEC
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_permission_set import SPEC
 from ansible_collections.sfops.integration_users.plugins.plugin_utils.action import SalesforceAction
 
 

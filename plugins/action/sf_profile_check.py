@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.sfops.integration_users.plugins.module_utils.profile_check import SPEC
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_profile_check import SPEC
 from ansible_collections.sfops.integration_users.plugins.plugin_utils.action import SalesforceAction
 
 

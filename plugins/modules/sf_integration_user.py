@@ -246,7 +246,7 @@ api_usage:
   sample: {"calls": 5, "used": 1042, "limit": 100000}
 """
 
-from ansible_collections.sfops.integration_users.plugins.module_utils.integration_user import SPEC
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_integration_user import SPEC
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import run_as_module
 
 

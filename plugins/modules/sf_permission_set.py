@@ -218,7 +218,7 @@ api_usage:
   sample: {"calls": 2, "used": 1044, "limit": 100000}
 """
 
-from ansible_collections.sfops.integration_users.plugins.module_utils.permission_set import SPEC
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_permission_set import SPEC
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import run_as_module
 
 

@@ -221,7 +221,7 @@ api_usage:
   sample: {"calls": 6, "used": 1042, "limit": 100000}
 """
 
-from ansible_collections.sfops.integration_users.plugins.module_utils.profile_check import SPEC
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_profile_check import SPEC
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import run_as_module
 
 

@@ -187,7 +187,7 @@ api_usage:
   sample: {"calls": 1, "used": 1042, "limit": 100000}
 """
 
-from ansible_collections.sfops.integration_users.plugins.module_utils.user_info import SPEC
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_user_info import SPEC
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import run_as_module
 
 

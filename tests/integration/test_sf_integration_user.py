@@ -31,8 +31,8 @@ if ensure_collections_root() not in sys.path:
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402
 
-from ansible_collections.sfops.integration_users.plugins.module_utils import integration_user as iu  # noqa: E402
-from ansible_collections.sfops.integration_users.plugins.module_utils import permission_set  # noqa: E402
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_integration_user as iu  # noqa: E402
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_permission_set  # noqa: E402
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import execute  # noqa: E402
 
 # emu: conftest's session emulator reset around the test; EMU: the emulator suite's starter.

@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.sfops.integration_users.plugins.module_utils import licenses
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import licenses
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import error_from_rest_body
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec

@@ -6,7 +6,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
-from ansible_collections.sfops.integration_users.plugins.module_utils.access import (
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.access import (
     access_by_parent, access_from_records, access_gap, build_permission_rows_soql, build_permission_set_soql,
     describe_access, describe_subrequest, empty_access, fetch_access, is_empty, merge_access, permission_fields)
 

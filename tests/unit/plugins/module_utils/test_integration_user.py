@@ -19,8 +19,9 @@ import pytest
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.sfops.integration_users.plugins.module_utils import integration_user as iu
-from ansible_collections.sfops.integration_users.plugins.module_utils import users
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_integration_user as iu
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import users
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import reads
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import execute
@@ -230,7 +231,7 @@ class FakeClient:
         if all_or_none:
             return self._transaction(subrequests)
         # Salesforce runs at most five queries in one composite request.
-        assert len(subrequests) <= users.QUERIES_PER_COMPOSITE
+        assert len(subrequests) <= reads.QUERIES_PER_COMPOSITE
         for sub in subrequests:
             # Salesforce: "Semi join sub-selects are not allowed with the 'OR' operator".
             where = sub["soql"].split(" WHERE ", 1)[-1]

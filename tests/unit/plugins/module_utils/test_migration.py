@@ -8,10 +8,10 @@ import copy
 
 import pytest
 
-from ansible_collections.sfops.integration_users.plugins.module_utils import migration as m
-from ansible_collections.sfops.integration_users.plugins.module_utils.users import normalize_user
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_integration_user import user_state as m
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.users import normalize_user
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
-from ansible_collections.sfops.integration_users.plugins.module_utils.licenses import (
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.licenses import (
     DEPRECATED_PROFILE,
     STANDARD_PROFILE,
     integration_summary,

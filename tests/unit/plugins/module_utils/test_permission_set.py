@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from ansible_collections.sfops.integration_users.plugins.module_utils import permission_set as P
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_permission_set as P
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError, OperationError
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 

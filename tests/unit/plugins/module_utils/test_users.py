@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sfops.integration_users.plugins.module_utils import users as U
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import users as U
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 
 ADMIN = to18("005000000000001")

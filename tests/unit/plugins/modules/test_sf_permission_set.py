@@ -8,9 +8,9 @@ import os
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.sfops.integration_users.plugins.module_utils import permission_set as P
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_permission_set as P
 
-MODULE_FILE = os.path.join(os.path.dirname(P.__file__), "..", "modules", "sf_permission_set.py")
+MODULE_FILE = os.path.join(os.path.dirname(P.__file__), "..", "..", "modules", "sf_permission_set.py")
 
 
 def validate(**args):

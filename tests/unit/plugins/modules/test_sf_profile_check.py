@@ -7,7 +7,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.sfops.integration_users.plugins.module_utils import profile_check as pc
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_profile_check as pc
 from ansible_collections.sfops.integration_users.plugins.module_utils.client import composite_chunks
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
@@ -59,7 +59,7 @@ def license_rows(free=5, psl_free=5, profiles=None):
 
 def summary(**kwargs):
     rows = license_rows(**kwargs)
-    from ansible_collections.sfops.integration_users.plugins.module_utils import licenses
+    from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import licenses
     return licenses.integration_summary(rows["user_licenses"], rows["psls"], rows["profiles"])
 
 
@@ -115,7 +115,7 @@ def test_seats_and_look_alikes():
 
 def test_missing_license_and_psl():
     rows = license_rows()
-    from ansible_collections.sfops.integration_users.plugins.module_utils import licenses
+    from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import licenses
     bare = licenses.integration_summary(rows["user_licenses"][:1], [], rows["profiles"][1:])
     assert codes(pc.readiness_findings(bare, 1, 1)) == [
         ("NO_INTEGRATION_LICENSE", "blocker"), ("NO_INTEGRATION_PSL", "blocker"), ("LOOKALIKE_PROFILE", "warning")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ansible_collections.sfops.integration_users.plugins.module_utils import runner
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
-from ansible_collections.sfops.integration_users.plugins.module_utils.user_info import SPEC
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_user_info import SPEC
 
 ADMIN = to18("005000000000001")
 SVC = to18("005000000000002")

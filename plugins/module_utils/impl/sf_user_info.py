@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.sfops.integration_users.plugins.module_utils import users as users_lib
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import users as users_lib
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import OperationError
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
 

@@ -20,7 +20,7 @@ __metaclass__ = type
 import difflib
 import re
 
-from ansible_collections.sfops.integration_users.plugins.module_utils import access as access_lib
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import access as access_lib
 from ansible_collections.sfops.integration_users.plugins.module_utils.backup import (
     DEFAULT_BACKUP_DIR,
     BackupError,
@@ -34,7 +34,7 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.errors imp
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
 from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
-from ansible_collections.sfops.integration_users.plugins.module_utils.users import run_queries
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import run_queries
 
 INTEGRATION_PSL_DEVELOPER_NAME = "SalesforceAPIIntegrationPsl"
 INTEGRATION_PSL_LABEL = "Salesforce API Integration"

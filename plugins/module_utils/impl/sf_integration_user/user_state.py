@@ -32,11 +32,11 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import same_id
-from ansible_collections.sfops.integration_users.plugins.module_utils.licenses import (
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.licenses import (
     INTEGRATION_LICENSE,
     INTEGRATION_PSL_DEVELOPER_NAME as INTEGRATION_PSL,
 )
-from ansible_collections.sfops.integration_users.plugins.module_utils.users import license_kind_of
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.users import license_kind_of
 
 
 STEP_ORDER = (

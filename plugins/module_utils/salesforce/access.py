@@ -45,7 +45,7 @@ __metaclass__ = type
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
-from ansible_collections.sfops.integration_users.plugins.module_utils.users import run_queries
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import run_queries
 
 OBJECT_RIGHTS = ("Read", "Create", "Edit", "Delete", "ViewAllRecords", "ModifyAllRecords")
 FIELD_RIGHTS = ("Read", "Edit")

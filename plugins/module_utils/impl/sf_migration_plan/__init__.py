@@ -11,7 +11,7 @@ __metaclass__ = type
 import datetime
 import os
 
-from ansible_collections.sfops.integration_users.plugins.module_utils import plan as planning
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_migration_plan import plans as planning
 from ansible_collections.sfops.integration_users.plugins.module_utils import run_files
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import (
     ConfigurationError,

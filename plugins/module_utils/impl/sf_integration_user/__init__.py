@@ -5,7 +5,7 @@
 
 Flow of every state: ONE composite read of at most five queries (users with assignments and PSLs,
 PSLs, profiles with their licenses' seats, the permission sets named, the login mix) -> pure
-planning (migration.py) -> preflight of every user of the call (nothing is written if one fails)
+planning (user_state.py) -> preflight of every user of the call (nothing is written if one fails)
 -> backup of every user about to change -> each user's whole change (remove conflicting sets ->
 profile -> PSL -> permission sets, or create -> PSL -> sets) as ONE all-or-none transaction.
 
@@ -35,9 +35,9 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.sfops.integration_users.plugins.module_utils import licenses
-from ansible_collections.sfops.integration_users.plugins.module_utils import migration
-from ansible_collections.sfops.integration_users.plugins.module_utils import users as users_reader
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import licenses
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_integration_user import user_state
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import users as users_reader
 from ansible_collections.sfops.integration_users.plugins.module_utils.backup import (
     DEFAULT_BACKUP_DIR,
     BackupError,
@@ -182,14 +182,14 @@ def read_snapshot(client, usernames=None, user_ids=None, profile_names=(), profi
     users = [users_reader.normalize_user(r, license_names, psl_names) for r in rows["users"]]
     if lookback_days:
         users_reader.merge_login_rows(users, rows["logins"], lookback_days)
-    facts = migration.org_facts(
+    facts = user_state.org_facts(
         licenses=rows["user_licenses"], psls=rows["psls"], profiles=rows["profiles"],
         permission_sets=rows.get("permission_sets", ()),
         ui_login_counts=dict((u["id"], u["logins"]["ui"]) for u in users) if lookback_days else None,
         running_user_id=running_identity(client)[1])
     facts["default_profile"] = licenses.integration_summary(
         rows["user_licenses"], rows["psls"], rows["profiles"])["default_profile"]
-    states = dict((u["username"].lower(), migration.state_from_user(u)) for u in users)
+    states = dict((u["username"].lower(), user_state.state_from_user(u)) for u in users)
     return states, facts, users
 
 
@@ -273,18 +273,18 @@ def rollback(client, saved_states):
         set_ids = [ps["id"] for saved in saved_states for ps in saved["permission_sets"]]
         states, facts, _users = read_snapshot(client, user_ids=ids, permission_set_ids=set_ids)
         by_id = dict((state["id"], state) for state in states.values())
-        pairs = [(by_id[saved["id"]], migration.restored_state(by_id[saved["id"]], saved, facts)[0])
+        pairs = [(by_id[saved["id"]], user_state.restored_state(by_id[saved["id"]], saved, facts)[0])
                  for saved in saved_states if saved["id"] in by_id]
         try:
-            execute_plan(client, migration.write_plan(pairs))
+            execute_plan(client, user_state.write_plan(pairs))
         except StepFailure as failure:
             outcome["_failure"] = failure.describe()
         states = read_snapshot(client, user_ids=ids)[0]
         by_id = dict((state["id"], state) for state in states.values())
         for saved in saved_states:
             now = by_id.get(saved["id"])
-            outcome[saved["username"]] = (None if now is not None and not migration.changes(now, saved)
-                                          else migration.comparable(now))
+            outcome[saved["username"]] = (None if now is not None and not user_state.changes(now, saved)
+                                          else user_state.comparable(now))
     except SalesforceModuleError as exc:
         outcome["_failure"] = exc.render()
         for saved in saved_states:
@@ -308,13 +308,13 @@ def transaction_unit(client, index, username, current, desired, new_record=None,
         subrequests.append({"method": "POST", "url": client.data_path("sobjects/User"),
                             "referenceId": prefix + "_user", "body": new_record})
         operations.append({"step": "create_users", "item_id": None})
-        current = migration.new_user_state("@{%s_user.id}" % prefix, username, desired["profile"])
+        current = user_state.new_user_state("@{%s_user.id}" % prefix, username, desired["profile"])
     if assume_held:
         current = dict(current, permission_sets=current["permission_sets"] + [
             {"id": i} for i in assume_held if i in [ps["id"] for ps in desired["permission_sets"]]],
             permission_set_licenses=current["permission_set_licenses"] + [
             {"id": i} for i in assume_held if i in [psl["id"] for psl in desired["permission_set_licenses"]]])
-    for operation in migration.user_operations(current, desired):
+    for operation in user_state.user_operations(current, desired):
         sub = {"method": operation["method"], "url": client.data_path(operation["path"]),
                "referenceId": "%s_%d" % (prefix, len(subrequests))}
         if operation["body"] is not None:
@@ -389,7 +389,7 @@ def send_transactions(client, units):
 def _is_race(failure):
     """An error that says another actor (Salesforce itself, another job) already did this item."""
     step, code = failure[0], failure[1]
-    return step is not None and code in migration.STEP_TOLERATED_ERRORS.get(step, ())
+    return step is not None and code in user_state.STEP_TOLERATED_ERRORS.get(step, ())
 
 
 # ---- the module ---------------------------------------------------------------------------------
@@ -410,7 +410,7 @@ PREFLIGHT_LINES_SHOWN = 20
 
 def _raise_preflight_problems(problems, pairs, facts, check_mode):
     """Add the org-wide seat count to the per-user ``problems``; fail before any write if any remain."""
-    seats = migration.seat_problems(pairs, facts)
+    seats = user_state.seat_problems(pairs, facts)
     if seats:
         problems["seats"] = seats
     if any(problems.values()):
@@ -429,12 +429,12 @@ def _user_results(pairs, left_changed=None):
     """Per-user results; after a rolled-back failure only the users in ``left_changed`` are changed."""
     results = []
     for current, desired in pairs:
-        found = migration.changes(current, desired)
+        found = user_state.changes(current, desired)
         username = (desired or current)["username"]
         changed = bool(found) if left_changed is None else username in left_changed
         results.append({"username": username, "id": (desired or current).get("id"),
                         "changed": changed, "changes": found,
-                        "before": migration.comparable(current), "after": migration.comparable(desired)})
+                        "before": user_state.comparable(current), "after": user_state.comparable(desired)})
     return results
 
 
@@ -481,12 +481,12 @@ def run(task):
         for name in usernames:
             current = states.get(name.lower())
             if current is not None:
-                desired = migration.absent_state(current)
-                if migration.changes(current, desired):
-                    problems[name] = migration.user_guard_problems(current, facts)
+                desired = user_state.absent_state(current)
+                if user_state.changes(current, desired):
+                    problems[name] = user_state.user_guard_problems(current, facts)
                 pairs.append((current, desired))
     else:
-        target, reason = migration.select_target_profile(facts, params.get("target_profile"),
+        target, reason = user_state.select_target_profile(facts, params.get("target_profile"),
                                                          facts["default_profile"])
         if target is None:
             problems["target profile"] = [reason]
@@ -500,8 +500,8 @@ def run(task):
                     problems[name] = ["already exists on the %r license: use state migrated to move it"
                                       % current["profile"]["license"]]
                     continue
-                base = current if current is not None else migration.new_user_state(None, name, target)
-                desired, found = migration.migrated_state(base, facts, target, params)
+                base = current if current is not None else user_state.new_user_state(None, name, target)
+                desired, found = user_state.migrated_state(base, facts, target, params)
                 problems[name] = found
                 if current is None:
                     new_users.append((name, desired))
@@ -515,29 +515,29 @@ def run(task):
 
 def _apply(task, existing, new_users, state, target, all_pairs):
     client = task.client
-    plan = migration.write_plan(existing)
+    plan = user_state.write_plan(existing)
     if new_users:
         plan.insert(0, {"name": "create_users", "sobject": "User", "operation": "create", "tolerated_errors": [],
                         "records": [_new_user_record(task.params, name, target) for name, _desired in new_users],
                         "users": [name for name, _desired in new_users]})
     result = {"changed": bool(plan), "state": state, "plan": _plan_summary(plan)}
     if task.diff:
-        result["diff"] = migration.user_diff(all_pairs)
+        result["diff"] = user_state.user_diff(all_pairs)
     result["users"] = _user_results(all_pairs)
     if not plan or task.check_mode:
         return result
 
-    saved = [c for c, d in existing if migration.changes(c, d)]
+    saved = [c for c, d in existing if user_state.changes(c, d)]
     try:
         result["backup_file"] = write_backup(task.params["backup_dir"], BACKUP_KIND, client.org, {
-            "org_id": running_identity(client)[0], "state": state, "users": [migration.comparable(s) for s in saved],
+            "org_id": running_identity(client)[0], "state": state, "users": [user_state.comparable(s) for s in saved],
             "created": [name for name, _desired in new_users]})
     except BackupError as exc:
         raise OperationError("no backup, so nothing was changed: %s" % exc)
     result["backup"] = read_backup(result["backup_file"])
 
     units = [transaction_unit(client, index, current["username"], current, desired)
-             for index, (current, desired) in enumerate((c, d) for c, d in existing if migration.changes(c, d))]
+             for index, (current, desired) in enumerate((c, d) for c, d in existing if user_state.changes(c, d))]
     units += [transaction_unit(client, len(units) + index, name, None, desired,
                                new_record=_new_user_record(task.params, name, target))
               for index, (name, desired) in enumerate(new_users)]
@@ -566,7 +566,7 @@ def _apply_atomic(task, result, units, new_users, all_pairs):
     unknown = [name for name, failure in failed.items() if failure[0] is None]
     now = _read_back(client, unknown) if unknown else {}
     for username, state in now.items():
-        if isinstance(state, dict) and not migration.changes(state, by_name[username]["desired"]):
+        if isinstance(state, dict) and not user_state.changes(state, by_name[username]["desired"]):
             # The call failed on the way back, but Salesforce had committed the whole transaction.
             done[username] = {"u%d_user" % by_name[username]["index"]: {"id": state["id"]}}
             del failed[username]
@@ -630,10 +630,10 @@ def _report_failures(task, result, failed, now, by_name, done):
         state = now[username]
         before = unit["current"] if unit["new_record"] is None else None
         if (state is None and before is None) or (
-                isinstance(state, dict) and before is not None and not migration.changes(state, before)):
+                isinstance(state, dict) and before is not None and not user_state.changes(state, before)):
             unchanged.append(username)
         else:
-            not_unchanged[username] = state if isinstance(state, str) else migration.comparable(state)
+            not_unchanged[username] = state if isinstance(state, str) else user_state.comparable(state)
     if unchanged:
         parts.append("User(s) %s left unchanged by this run: each user's writes are one all-or-none transaction, "
                      "which Salesforce rolled back%s." % (", ".join(unchanged), "" if not [
@@ -663,8 +663,8 @@ def _apply_stepwise(task, result, plan, existing, new_users, target, saved, all_
             ids = _run_step(client, plan.pop(0))
             for (name, desired), user_id in zip(new_users, ids):
                 desired["id"] = user_id
-                created.append((migration.new_user_state(user_id, name, target), desired))
-            plan = migration.write_plan(existing + created)
+                created.append((user_state.new_user_state(user_id, name, target), desired))
+            plan = user_state.write_plan(existing + created)
         execute_plan(client, plan)
     except StepFailure as failure:
         return _failed(task, result, failure, saved, created, all_pairs)
@@ -678,7 +678,7 @@ def _failed(task, result, failure, saved, created, all_pairs):
     # Created users cannot be deleted: the closest to "never created" is inactive, holding nothing.
     retired = []
     for current, _desired in created:
-        state = migration.new_user_state(current["id"], current["username"], current["profile"])
+        state = user_state.new_user_state(current["id"], current["username"], current["profile"])
         state["is_active"] = False
         retired.append(state)
     outcome = rollback(client, saved + retired) if saved or retired else {}
@@ -776,9 +776,9 @@ def _restored(task, usernames):
         if current is None:
             problems[saved["username"]] = ["user %s no longer exists" % saved["id"]]
             continue
-        desired, found = migration.restored_state(current, saved, facts)
-        if migration.changes(current, desired):
-            found = found + migration.user_guard_problems(current, facts)
+        desired, found = user_state.restored_state(current, saved, facts)
+        if user_state.changes(current, desired):
+            found = found + user_state.user_guard_problems(current, facts)
         problems[saved["username"]] = found
         pairs.append((current, desired))
     _raise_preflight_problems(problems, pairs, facts, task.check_mode)

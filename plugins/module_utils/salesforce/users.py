@@ -46,6 +46,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import run_queries
 from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import same_id, to18
 
@@ -70,7 +71,6 @@ DEFAULT_LOOKBACK_DAYS = 90
 # stay far below that; the org-wide query is trusted only when it did not hit its LIMIT.
 _AGGREGATE_ROW_LIMIT = 2000
 _LOGIN_CHUNK_USERS = 400
-QUERIES_PER_COMPOSITE = 5
 
 USER_FIELDS = (
     "Id", "Username", "Name", "FirstName", "LastName", "Email", "Alias", "IsActive", "UserType",
@@ -313,26 +313,6 @@ def _login_rows_by_chunks(client, ids, lookback_days):
     for name, records in sorted(run_queries(client, queries).items()):
         rows.extend(records)
     return rows
-
-
-def run_queries(client, named_queries):
-    """{name: all records} for [(name, soql)]: the first pages in composite calls, then the rest.
-
-    A composite call counts as one API call whatever it holds; Salesforce reportedly accepts at most
-    five queries in one, so larger batches are split.
-    """
-    named_queries = list(named_queries)
-    results = {}
-    if len(named_queries) == 1:
-        name, soql = named_queries[0]
-        results[name] = client.query(soql)["records"]
-        return results
-    for start in range(0, len(named_queries), QUERIES_PER_COMPOSITE):
-        chunk = named_queries[start:start + QUERIES_PER_COMPOSITE]
-        bodies = client.composite([client.query_subrequest(name, soql) for name, soql in chunk])
-        for name, _soql in chunk:
-            results[name] = client.finish_query(bodies[name])["records"]
-    return results
 
 
 def missing_usernames(usernames, users):

@@ -28,16 +28,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-from ansible_collections.sfops.integration_users.plugins.module_utils import licenses
-from ansible_collections.sfops.integration_users.plugins.module_utils.access import (
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import licenses
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.access import (
     access_gap, describe_access, describe_subrequest, empty_access, fetch_access, is_empty, merge_access)
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError, ConfigurationError, error_from_rest_body
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import same_id, to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
-from ansible_collections.sfops.integration_users.plugins.module_utils.scanner import (
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_profile_check.scanner import (
     find_identifiers, find_references, scan_metadata)
 from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
-from ansible_collections.sfops.integration_users.plugins.module_utils.users import (
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.users import (
     DEFAULT_LOOKBACK_DAYS, missing_usernames, read_users)
 
 SCANS = ("apex", "triggers", "validation_rules", "flows", "formula_fields", "custom_settings")
