@@ -80,6 +80,9 @@ options:
   access_token:
     description:
       - Bearer token of an existing session (V(access_token)); needs O(instance_url).
+      - Secret options (O(client_secret), O(password), O(security_token), O(access_token)) holding a space, a
+        tab, a line break or another control character are refused before anything is sent, with a message
+        that never shows the value. O(private_key) may hold line breaks (PEM), no other control character.
       - If not set, the environment variable E(SALESFORCE_ACCESS_TOKEN) is used.
     type: str
   audience:
@@ -92,7 +95,8 @@ options:
     type: str
   api_version:
     description:
-      - REST API version, without the C(v), for example V(62.0).
+      - REST API version, without the C(v), for example V(62.0). Anything but digits, a dot and a digit is
+        refused.
       - If not set, the environment variable E(SALESFORCE_API_VERSION) is used.
     type: str
     default: '62.0'
@@ -111,19 +115,33 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for Salesforce to answer one HTTP request.
+      - Seconds to wait for Salesforce to answer one HTTP request. The whole body must arrive within it,
+        so a server trickling its answer does not keep the task waiting.
       - If not set, the environment variable E(SALESFORCE_TIMEOUT) is used.
     type: float
     default: 30.0
   retries:
     description:
-      - How many times a request is retried after a connection error, HTTP 500 or 503, or
-        C(UNABLE_TO_LOCK_ROW), with jittered exponential backoff. C(REQUEST_LIMIT_EXCEEDED) is
-        never retried. An expired session is renewed once, independently of this setting, when
+      - How many times a request is retried after a connection error, HTTP 429, 500, 502, 503 or 504
+        (whatever the body, HTML included), or C(UNABLE_TO_LOCK_ROW), with jittered exponential backoff.
+        C(REQUEST_LIMIT_EXCEEDED) is never retried. A write that is not idempotent (a create, a composite
+        request) is never sent again after the connection broke once it was sent; the modules read the org
+        back to learn whether it was applied. An expired session is renewed once, independently of this setting, when
         the auth method can log in again.
       - If not set, the environment variable E(SALESFORCE_RETRIES) is used.
     type: int
     default: 3
+  allowed_hosts:
+    description:
+      - Extra hosts a token answer may name as C(instance_url) or identity URL, as C(host), C(host:port)
+        or C(.domain) (every host below it).
+      - Without it only the configured O(login_url) and O(instance_url) hosts and Salesforce's own domains
+        (C(*.salesforce.com), C(*.force.com) and the like, on port 443) are accepted; any other host, and
+        any C(http://) URL, fails the task before a bearer token is sent.
+      - Redirects are never followed, whatever this option holds.
+      - If not set, the environment variable E(SALESFORCE_ALLOWED_HOSTS) is used (comma-separated).
+    type: list
+    elements: str
 notes:
   - All connection options can be set once for every module of this collection with
     C(module_defaults) and the action group C(group/sfops.integration_users.salesforce).

@@ -14,10 +14,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json as json_module
 import random
 import re
 import time
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 # Imported at load time on purpose (see connection.py): the controller imports the action plugins,
 # and through them this file, once before forking its workers.
@@ -36,17 +37,21 @@ else:
 _JSON_DECODE_ERROR = getattr(getattr(requests, "exceptions", None), "JSONDecodeError", ValueError)
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.connection import (
+    SECRET_OPTIONS,
+    api_version_of,
     auth_flow,
     org_label,
     tls_verify,
-    DEFAULT_API_VERSION,
 )
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import (
     ApiError,
+    ConfigurationError,
     ConnectionFailure,
     MissingLibraryError,
+    OutcomeUnknownError,
     RequestLimitError,
     SessionExpiredError,
+    UnsafeTransportError,
     error_from_rest_body,
 )
 
@@ -56,9 +61,14 @@ COMPOSITE_QUERY_LIMIT = 5
 COLLECTION_LIMIT = 200
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 8.0
-RETRIED_STATUSES = (500, 503)
+# Transient whatever the body says (a proxy's HTML page for a 502 included).
+RETRIED_STATUSES = (429, 500, 502, 503, 504)
 RETRIED_CODES = ("UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE")
+# A query has at most this many pages (10 million records at 2000 a page); a cursor is never fetched twice.
+MAX_QUERY_PAGES = 5000
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
+_NEXT_RECORDS = re.compile(r"^/services/data/v\d{2,3}\.\d/(tooling/)?query(All)?/[A-Za-z0-9_-]+$")
+_READ_CHUNK = 65536
 
 
 def require_libraries():
@@ -92,10 +102,27 @@ def backoff_delay(attempt, rand=random.random):
     return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * (2 ** attempt)) * (0.5 + rand())
 
 
+def check_data_path(path):
+    """A path below /services/data/vNN.N/ as a caller gave it (a probe's ``rest``, ``get('limits')``): refused
+    when it could leave the data API (``..``, ``//``, an encoded dot or slash, a scheme, whitespace)."""
+    text = str(path)
+    segments = text.split("?", 1)[0].split("/")
+    lowered = text.lower()
+    if (any(segment in (".", "..") for segment in segments) or "//" in text or "\\" in text or "%2e" in lowered
+            or "%2f" in lowered or "%5c" in lowered or "://" in text or text.startswith(("/", "~"))
+            or any(ord(c) < 33 or ord(c) == 127 for c in text)):
+        raise ConfigurationError("the REST path %r could leave /services/data/: dot segments, empty segments, "
+                                 "encoded slashes, schemes and whitespace are refused" % text[:120],
+                                 hint="give a path relative to /services/data/vNN.N/, such as limits or "
+                                      "sobjects/User/describe")
+    return text
+
+
 def new_session(verify, timeout):
     """A requests.Session that ignores proxy/CA environment variables and applies a default timeout.
 
-    ``trust_env = False`` because ``REQUESTS_CA_BUNDLE`` would otherwise override ``verify``.
+    ``trust_env = False`` because ``REQUESTS_CA_BUNDLE`` would otherwise override ``verify``. It never
+    follows a redirect, only speaks https, and gives each request ``timeout`` seconds as a whole.
     """
     require_libraries()
     session = _TimeoutSession(timeout)
@@ -111,9 +138,46 @@ if requests is not None:
             self.default_timeout = timeout
 
         def request(self, method, url, **kwargs):
+            if urlsplit(url).scheme.lower() != "https":
+                raise UnsafeTransportError("refused to send a request to %s: only https is spoken"
+                                           % _without_query(url))
             if kwargs.get("timeout") is None:
                 kwargs["timeout"] = self.default_timeout
-            return super(_TimeoutSession, self).request(method, url, **kwargs)
+            # Credentials never follow a redirect: a 3xx answer is refused by the client's response hook.
+            kwargs["allow_redirects"] = False
+            total = kwargs["timeout"] if isinstance(kwargs["timeout"], (int, float)) else None
+            stream = kwargs.pop("stream", False)
+            deadline = time.monotonic() + total if total else None
+            response = super(_TimeoutSession, self).request(method, url, stream=True, **kwargs)
+            if not stream and response._content is False:
+                _read_body(response, deadline, total)
+            return response
+
+
+    def _read_body(response, deadline, total):
+        """Read the body in pieces, failing once ``total`` seconds have passed since the request started: a
+        socket timeout alone lets a server that sends one byte a second hold the task forever."""
+        raw = response.raw
+        read1 = getattr(raw, "read1", None)
+        chunks = []
+        try:
+            while True:
+                data = read1(_READ_CHUNK, decode_content=True) if read1 else raw.read(1024, decode_content=True)
+                if not data:
+                    break
+                chunks.append(data)
+                if deadline is not None and time.monotonic() > deadline:
+                    raise requests.exceptions.ReadTimeout(
+                        "the answer did not arrive within %s seconds (timeout)" % total)
+        except requests.exceptions.RequestException:
+            response.close()
+            raise
+        except Exception as exc:  # urllib3's own read errors (protocol, reset), wrapped as requests would
+            response.close()
+            raise requests.exceptions.ConnectionError(exc)
+        response._content = b"".join(chunks)
+        response._content_consumed = True
+        response.close()
 else:
     _TimeoutSession = None
 
@@ -129,7 +193,7 @@ class Client:
         require_libraries()
         self.params = params
         self.flow = auth_flow(params)
-        self.api_version = str(params.get("api_version") or DEFAULT_API_VERSION).lstrip("vV")
+        self.api_version = api_version_of(params)
         self.retries = max(0, int(params.get("retries") if params.get("retries") is not None else 3))
         self.session = session if session is not None else new_session(
             tls_verify(params), params.get("timeout") or 30.0)
@@ -149,6 +213,17 @@ class Client:
     # ---- accounting -------------------------------------------------------------------------
     def _observe(self, response, *args, **kwargs):
         self._last_status = response.status_code
+        if 300 <= response.status_code < 400:
+            # Salesforce does not redirect REST or token calls: following one would carry the client secret or
+            # the bearer token to wherever Location points (http:// or another host).
+            location = response.headers.get("Location") or "(no Location)"
+            if response.raw is not None:
+                response.close()
+            raise UnsafeTransportError(
+                "%s %s answered HTTP %s redirecting to %s: redirects are never followed with credentials"
+                % (response.request.method if response.request is not None else "request",
+                   _without_query(response.url), response.status_code, _without_query(location)),
+                org=self.org, user=self.user)
         if "/services/data/" in (response.url or ""):
             self.calls += 1
         match = _LIMIT_INFO.search(response.headers.get("Sforce-Limit-Info", ""))
@@ -200,12 +275,18 @@ class Client:
         while True:
             try:
                 return send()
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-                # A read timeout on a write may have been applied: only retry it on reads.
-                retry = idempotent or not isinstance(exc, requests.exceptions.ReadTimeout)
-                if not retry or attempt >= self.retries:
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as exc:
+                # A write the server may have received (anything but a failed connect) may have been applied:
+                # it is never sent again blindly; the caller reads the org back (OutcomeUnknownError).
+                if not idempotent and not _never_sent(exc):
+                    raise OutcomeUnknownError(
+                        "%s: the connection broke after the request was sent (%s); Salesforce may have applied "
+                        "it, so it was not sent again" % (what, self.scrub(_short(exc))),
+                        org=self.org, user=self.user)
+                if attempt >= self.retries:
                     raise ConnectionFailure("%s failed after %d attempt(s): %s"
-                                            % (what, attempt + 1, _short(exc)),
+                                            % (what, attempt + 1, self.scrub(_short(exc))),
                                             org=self.org, user=self.user)
             except _JSON_DECODE_ERROR:
                 # A proxy or a maintenance page answering in HTML: retrying will not make it JSON.
@@ -228,6 +309,10 @@ class Client:
                 transient = exc.status in RETRIED_STATUSES or error.error_code in RETRIED_CODES
                 if not transient or attempt >= self.retries:
                     raise error
+            except requests.exceptions.RequestException as exc:
+                # InvalidHeader and the like: their text may quote a header value (the bearer token).
+                raise ConnectionFailure("%s could not be sent: %s" % (what, self.scrub(_short(exc))),
+                                        org=self.org, user=self.user)
             self._sleep(backoff_delay(attempt, self._rand))
             attempt += 1
 
@@ -237,8 +322,21 @@ class Client:
                               % (self.used, self.limit, max(0, self.limit - self.used)))
         return error
 
+    def scrub(self, text):
+        """``text`` with every secret option's value masked, in its plain, escaped and repr forms."""
+        text = str(text)
+        values = [self.params.get(name) for name in SECRET_OPTIONS]
+        if self.credentials is not None:
+            values.append(self.credentials.access_token)
+        for value in values:
+            if isinstance(value, str) and len(value) >= 4:
+                for form in secret_forms(value):
+                    text = text.replace(form, "********")
+        return text
+
     def _rest(self, path, method="GET", params=None, json=None, headers=None, idempotent=None):
         """One REST call on the data API (``path`` relative to /services/data/vNN.N/)."""
+        check_data_path(path)
         self.connect()
         if idempotent is None:
             idempotent = method in ("GET", "HEAD", "DELETE")
@@ -272,8 +370,20 @@ class Client:
         """Complete a first query page (e.g. a composite subresponse body) by fetching the rest."""
         records = list(page.get("records") or [])
         total = page.get("totalSize", len(records))
+        seen = set()
         while not page.get("done", True) and page.get("nextRecordsUrl"):
             next_url = page["nextRecordsUrl"]
+            if not isinstance(next_url, str) or not _NEXT_RECORDS.match(next_url):
+                raise UnsafeTransportError("a query answer names nextRecordsUrl %r, which is not a query cursor "
+                                           "of this org's data API: not fetched" % str(next_url)[:120],
+                                           org=self.org, user=self.user)
+            if next_url in seen or len(seen) >= MAX_QUERY_PAGES:
+                raise ApiError("the query answered %s (after %d pages): paging stopped instead of asking "
+                               "without end" % ("the same cursor %s twice" % next_url if next_url in seen
+                                                else "more than %d pages" % MAX_QUERY_PAGES, len(seen) + 1),
+                               org=self.org, user=self.user,
+                               hint="run the task again; if it repeats, the server is not Salesforce or is faulty")
+            seen.add(next_url)
             self.connect()
 
             def send(url=next_url):
@@ -431,6 +541,47 @@ def _record_error_code(result):
         return None
     error = (result.get("errors") or [{}])[0]
     return error.get("statusCode") or error.get("errorCode")
+
+
+def secret_forms(value):
+    """The ways a secret can appear in a message: as is, JSON-escaped, repr-escaped, unicode-escaped."""
+    forms = {value, value.strip()}
+    forms.add(json_escaped(value))
+    forms.add(repr(value)[1:-1])
+    forms.add(value.encode("unicode_escape").decode("ascii", "replace"))
+    return sorted((f for f in forms if f), key=len, reverse=True)
+
+
+def json_escaped(value):
+    return json_module.dumps(value)[1:-1]
+
+
+def _without_query(url):
+    """A URL without its query string and fragment (a token can travel in ``?oauth_token=``)."""
+    parts = urlsplit(str(url))
+    if not parts.scheme:
+        return str(url).split("?", 1)[0][:200]
+    return ("%s://%s%s" % (parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path))[:200]
+
+
+def _never_sent(exc):
+    """Whether a connection error happened before the request could reach the server (the connection
+    itself failed), so that even a write can be sent again."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = exc
+    for dummy in range(6):
+        name = type(reason).__name__
+        if name in ("NewConnectionError", "ConnectTimeoutError", "NameResolutionError", "ConnectionRefusedError"):
+            return True
+        inner = getattr(reason, "reason", None)
+        if not isinstance(inner, Exception):
+            first = reason.args[0] if getattr(reason, "args", None) else None
+            inner = first if isinstance(first, Exception) else None
+        if inner is None:
+            return False
+        reason = inner
+    return False
 
 
 def _json_or_text(response):

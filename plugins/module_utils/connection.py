@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 import time
 import uuid
 from urllib.parse import urlparse
@@ -32,6 +33,7 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.errors imp
     AuthenticationError,
     ConfigurationError,
     MissingLibraryError,
+    UnsafeTransportError,
     hint_for,
 )
 
@@ -62,7 +64,15 @@ CONNECTION_OPTIONS = (
     ("ca_path", "path", False, None, {}),
     ("timeout", "float", False, 30.0, {}),
     ("retries", "int", False, 3, {}),
+    ("allowed_hosts", "list", False, None, {"elements": "str"}),
 )
+
+# Secret options: refused when they hold a control or whitespace character, before any use, and never echoed.
+SECRET_OPTIONS = tuple(row[0] for row in CONNECTION_OPTIONS if row[2])
+# Salesforce's own domains: a token answer may send the client to any host below them (https, port 443).
+SALESFORCE_DOMAINS = ("salesforce.com", "force.com", "cloudforce.com", "salesforce.mil", "force.mil",
+                      "sfcrmproducts.cn", "salesforce-setup.com", "database.com")
+_API_VERSION = re.compile(r"^[vV]?(\d{2,3}\.\d)$")
 
 
 def env_var(name):
@@ -82,6 +92,132 @@ def connection_argument_spec():
 
 
 CONNECTION_OPTION_NAMES = tuple(row[0] for row in CONNECTION_OPTIONS)
+
+
+def describe_bad_characters(value):
+    """Where a credential holds whitespace or control characters, in words that never quote the value:
+    ``"ends with a line break"``, ``"holds a tab"``... None when the value is clean."""
+    if not isinstance(value, str):
+        return None
+    found = []
+    if value.endswith(("\n", "\r")):
+        found.append("ends with a line break (a YAML block scalar or a vault file with a final newline?)")
+    elif value != value.rstrip():
+        found.append("ends with whitespace")
+    if value != value.lstrip():
+        found.append("starts with whitespace")
+    inner = value.strip()
+    for char, words in (("\n", "a line break"), ("\r", "a carriage return"), ("\t", "a tab"), (" ", "a space")):
+        if char in inner:
+            found.append("holds %s" % words)
+    if any((ord(c) < 32 or 127 <= ord(c) < 160 or c in "\u2028\u2029\ufeff") and c not in "\n\r\t" for c in value):
+        found.append("holds a control character")
+    elif any(c.isspace() for c in inner if c not in "\n\r\t "):
+        found.append("holds a non-ASCII space")
+    return ", ".join(found) or None
+
+
+def _pem_bad_characters(value):
+    # A PEM key is lines of base64 between BEGIN/END lines that hold spaces: only other control characters
+    # (tabs, NUL, escape...) are wrong in it. CRLF line ends are accepted.
+    if any(ord(c) < 32 and c not in "\n\r" or 127 <= ord(c) < 160 for c in value):
+        return "holds a control character other than a line break"
+    return None
+
+
+def check_secrets(params):
+    """Refuse secret options holding control or whitespace characters, before anything is sent.
+
+    The value is never part of the message: a header check of the HTTP library would echo it (escaped, so
+    ``no_log`` masking misses it)."""
+    for name in SECRET_OPTIONS:
+        value = params.get(name)
+        if not value:
+            continue
+        problem = _pem_bad_characters(value) if name == "private_key" else describe_bad_characters(value)
+        if problem:
+            raise ConfigurationError(
+                "%s %s; the value is not shown and nothing was sent" % (name, problem),
+                org=org_label(params), user=_clean_label(params.get("username")),
+                hint="remove the whitespace from %s (in YAML use '|-' or strip the vault file's final newline)"
+                     % name)
+    for name in ("client_id", "username"):
+        value = params.get(name)
+        if isinstance(value, str) and describe_bad_characters(value):
+            raise ConfigurationError("%s %s" % (name, describe_bad_characters(value)),
+                                     org=org_label(params), user=None,
+                                     hint="remove the whitespace from %s" % name)
+
+
+def _clean_label(value):
+    return value if isinstance(value, str) and not describe_bad_characters(value) else None
+
+
+def api_version_of(params):
+    """``api_version`` as ``NN.N``; anything else (``62.0/../../x``) is refused before it becomes a path."""
+    value = str(params.get("api_version") or DEFAULT_API_VERSION).strip()
+    match = _API_VERSION.match(value)
+    if not match:
+        raise ConfigurationError("api_version must look like 62.0 (got %r)" % value[:40],
+                                 org=org_label(params), user=_clean_label(params.get("username")),
+                                 hint="give the REST API version as digits, a dot and a digit")
+    return match.group(1)
+
+
+def _endpoint(url):
+    """(scheme, host, port) of a URL, port defaulted from the scheme; None when it does not parse."""
+    try:
+        parsed = urlparse(url)
+        port = parsed.port
+    except (ValueError, TypeError, AttributeError):
+        return None
+    scheme = (parsed.scheme or "").lower()
+    host = (parsed.hostname or "").lower().rstrip(".")
+    if not host:
+        return None
+    return scheme, host, port or {"https": 443, "http": 80}.get(scheme)
+
+
+def allowed_endpoints(params):
+    """Hosts a token answer may send the client to, besides Salesforce's domains: the configured login and
+    instance hosts and ``allowed_hosts`` (``host``, ``host:port`` or ``.suffix``)."""
+    exact, suffixes = set(), []
+    for name in ("login_url", "instance_url"):
+        found = _endpoint(params.get(name)) if params.get(name) else None
+        if found:
+            exact.add((found[1], found[2]))
+    if not (params.get("login_url") or params.get("instance_url")):
+        exact.add((_host(DEFAULT_LOGIN_URL), 443))
+    for entry in params.get("allowed_hosts") or []:
+        entry = str(entry).strip().lower()
+        if entry.startswith("."):
+            suffixes.append(entry)
+            continue
+        host, _, port = entry.partition(":")
+        exact.add((host, int(port) if port.isdigit() else 443))
+    return exact, suffixes
+
+
+def check_token_url(params, name, url, method):
+    """A URL from a token answer (``instance_url``, ``id``) must be https on an allowed host, or the bearer
+    token would be sent to it in clear or to someone else."""
+    found = _endpoint(url)
+    shown = str(url)[:200]
+    if found is None or found[0] != "https":
+        raise UnsafeTransportError(
+            "the %s token answer names %s %r, which is not an https URL: refused before any bearer token was sent"
+            % (method, name, shown), org=org_label(params), user=_clean_label(params.get("username")))
+    scheme, host, port = found
+    exact, suffixes = allowed_endpoints(params)
+    ok = (host, port) in exact or any(host.endswith(suffix) for suffix in suffixes) or (
+        port == 443 and any(host == d or host.endswith("." + d) for d in SALESFORCE_DOMAINS))
+    if not ok:
+        raise UnsafeTransportError(
+            "the %s token answer names %s on host %s%s, which is neither the configured login/instance host, "
+            "a Salesforce domain nor in allowed_hosts: refused before any bearer token was sent"
+            % (method, name, host, "" if port == 443 else ":%s" % port),
+            org=org_label(params), user=_clean_label(params.get("username")),
+            hint="if that host is really the org's, add it to allowed_hosts")
 
 
 def _host(url):
@@ -175,7 +311,17 @@ class AuthFlow:
                 error_code=error, status=status,
                 hint=_oauth_hint(description, self.name))
         instance_url = body.get("instance_url") or self.params.get("instance_url") or self.params.get("login_url")
-        return Credentials(instance_url, body["access_token"], body.get("id"))
+        check_token_url(self.params, "instance_url", instance_url, self.name)
+        if body.get("id"):
+            check_token_url(self.params, "identity URL", body["id"], self.name)
+        access_token = body["access_token"]
+        if not isinstance(access_token, str) or not access_token or describe_bad_characters(access_token):
+            raise UnsafeTransportError("the %s token answer holds an access token that cannot be sent in a "
+                                       "header (empty, or with whitespace or control characters; not shown)"
+                                       % self.name, org=org_label(self.params),
+                                       user=_clean_label(self.params.get("username")),
+                                       hint="check that login_url reaches Salesforce itself")
+        return Credentials(instance_url, access_token, body.get("id"))
 
 
 def _oauth_hint(description, method):
@@ -298,6 +444,13 @@ def auth_flow(params):
     """The AuthFlow for validated params (raises ConfigurationError when options do not fit)."""
     for name in ("login_url", "instance_url"):
         _check_url(params, name)
+    check_secrets(params)
+    api_version_of(params)
+    for entry in params.get("allowed_hosts") or []:
+        host, _, port = str(entry).strip().partition(":")
+        if not re.match(r"^\.?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$", host) or (port and not port.isdigit()):
+            raise ConfigurationError("allowed_hosts entry %r is not a host name, host:port or .domain suffix"
+                                     % str(entry)[:80], org=org_label(params))
     return FLOWS[infer_auth(params)](params)
 
 

@@ -43,6 +43,18 @@ HINTS = {
 }
 
 
+LABEL_LIMIT = 120
+MESSAGE_LIMIT = 2000
+
+
+def clip(text, limit):
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return "%s... (%d more characters)" % (text[:limit], len(text) - limit)
+
+
 def hint_for(code):
     """Advice for an errorCode or an OAuth error description, or None."""
     if not code:
@@ -83,13 +95,15 @@ class SalesforceModuleError(Exception):
         return self
 
     def render(self):
-        """The one message format: ``org X, user Y: Salesforce error CODE: message. What to do: hint``."""
+        """The one message format: ``org X, user Y: Salesforce error CODE: message. What to do: hint``.
+
+        Every part is bounded (a 200,000-character username must not make a 200,000-character message)."""
         where = []
         if self.org:
-            where.append("org %s" % self.org)
+            where.append("org %s" % clip(self.org, LABEL_LIMIT))
         if self.user:
-            where.append("user %s" % self.user)
-        text = self.message.strip()
+            where.append("user %s" % clip(self.user, LABEL_LIMIT))
+        text = clip(str(self.message).strip(), MESSAGE_LIMIT)
         if self.error_code:
             text = "Salesforce error %s: %s" % (self.error_code, text)
         if where:
@@ -151,6 +165,36 @@ class ApiError(SalesforceModuleError):
 
 class OperationError(SalesforceModuleError):
     """A module-level refusal that is not a Salesforce error (e.g. no profile on the needed license)."""
+
+
+class UnsafeTransportError(SalesforceModuleError):
+    """The transport was about to carry credentials somewhere it must not: a redirect, an ``http://``
+    or foreign ``instance_url`` / identity URL from a token answer, a path that leaves the data API."""
+
+    default_hint = ("Salesforce never redirects its REST and token calls: check login_url / instance_url, "
+                    "and list a legitimate extra host in allowed_hosts")
+
+
+class OutcomeUnknownError(ConnectionFailure):
+    """The connection broke after a non-idempotent request was sent: Salesforce may have applied it.
+
+    Never re-sent blindly; the caller reads the org back to learn what was committed."""
+
+    default_hint = "read the org back before sending the change again (the modules of this collection do)"
+
+
+class IntegrityError(SalesforceModuleError):
+    """A run file (plan, record, backup) is unsigned, edited, signed with another key or not this run's."""
+
+    default_hint = ("use only files written by this collection with the operator's signing key; "
+                    "if the file was edited, create it again (a new plan, a new verification)")
+
+
+class LockError(SalesforceModuleError):
+    """Another run holds the org's lock."""
+
+    default_hint = ("wait for the other run to finish; if it died, its lease becomes stale after its time to "
+                    "live (or at once on the same host when its process is gone)")
 
 
 def error_from_rest_body(body, status, reference=None):

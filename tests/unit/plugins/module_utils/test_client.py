@@ -316,3 +316,187 @@ def test_an_answer_that_is_not_json_is_an_api_error(transport, call, path):
     with pytest.raises(ApiError) as caught:
         call(make(transport))
     assert "not JSON" in caught.value.render() and "HTTP 200" in caught.value.render()
+
+
+# ---- issue 13: safe transport ----------------------------------------------------------------------------
+from ansible_collections.sfops.integration_users.plugins.module_utils.errors import (  # noqa: E402
+    ConfigurationError,
+    OutcomeUnknownError,
+    UnsafeTransportError,
+)
+
+
+@pytest.mark.parametrize("location", ["http://acme.my.salesforce.com/services/oauth2/token",
+                                      "https://evil.example.com/services/oauth2/token"])
+def test_token_endpoint_redirect_is_refused_not_followed(location):
+    transport = FakeTransport().route("POST", r"/services/oauth2/token$", (307, None, {"Location": location}))
+    transport.route("POST", r".", token_ok())
+    with pytest.raises(UnsafeTransportError) as caught:
+        make(transport).connect()
+    assert "redirect" in caught.value.render()
+    # Only the first POST left the client: the secret went nowhere else.
+    assert len(transport.requests) == 1
+    assert "csecret" not in caught.value.render()
+
+
+def test_data_api_redirect_is_refused(transport):
+    transport.route("GET", r"/query$", (302, None, {"Location": "http://acme.my.salesforce.com" + V + "/query?q=x"}))
+    transport.route("GET", r".", (200, query_page([{"Id": "forged"}])))
+    with pytest.raises(UnsafeTransportError):
+        make(transport).query("SELECT Id FROM User")
+    assert len(transport.calls_to("/query")) == 1
+
+
+@pytest.mark.parametrize("instance, identity", [
+    ("http://acme.my.salesforce.com", INSTANCE + "/id/00D/005"),
+    ("https://evil.example.com", INSTANCE + "/id/00D/005"),
+    ("https://acme.my.salesforce.com:8443", INSTANCE + "/id/00D/005"),
+    (INSTANCE, "http://login.salesforce.com/id/00D/005"),
+    (INSTANCE, "https://evil.example.com/id/00D/005"),
+])
+def test_foreign_or_clear_urls_of_a_token_answer_are_refused_before_the_bearer_is_sent(instance, identity):
+    transport = FakeTransport().route("POST", r"/services/oauth2/token$", (
+        200, {"access_token": "00Dfake!token", "instance_url": instance, "id": identity}))
+    transport.route("GET", r".", (200, {"user_id": "005"}))
+    client = make(transport)
+    with pytest.raises(UnsafeTransportError):
+        client.identity()
+    assert [r.method for r in transport.requests] == ["POST"]
+    assert not any("Authorization" in r.headers for r in transport.requests)
+
+
+def test_allowed_hosts_admits_a_named_host(transport):
+    transport.routes.clear()
+    transport.route("POST", r"/services/oauth2/token$", token_ok(instance="https://eu1.custom.example:9443"))
+    transport.route("GET", r"/limits$", (200, {"DailyApiRequests": {}}))
+    client = make(transport, {"allowed_hosts": ["eu1.custom.example:9443"]})
+    assert client.limits() == {"DailyApiRequests": {}}
+    with pytest.raises(UnsafeTransportError):
+        make(transport, {"allowed_hosts": ["eu1.custom.example"]}).limits()  # port 443 only
+
+
+def test_salesforce_domains_are_allowed_on_443(transport):
+    transport.routes.clear()
+    transport.route("POST", r"/services/oauth2/token$", token_ok(instance="https://acme--uat.sandbox.my.salesforce.com"))
+    transport.route("GET", r"/limits$", (200, {}))
+    make(transport, {"login_url": "https://test.salesforce.com"}).limits()
+
+
+def test_plain_http_is_never_spoken(transport):
+    with pytest.raises(UnsafeTransportError):
+        make(transport, {"auth": "access_token", "access_token": "tok", "login_url": None,
+                         "instance_url": INSTANCE}).session.get("http://acme.my.salesforce.com/services/data/")
+
+
+@pytest.mark.parametrize("version", ["62.0/../../../__emulator__/orgs", "62", "v62.0/", "62.0?x=1", "../62.0"])
+def test_api_version_that_is_a_path_is_refused(transport, version):
+    with pytest.raises(ConfigurationError) as caught:
+        make(transport, {"api_version": version})
+    assert "api_version" in caught.value.render()
+    assert transport.requests == []
+
+
+def test_api_version_with_v_is_accepted(transport):
+    assert make(transport, {"api_version": "v61.0"}).api_version == "61.0"
+
+
+@pytest.mark.parametrize("path", ["../../..", "limits/../../../__emulator__/orgs", "sobjects//x",
+                                  "sobjects/%2e%2e/x", "https://evil.example.com/", "limits\n", "a/./b",
+                                  "sobjects/User/..%2f..%2f"])
+def test_rest_paths_that_leave_the_data_api_are_refused(transport, path):
+    transport.route("GET", r".", (200, {}))
+    with pytest.raises(ConfigurationError):
+        make(transport).get(path)
+    assert [r for r in transport.requests if r.method == "GET"] == []
+
+
+def test_check_data_path_refuses_absolute_and_network_paths():
+    for path in ("//evil.example.com/x", "/services/data/v62.0/limits", "~/x"):
+        with pytest.raises(ConfigurationError):
+            client_module.check_data_path(path)
+    assert client_module.check_data_path("sobjects/User/describe") == "sobjects/User/describe"
+
+
+@pytest.mark.parametrize("status", [429, 502, 504])
+def test_transient_statuses_with_html_bodies_are_retried(transport, status):
+    transport.route("GET", r"/limits$", [(status, b"<html><body>Bad gateway</body></html>"), (200, {"ok": 1})])
+    sleeps = []
+    assert make(transport, sleeps=sleeps).limits() == {"ok": 1}
+    assert len(sleeps) == 1
+
+
+def test_paging_stops_on_a_repeated_cursor(transport):
+    again = (200, query_page([{"Id": "2"}], done=False, next_url=V + "/query/01gX-2000", total=9))
+    transport.route("GET", r"/query$", (200, query_page([{"Id": "1"}], done=False, next_url=V + "/query/01gX-2000",
+                                                         total=9)))
+    transport.route("GET", r"/query/01gX-2000$", again)
+    with pytest.raises(ApiError) as caught:
+        make(transport).query("SELECT Id FROM User")
+    assert "same cursor" in caught.value.render()
+    assert len(transport.calls_to("/query/01gX-2000")) == 1
+
+
+def test_paging_refuses_a_cursor_outside_the_data_api(transport):
+    transport.route("GET", r"/query$", (200, query_page([], done=False, next_url="/__emulator__/orgs", total=1)))
+    with pytest.raises(UnsafeTransportError):
+        make(transport).query("SELECT Id FROM User")
+
+
+def test_paging_is_bounded(transport, monkeypatch):
+    monkeypatch.setattr(client_module, "MAX_QUERY_PAGES", 3)
+
+    def page(request, match):
+        number = int(match.group(1)) + 1
+        return 200, query_page([{"Id": str(number)}], done=False, next_url=V + "/query/01gX-%d" % number, total=99)
+    transport.route("GET", r"/query$", (200, query_page([], done=False, next_url=V + "/query/01gX-0", total=99)))
+    transport.route("GET", r"/query/01gX-(\d+)$", page)
+    with pytest.raises(ApiError) as caught:
+        make(transport).query("SELECT Id FROM User")
+    assert "more than 3 pages" in caught.value.render()
+
+
+def test_a_composite_is_not_re_sent_after_the_connection_broke(transport):
+    # The connection drops after the request went out: Salesforce may have committed it.
+    transport.route("POST", r"/composite$", [requests.exceptions.ConnectionError("Connection aborted.",
+                                                                                 ConnectionResetError(104)),
+                                             (200, {"compositeResponse": []})])
+    sleeps = []
+    with pytest.raises(OutcomeUnknownError) as caught:
+        make(transport, sleeps=sleeps).composite([{"method": "PATCH", "url": V + "/sobjects/User/005",
+                                                   "referenceId": "u", "body": {}}], all_or_none=True)
+    assert len(transport.calls_to("/composite")) == 1
+    assert sleeps == []
+    assert isinstance(caught.value, ConnectionFailure)   # callers catching ConnectionFailure still do
+
+
+def test_a_create_is_not_re_sent_after_the_connection_broke(transport):
+    transport.route("POST", r"/composite/sobjects$", [requests.exceptions.ChunkedEncodingError("broken"),
+                                                      (200, [{"id": "005", "success": True, "errors": []}])])
+    with pytest.raises(OutcomeUnknownError):
+        make(transport).create_records("User", [{"Username": "a@b.c"}])
+    assert len(transport.calls_to("/composite/sobjects")) == 1
+
+
+def test_a_write_whose_connection_never_opened_is_retried(transport):
+    from urllib3.exceptions import NewConnectionError
+    refused = requests.exceptions.ConnectionError(NewConnectionError(None, "Connection refused"))
+    transport.route("POST", r"/composite$", [refused, (200, {"compositeResponse": []})])
+    assert make(transport).composite([{"method": "GET", "url": V + "/limits", "referenceId": "l"}]) == {}
+    assert len(transport.calls_to("/composite")) == 2
+
+
+def test_connection_error_text_never_holds_the_token(transport):
+    transport.route("GET", r"/limits$", requests.exceptions.InvalidHeader(
+        "Invalid return character or leading space in header: Authorization: 'Bearer 00Dfake!token\\n'"))
+    with pytest.raises(ConnectionFailure) as caught:
+        make(transport).limits()
+    assert "00Dfake!token" not in caught.value.render()
+    assert "********" in caught.value.render()
+
+
+def test_a_token_answer_with_a_control_character_is_refused(transport):
+    transport.routes.clear()
+    transport.route("POST", r"/services/oauth2/token$", token_ok(token="00Dfake!token\r\n"))
+    with pytest.raises(UnsafeTransportError) as caught:
+        make(transport).limits()
+    assert "00Dfake" not in caught.value.render()

@@ -151,7 +151,8 @@ def test_authenticate_success_and_refusal():
 
     def post_ok(url, data):
         sent.append((url, data))
-        return 200, {"access_token": "tok", "instance_url": "https://acme.my.salesforce.com", "id": "x"}
+        return 200, {"access_token": "tok", "instance_url": "https://acme.my.salesforce.com",
+                     "id": "https://login.salesforce.com/id/00D000000000001AAA/005000000000001AAA"}
     credentials = flow.authenticate(post_ok)
     assert sent == [("https://acme.my.salesforce.com/services/oauth2/token",
                      {"grant_type": "client_credentials", "client_id": "c", "client_secret": "s"})]
