@@ -177,3 +177,58 @@ def test_tls_verify():
     assert connection.tls_verify({"validate_certs": False, "ca_path": "/ca.pem"}) is False
     assert connection.tls_verify({"validate_certs": True, "ca_path": "/ca.pem"}) == "/ca.pem"
     assert connection.tls_verify({"validate_certs": True}) is True
+
+
+# ---- issue 13: no secret ever printed ---------------------------------------------------------------------
+BASE = {"login_url": "https://acme.my.salesforce.com", "client_id": "cid", "username": "svc@acme.com"}
+SECRET_VALUE = "S3cr3tValue0123"
+TAMPERED = {"newline": SECRET_VALUE + "\n", "crlf": SECRET_VALUE + "\r\n", "space": "S3cr3t Value0123",
+            "tab": SECRET_VALUE + "\t", "leading space": " " + SECRET_VALUE, "nul": SECRET_VALUE + "\x00"}
+
+
+@pytest.mark.parametrize("name", ["client_secret", "password", "security_token", "access_token"])
+@pytest.mark.parametrize("form", sorted(TAMPERED))
+def test_secret_with_whitespace_or_control_is_refused_without_echo(name, form):
+    params = dict(BASE, client_secret="ok-secret", password="ok-password", access_token="ok-token",
+                  instance_url="https://acme.my.salesforce.com", auth="password")
+    params[name] = TAMPERED[form]
+    with pytest.raises(ConfigurationError) as caught:
+        connection.auth_flow(params)
+    text = caught.value.render()
+    assert name in text
+    for shown in (SECRET_VALUE, "S3cr3t", repr(TAMPERED[form])):
+        assert shown not in text
+
+
+def test_private_key_may_hold_line_breaks_but_no_other_control(key_pair):
+    private, dummy = key_pair
+    params = dict(BASE, private_key=private.replace("\n", "\r\n"))
+    assert connection.auth_flow(params).name == "jwt"
+    with pytest.raises(ConfigurationError) as caught:
+        connection.auth_flow(dict(BASE, private_key=private.replace("\n", "\n\t", 3)))
+    assert "private_key" in caught.value.render() and "MII" not in caught.value.render()
+
+
+def test_describe_bad_characters_names_the_problem_only():
+    assert connection.describe_bad_characters("abc") is None
+    assert "line break" in connection.describe_bad_characters("abc\n")
+    assert "tab" in connection.describe_bad_characters("a\tbc")
+    assert "space" in connection.describe_bad_characters("a bc")
+
+
+@pytest.mark.parametrize("entry", ["evil.example.com/path", "http://x", "a b", "host:port"])
+def test_allowed_hosts_entries_are_checked(entry):
+    with pytest.raises(ConfigurationError):
+        connection.auth_flow(dict(BASE, client_secret="s", allowed_hosts=[entry]))
+
+
+def test_check_token_url_rules():
+    params = {"login_url": "https://127.0.0.1:8443"}
+    connection.check_token_url(params, "instance_url", "https://127.0.0.1:8443", "jwt")
+    connection.check_token_url(params, "instance_url", "https://acme.my.salesforce.com", "jwt")
+    connection.check_token_url(params, "instance_url", "https://acme.lightning.force.com/", "jwt")
+    for bad in ("http://127.0.0.1:8443", "https://127.0.0.1:9443", "https://salesforce.com.evil.example",
+                "https://evilsalesforce.com", "https://acme.my.salesforce.com:8443", "not a url", "", None):
+        with pytest.raises(Exception) as caught:
+            connection.check_token_url(params, "instance_url", bad, "jwt")
+        assert type(caught.value).__name__ == "UnsafeTransportError", bad

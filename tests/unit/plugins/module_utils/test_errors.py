@@ -47,3 +47,11 @@ def test_hint_matches_oauth_descriptions():
     assert hint_for("invalid_grant: authentication failure") is not None
     assert hint_for("SOMETHING_ELSE") is None
     assert hint_for(None) is None
+
+
+def test_messages_are_bounded_whatever_the_input():
+    from ansible_collections.sfops.integration_users.plugins.module_utils.errors import OperationError
+    huge = "u" * 200000 + "@acme.com"
+    text = OperationError("no such user " + huge, org="acme-prod", user=huge).render()
+    assert len(text) < 3000
+    assert "more characters" in text
