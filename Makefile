@@ -22,7 +22,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_FORCE_COLOR := 0
 
-.PHONY: help venv test test-emulator test-unit test-integration sanity lint molecule bench bench-quick \
+.PHONY: help venv test test-emulator test-unit test-integration sanity lint molecule bench bench-quick bench-pipeline \
 	demo reliability collections-root clean
 
 help:
@@ -36,6 +36,7 @@ help:
 	@echo "make molecule          molecule scenarios under extensions/molecule/ (on the emulator, no containers)"
 	@echo "make bench             benchmarks/run.py: 10/40/100 orgs x forks 5/10/25, action plugins vs AnsiballZ"
 	@echo "make bench-quick       a small benchmark run"
+	@echo "make bench-pipeline    benchmarks/pipeline.py: site.yml over a generated estate (ORGS=20 LATENCY_MS=0 FORKS=25)"
 	@echo "make demo              the migration over the demo estate on the emulator (tests/tools/demo.py)"
 	@echo "make reliability       reliability and security figures (tests/reliability/figures.py)"
 	@echo "Variables: VENV=$(VENV) PYTEST_ARGS='...' BENCH_ARGS='...' DEMO_ARGS='...' RELIABILITY_ARGS='...'"
@@ -91,6 +92,14 @@ bench: collections-root
 
 bench-quick: collections-root
 	@$(STAGE) bench-quick $(BIN)/python benchmarks/run.py --quick $(BENCH_ARGS)
+
+# The whole pipeline (playbooks/site.yml) over a generated estate: wall, CPU, tasks and API calls per org.
+ORGS ?= 20
+LATENCY_MS ?= 0
+FORKS ?= 25
+bench-pipeline: collections-root
+	@$(STAGE) bench-pipeline $(BIN)/python benchmarks/pipeline.py --orgs $(ORGS) --latency-ms $(LATENCY_MS) \
+		--forks $(FORKS) $(BENCH_ARGS)
 
 # The whole migration over the demo estate (tests/emulator/estates/demo.yml) on the emulator; prints each
 # org's summary and the HTML report's path. Work files in tests/output/demo (DEMO_ARGS='--work-dir DIR').
