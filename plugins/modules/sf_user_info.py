@@ -111,7 +111,7 @@ users:
       description: Name of the user license, the license of the user's profile.
       type: str
     profile:
-      description: The profile (C(id), C(name), C(license_id), C(license), C(api_enabled), C(api_user_only)).
+      description: The profile (C(id), C(name), C(license_id), C(license), C(api_enabled), C(api_only)).
       type: dict
     api_enabled:
       description: API Enabled, granted by the profile or any assigned permission set.
@@ -153,7 +153,7 @@ users:
       active: true
       license: Salesforce
       profile: {id: 00e5g000001AbCdAAE, name: Integration Admin, license: Salesforce,
-                api_enabled: true, api_user_only: false}
+                api_enabled: true, api_only: false}
       permission_sets: [{name: Sales_Ops, license: Salesforce, license_kind: user_license}]
       logins: {api: 500, ui: 0, other: 0, total: 500, lookback_days: 90}
       candidate: true

@@ -32,7 +32,7 @@ if ensure_collections_root() not in sys.path:
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_integration_user as iu  # noqa: E402
-from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_permission_set  # noqa: E402
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_permission_set as permission_set  # noqa: E402
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import execute  # noqa: E402
 
 # emu: conftest's session emulator reset around the test; EMU: the emulator suite's starter.
@@ -201,7 +201,7 @@ def test_preflight_refuses_ui_users_the_running_user_and_unknown_users(prod):
     before = prod.users()
     result = prod.run(users=[JANE, "admin@acme.example", "nobody@acme.example"])
     assert result["failed"]
-    assert "%s: has 12 user-interface login(s)" % JANE in result["msg"]
+    assert "%s: 12 user-interface login(s) in the last 90 days" % JANE in result["msg"]
     assert "admin@acme.example: is the user this module runs as" in result["msg"]
     assert "nobody@acme.example: user not found" in result["msg"]
     assert writes(result) == {} and prod.users() == before

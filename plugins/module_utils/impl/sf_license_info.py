@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import licenses
-from ansible_collections.sfops.integration_users.plugins.module_utils.errors import error_from_rest_body
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import read_subrequests
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
 
@@ -36,17 +36,13 @@ def read_license_rows(client):
                    client.query_subrequest("user_licenses", licenses.USER_LICENSE_SOQL),
                    client.query_subrequest("psls", licenses.PSL_SOQL),
                    client.query_subrequest("profiles", licenses.PROFILE_SOQL)]
-    answers = client.composite(subrequests, raise_on_error=False)
     rows, organization_error = {}, None
-    for reference, answer in answers.items():
-        if answer["status"] is not None and answer["status"] < 300:
-            rows[reference] = client.finish_query(answer["body"])["records"]
-            continue
-        error = error_from_rest_body(answer["body"], answer["status"], reference=reference)
-        if reference != "organization":
-            raise error.with_context(client.org, client.user)
-        organization_error = error
-        rows[reference] = []
+    for reference, (found, error) in read_subrequests(client, subrequests).items():
+        if error is not None and reference != "organization":
+            raise error
+        if error is not None:
+            organization_error = error
+        rows[reference] = found or []
     return rows, organization_error
 
 

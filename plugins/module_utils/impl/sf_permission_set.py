@@ -34,7 +34,7 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.errors imp
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
 from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
-from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import run_queries
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import read_subrequests, run_queries
 
 INTEGRATION_PSL_DEVELOPER_NAME = "SalesforceAPIIntegrationPsl"
 INTEGRATION_PSL_LABEL = "Salesforce API Integration"
@@ -473,33 +473,23 @@ def read_org(client, name, with_assignments=False, profile_name=None):
     # Every Permissions* field of the set, whichever the org has, without a second call.
     subrequests.append({"method": "GET", "referenceId": "record",
                         "url": client.data_path("sobjects/PermissionSet/@{set.records[0].Id}")})
-    answers = client.composite(subrequests, raise_on_error=False)
+    answers = read_subrequests(client, subrequests)
     result = {}
-    for ref in ("set", "objects", "fields", "psls", "user_licenses", "describe"):
-        answer = answers.get(ref) or {}
-        if (answer.get("status") or 500) >= 300:
-            raise _subrequest_error(answer, ref, client)
-        body = answer["body"]
-        result[ref] = client.finish_query(body)["records"] if ref != "describe" else body
+    for ref in ("set", "objects", "fields", "psls", "user_licenses", "describe", "record"):
+        value, error = answers.get(ref, (None, None))
+        # The record is read only when the set exists (its URL refers to the set query's first row).
+        if ref == "record" and not [r for r in result["set"] if not r.get("IsOwnedByProfile")]:
+            value = None
+        elif error is not None:
+            error.message = "reading permission set (%s): %s" % (ref, error.message)
+            raise error
+        result[ref] = value
     result["profile_sets"] = [r for r in result["set"] if r.get("IsOwnedByProfile")]
     result["set"] = [r for r in result["set"] if not r.get("IsOwnedByProfile")]
-    record = None
-    if result["set"]:
-        answer = answers.get("record") or {}
-        if (answer.get("status") or 500) >= 300:
-            raise _subrequest_error(answer, "record", client)
-        record = answer["body"]
-    result["record"] = record
     result["assignments"] = []
-    if with_assignments and record:
+    if with_assignments and result["record"]:
         result["assignments"] = client.query(assignments_query(name))["records"]
     return result
-
-
-def _subrequest_error(answer, ref, client):
-    error = error_from_rest_body(answer.get("body"), answer.get("status"), reference=ref)
-    error.message = "reading permission set (%s): %s" % (ref, error.message)
-    return error.with_context(client.org, client.user)
 
 
 def profile_access(client, profile_name, profile_sets, permission_fields):

@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import rules
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import users as users_lib
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import OperationError
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
@@ -54,7 +55,7 @@ def run(task):
                                  lookback_days=lookback)
     identity = client.identity()
     running_id = identity.get("user_id")
-    users_lib.annotate_candidates(users, running_id)
+    rules.annotate_candidates(users, running_id)
     missing = users_lib.missing_usernames(usernames, users) if usernames else []
     for name in missing:
         task.warn("user %s was not found in this org (or is not a standard user)" % name)

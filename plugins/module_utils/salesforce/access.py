@@ -45,7 +45,7 @@ __metaclass__ = type
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
-from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import run_queries
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import read_all, run_queries
 
 OBJECT_RIGHTS = ("Read", "Create", "Edit", "Delete", "ViewAllRecords", "ModifyAllRecords")
 FIELD_RIGHTS = ("Read", "Edit")
@@ -243,7 +243,7 @@ def fetch_access(client, profile_ids=(), permission_set_ids=(), include_fields=T
     if not _id_list(profile_ids) and not _id_list(permission_set_ids):
         return {"profiles": {}, "permission_sets": {}}
     if describe is None:
-        describe = client.composite([describe_subrequest(client, "describe")])["describe"]
+        describe = read_all(client, [describe_subrequest(client, "describe")])["describe"]
     sets_soql = build_permission_set_soql(permission_fields(describe), profile_ids, permission_set_ids)
     queries = [("permission_sets", sets_soql)]
     queries.extend(sorted(build_permission_rows_soql(permission_set_ids, include_fields, profile_ids).items()))

@@ -14,7 +14,9 @@ __metaclass__ = type
 import re
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
-from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_format
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.records import (
+    profile_record, psl_record, user_license_record)
+from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_like_contains, soql_literal
 
 INTEGRATION_LICENSE = "Salesforce Integration"
 INTEGRATION_PSL_LABEL = "Salesforce API Integration"
@@ -31,55 +33,50 @@ USER_LICENSE_SOQL = ("SELECT Id, Name, MasterLabel, LicenseDefinitionKey, Status
                      "UsedLicenses FROM UserLicense ORDER BY Name")
 PSL_SOQL = ("SELECT Id, DeveloperName, MasterLabel, Status, TotalLicenses, UsedLicenses, "
             "ExpirationDate FROM PermissionSetLicense ORDER BY MasterLabel")
-# LIKE '%API%Only%': the look-alike rule (API_ONLY_NAME) also means "API-Only" and "API_Only".
-# integration_user.profile_soql repeats these clauses in its own query (see the test of both).
-PROFILE_SOQL = soql_format(
-    "SELECT Id, Name, UserLicenseId, UserLicense.Name, PermissionsApiUserOnly, PermissionsApiEnabled "
-    "FROM Profile WHERE UserLicense.Name = {0} OR Name LIKE '%API%Only%' OR Name LIKE '%Integration%' "
-    "ORDER BY Name", INTEGRATION_LICENSE)
+# Profile fields read by every module: with the license seats, so a module needing the seats of the
+# licenses users move onto reads them with the profiles (composite calls hold five queries at most).
+PROFILE_FIELDS = ("Id, Name, UserLicenseId, UserLicense.Name, UserLicense.MasterLabel, UserLicense.Status, "
+                  "UserLicense.TotalLicenses, UserLicense.UsedLicenses, PermissionsApiUserOnly, PermissionsApiEnabled")
 
 
-def _same_name(left, right):
+def _in_clause(field, values):
+    return ["%s IN %s" % (field, soql_literal(sorted(set(values))))] if values else []
+
+
+def profile_soql(names=(), ids=()):
+    """Profiles on the integration license or named like one (what ``integration_summary`` reports:
+    ``LIKE '%API%Only%'`` also matches "API-Only" and "API_Only"), and those ``names`` / ``ids`` name.
+
+    Literal lists only: Salesforce refuses a semi-join combined with OR."""
+    clauses = ["UserLicense.Name = %s" % soql_literal(INTEGRATION_LICENSE),
+               "Name LIKE %s" % soql_like_contains("API", "Only"), "Name LIKE %s" % soql_like_contains("Integration")]
+    clauses += _in_clause("Name", names) + _in_clause("Id", [to18(i) for i in ids])
+    return "SELECT %s FROM Profile WHERE %s ORDER BY Name" % (PROFILE_FIELDS, " OR ".join(clauses))
+
+
+PROFILE_SOQL = profile_soql()
+
+
+def same_name(left, right):
+    """Salesforce names compare case-insensitively."""
     return (left or "").strip().lower() == (right or "").strip().lower()
-
-
-def _seats(total, used):
-    total = int(total or 0)
-    used = int(used or 0)
-    return {"total": total, "used": used, "free": max(0, total - used)}
 
 
 def user_license_seats(rows, active_only=True):
     """UserLicense rows -> ``[{id, name, master_label, definition_key, status, total, used, free}]``."""
-    out = []
-    for row in rows:
-        if active_only and row.get("Status") not in (None, "Active"):
-            continue
-        entry = {"id": to18(row.get("Id")), "name": row.get("Name"), "master_label": row.get("MasterLabel"),
-                 "definition_key": row.get("LicenseDefinitionKey"), "status": row.get("Status")}
-        entry.update(_seats(row.get("TotalLicenses"), row.get("UsedLicenses")))
-        out.append(entry)
-    return out
+    return [user_license_record(row) for row in rows
+            if not active_only or row.get("Status") in (None, "Active")]
 
 
 def psl_seats(rows, active_only=True):
     """PermissionSetLicense rows -> ``[{id, name, developer_name, status, expiration_date, total, used, free}]``."""
-    out = []
-    for row in rows:
-        if active_only and row.get("Status") not in (None, "Active"):
-            continue
-        entry = {"id": to18(row.get("Id")), "name": row.get("MasterLabel"),
-                 "developer_name": row.get("DeveloperName"), "status": row.get("Status"),
-                 "expiration_date": row.get("ExpirationDate")}
-        entry.update(_seats(row.get("TotalLicenses"), row.get("UsedLicenses")))
-        out.append(entry)
-    return out
+    return [psl_record(row) for row in rows if not active_only or row.get("Status") in (None, "Active")]
 
 
 def find_user_license(seat_rows, name):
     """The seat entry (from :func:`user_license_seats`) of the license called ``name``, or None."""
     for entry in seat_rows:
-        if _same_name(entry["name"], name) or _same_name(entry.get("master_label"), name):
+        if same_name(entry["name"], name) or same_name(entry.get("master_label"), name):
             return entry
     return None
 
@@ -90,22 +87,9 @@ def find_integration_psl(psl_rows):
         if entry.get("developer_name") == INTEGRATION_PSL_DEVELOPER_NAME:
             return entry
     for entry in psl_rows:
-        if _same_name(entry["name"], INTEGRATION_PSL_LABEL):
+        if same_name(entry["name"], INTEGRATION_PSL_LABEL):
             return entry
     return None
-
-
-def _profile_license(row, license_names):
-    nested = row.get("UserLicense")
-    if isinstance(nested, dict) and nested.get("Name"):
-        return nested["Name"]
-    return license_names.get(to18(row.get("UserLicenseId")))
-
-
-def _profile_entry(row, license_name):
-    return {"id": to18(row.get("Id")), "name": row.get("Name"), "license": license_name,
-            "user_license_id": to18(row.get("UserLicenseId")),
-            "api_only": row.get("PermissionsApiUserOnly"), "api_enabled": row.get("PermissionsApiEnabled")}
 
 
 def is_look_alike(profile):
@@ -120,32 +104,37 @@ def is_look_alike(profile):
 
 
 def integration_summary(user_license_rows, psl_rows, profile_rows):
-    """What the org offers for integration users, from raw rows of the three queries above.
+    """What the org offers for integration users, from raw rows of the three queries above:
+    ``summarize_integration`` over their records."""
+    licenses = user_license_seats(user_license_rows, active_only=False)
+    license_names = dict((entry["id"], entry["name"]) for entry in licenses)
+    return summarize_integration(licenses, psl_seats(psl_rows, active_only=False),
+                                 [profile_record(row, license_names) for row in profile_rows])
+
+
+def summarize_integration(user_licenses, psls, profile_records):
+    """What the org offers for integration users, from records (``salesforce.records``).
 
     Returns ``{available, user_license, psl, profiles, standard_profile, deprecated_profile,
-    clones, look_alikes, default_profile, findings}``: ``user_license``/``psl`` are seat entries
+    clones, look_alikes, default_profile, findings, all_profiles}``: ``user_license``/``psl`` are seat entries
     (or None when the org lacks them); ``profiles`` are the profiles on the integration license;
     ``clones`` those of them that are neither the standard nor the deprecated one; ``look_alikes``
     profiles on another license that could be mistaken for an integration profile (is_look_alike); ``default_profile``
     ``{id, name, reason}`` is the migration target a module uses when none is given (or None with
     ``reason`` saying why); ``findings`` are sentences worth showing to a person.
     """
-    licenses = user_license_seats(user_license_rows, active_only=False)
-    license_names = dict((entry["id"], entry["name"]) for entry in licenses)
-    user_license = find_user_license(licenses, INTEGRATION_LICENSE)
-    psl = find_integration_psl(psl_seats(psl_rows, active_only=False))
+    user_license = find_user_license(user_licenses, INTEGRATION_LICENSE)
+    psl = find_integration_psl(psls)
 
     profiles, look_alikes = [], []
-    for row in profile_rows:
-        license_name = _profile_license(row, license_names)
-        entry = _profile_entry(row, license_name)
-        if _same_name(license_name, INTEGRATION_LICENSE):
+    for entry in profile_records:
+        if same_name(entry["license"], INTEGRATION_LICENSE):
             profiles.append(entry)
         elif is_look_alike(entry):
             look_alikes.append(entry)
 
-    standard = [p for p in profiles if _same_name(p["name"], STANDARD_PROFILE)]
-    deprecated = [p for p in profiles + look_alikes if _same_name(p["name"], DEPRECATED_PROFILE)]
+    standard = [p for p in profiles if same_name(p["name"], STANDARD_PROFILE)]
+    deprecated = [p for p in profiles + look_alikes if same_name(p["name"], DEPRECATED_PROFILE)]
     clones = [p for p in profiles if p not in standard and p not in deprecated]
 
     findings = []
@@ -176,7 +165,8 @@ def integration_summary(user_license_rows, psl_rows, profile_rows):
     return {"available": user_license is not None, "user_license": user_license, "psl": psl,
             "profiles": profiles, "standard_profile": standard[0] if standard else None,
             "deprecated_profile": deprecated[0] if deprecated else None, "clones": clones,
-            "look_alikes": look_alikes, "default_profile": default, "findings": findings}
+            "look_alikes": look_alikes, "default_profile": default, "findings": findings,
+            "all_profiles": list(profile_records)}
 
 
 def _default_profile(user_license, standard, clones, deprecated):
@@ -195,7 +185,7 @@ def _default_profile(user_license, standard, clones, deprecated):
         return {"id": None, "name": None,
                 "reason": "%d custom profiles on the '%s' license and no standard one: name the profile to use"
                           % (len(clones), INTEGRATION_LICENSE)}
-    on_license = [p for p in deprecated if _same_name(p["license"], INTEGRATION_LICENSE)]
+    on_license = [p for p in deprecated if same_name(p["license"], INTEGRATION_LICENSE)]
     if on_license:
         return pick(on_license[0], "only the deprecated profile '%s' is on the '%s' license"
                     % (DEPRECATED_PROFILE, INTEGRATION_LICENSE))
@@ -208,3 +198,24 @@ def full_license_seats(user_license_rows):
     if entry is None:
         return None
     return {"total": entry["total"], "used": entry["used"], "free": entry["free"]}
+
+
+def user_licenses_of_profiles(profile_rows):
+    """Seat records of the user licenses of ``profile_rows`` (read with ``PROFILE_FIELDS``), one per license."""
+    found = {}
+    for row in profile_rows:
+        nested = row.get("UserLicense")
+        if row.get("UserLicenseId") and isinstance(nested, dict):
+            entry = user_license_record(dict(nested, Id=row["UserLicenseId"]))
+            found.setdefault(entry["id"], entry)
+    return list(found.values())
+
+
+def license_names_of(user_licenses, user_rows=()):
+    """{18-char Id: name} of the user licenses in ``user_licenses`` and those the users' profiles are on."""
+    names = dict((entry["id"], entry["name"]) for entry in user_licenses)
+    for row in user_rows:
+        profile = row.get("Profile") or {}
+        if profile.get("UserLicenseId"):
+            names.setdefault(to18(profile["UserLicenseId"]), (profile.get("UserLicense") or {}).get("Name"))
+    return names

@@ -16,20 +16,17 @@ Used by sf_user_info, sf_profile_check and sf_integration_user. API:
 
     missing_usernames(usernames, users) -> the requested usernames not found (original spelling)
 
-    assess_candidate(user, running_user_id=None) -> {"candidate": bool, "checks": [...], "reasons": [...]}
-        pure: why a user is or is not an integration-user candidate (see CANDIDATE_CHECKS).
-
-    annotate_candidates(users, running_user_id=None) -> users, each with "candidate" and "candidate_checks"
+Whether a user is a candidate is a rule: ``rules.assess_candidate``.
 
 Pure helpers (no HTTP, unit-tested): build_users_soql, build_login_mix_soql, normalize_user,
-merge_login_rows, classify_login_type, license_kind_of.
+merge_login_rows, classify_login_type.
 
 User dict::
 
     {"id": 18-char Id, "username", "name", "first_name", "last_name", "email", "alias",
      "active": bool, "user_type", "last_login": "2023-03-14T10:00:00.000+0000" | None,
      "time_zone", "locale", "email_encoding", "language",
-     "profile": {"id", "name", "license_id", "license", "api_enabled", "api_user_only"},
+     "profile": {"id", "name", "license_id", "license", "api_enabled", "api_only"},
      "license": user license name (the profile's) | None,
      "api_enabled": bool (profile or any assigned permission set grants API Enabled),
      "permission_sets": [{"assignment_id", "id", "name", "label", "license_id",
@@ -47,13 +44,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import run_queries
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.records import license_kind_of
 from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import same_id, to18
 
-INTEGRATION_LICENSE = "Salesforce Integration"
-INTEGRATION_PSL_DEVELOPER_NAME = "SalesforceAPIIntegrationPsl"
-# Seats worth freeing: users on these licenses cost money, the integration license is (mostly) free.
-PAID_LICENSES = ("Salesforce", "Salesforce Platform")
 
 # LoginHistory.LoginType values. API logins per the fidelity notes; anything SAML or "Application"
 # means a person went through a browser. Unknown types count as "other" and do not make a user a
@@ -90,8 +84,6 @@ _PSL_SUBQUERY = (
 LICENSE_NAMES_SOQL = "SELECT Id, Name FROM UserLicense"
 PSL_NAMES_SOQL = "SELECT Id, DeveloperName, MasterLabel FROM PermissionSetLicense"
 
-CANDIDATE_CHECKS = ("active", "api_enabled", "api_only_logins", "paid_license", "not_running_user",
-                    "not_migrated")
 
 
 def classify_login_type(login_type):
@@ -102,17 +94,6 @@ def classify_login_type(login_type):
     if text in UI_LOGIN_TYPES or text.startswith("saml"):
         return "ui"
     return "other"
-
-
-def license_kind_of(license_id):
-    """PermissionSet.LicenseId points at a UserLicense (100) or a PermissionSetLicense (0PL)."""
-    if not license_id:
-        return None
-    if license_id.startswith("100"):
-        return "user_license"
-    if license_id.startswith("0PL"):
-        return "permission_set_license"
-    return None
 
 
 def _user_where(usernames=None, user_ids=None, active=None, standard_only=True):
@@ -228,7 +209,7 @@ def normalize_user(record, license_names=None, psl_names=None):
             "license_id": to18(profile.get("UserLicenseId")) if profile.get("UserLicenseId") else None,
             "license": user_license.get("Name"),
             "api_enabled": profile_api,
-            "api_user_only": bool(profile.get("PermissionsApiUserOnly")),
+            "api_only": bool(profile.get("PermissionsApiUserOnly")),
         },
         "license": user_license.get("Name"),
         "api_enabled": profile_api or any(p["api_enabled"] for p in permission_sets),
@@ -318,60 +299,3 @@ def _login_rows_by_chunks(client, ids, lookback_days):
 def missing_usernames(usernames, users):
     found = set((u["username"] or "").lower() for u in users)
     return [name for name in usernames if name.lower() not in found]
-
-
-def _check(name, passed, detail):
-    return {"check": name, "passed": bool(passed), "detail": detail}
-
-
-def assess_candidate(user, running_user_id=None):
-    """Why ``user`` is or is not an integration-user candidate; every check is always reported."""
-    logins = user.get("logins") or empty_login_mix(None)
-    window = logins.get("lookback_days")
-    window_text = ("in the last %s days" % window) if window else "in the login window"
-    license_name = user.get("license")
-    checks = [
-        _check("active", user.get("active"),
-               "active" if user.get("active") else "inactive (deactivated users hold no seat)"),
-        _check("api_enabled", user.get("api_enabled"),
-               "API Enabled" if user.get("api_enabled")
-               else "API Enabled is not granted by the profile or any permission set"),
-    ]
-    if logins["ui"] or logins["other"]:
-        passed = False
-        detail = "%d UI and %d other logins %s besides %d API logins: a person uses this account" % (
-            logins["ui"], logins["other"], window_text, logins["api"])
-        if not logins["ui"]:
-            detail = "%d logins of a type that is neither API nor UI %s (%s): check them first" % (
-                logins["other"], window_text,
-                ", ".join(sorted(t for t in logins["by_type"] if classify_login_type(t) == "other")))
-    elif logins["api"]:
-        passed, detail = True, "only API logins %s (%d)" % (window_text, logins["api"])
-    else:
-        passed, detail = False, "no successful login %s: nothing shows it is an integration" % window_text
-    checks.append(_check("api_only_logins", passed, detail))
-    checks.append(_check(
-        "paid_license", license_name in PAID_LICENSES,
-        "on the paid license %r" % license_name if license_name in PAID_LICENSES
-        else "on license %r, not one of %s" % (license_name, ", ".join(PAID_LICENSES))))
-    is_running = same_id(running_user_id, user.get("id"))
-    checks.append(_check("not_running_user", not is_running,
-                         "the user this task connects as: moving it would cut the task off" if is_running
-                         else "not the connecting user"))
-    migrated = license_name == INTEGRATION_LICENSE
-    checks.append(_check("not_migrated", not migrated,
-                         "already on the %s license" % INTEGRATION_LICENSE if migrated
-                         else "not on the %s license yet" % INTEGRATION_LICENSE))
-    candidate = all(c["passed"] for c in checks)
-    reasons = [c["detail"] for c in checks if not c["passed"]] or [
-        "candidate: " + "; ".join(c["detail"] for c in checks)]
-    return {"candidate": candidate, "checks": checks, "reasons": reasons}
-
-
-def annotate_candidates(users, running_user_id=None):
-    for user in users:
-        verdict = assess_candidate(user, running_user_id)
-        user["candidate"] = verdict["candidate"]
-        user["candidate_checks"] = verdict["checks"]
-        user["candidate_reasons"] = verdict["reasons"]
-    return users

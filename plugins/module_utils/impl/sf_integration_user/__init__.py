@@ -37,7 +37,9 @@ import re
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import licenses
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_integration_user import user_state
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import rules
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import users as users_reader
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import run_queries
 from ansible_collections.sfops.integration_users.plugins.module_utils.backup import (
     DEFAULT_BACKUP_DIR,
     BackupError,
@@ -81,10 +83,6 @@ ARGUMENT_SPEC = dict(
     email_encoding=dict(type="str", default="UTF-8"),
 )
 
-# License seats come through the profiles: Salesforce allows at most five queries in a composite
-# request, and the read of this module needs them all for users, PSLs, profiles, sets and logins.
-_PROFILE_FIELDS = ("Id, Name, UserLicenseId, UserLicense.Name, UserLicense.MasterLabel, UserLicense.Status, "
-                   "UserLicense.TotalLicenses, UserLicense.UsedLicenses, PermissionsApiUserOnly, PermissionsApiEnabled")
 _ROLLED_BACK = "ALL_OR_NONE_OPERATION_ROLLED_BACK"
 REFUSED_LICENSE_CHANGE_ADVICE = (
     "this org refuses to move users to a profile of another license through the API "
@@ -106,36 +104,6 @@ def refuses_license_change(step, code, message):
 # ---- reading ------------------------------------------------------------------------------------
 def _or_clauses(field, values):
     return ["%s IN %s" % (field, soql_literal(sorted(set(values))))] if values else []
-
-
-def profile_soql(names=(), ids=()):
-    """Profiles on the integration license or named like one (for licenses.integration_summary),
-    and the ones named or referenced by the task: the licenses users move onto, with their seats.
-
-    Literal lists only: Salesforce refuses a semi-join combined with OR."""
-    clauses = ["UserLicense.Name = %s" % soql_literal(licenses.INTEGRATION_LICENSE),
-               "Name LIKE %s" % soql_like_contains("API", "Only"), "Name LIKE %s" % soql_like_contains("Integration")]
-    clauses += _or_clauses("Name", names) + _or_clauses("Id", [to18(i) for i in ids])
-    return "SELECT %s FROM Profile WHERE %s ORDER BY Name" % (_PROFILE_FIELDS, " OR ".join(clauses))
-
-
-def license_rows_of(profile_rows, user_rows):
-    """UserLicense rows (shaped as licenses.USER_LICENSE_SOQL returns them): with seats for the
-    licenses of ``profile_rows``, name only for the other licenses the users are on."""
-    found = {}
-    for row in profile_rows:
-        license_row = row.get("UserLicense") or {}
-        if row.get("UserLicenseId") and row["UserLicenseId"] not in found:
-            found[row["UserLicenseId"]] = {
-                "Id": row["UserLicenseId"], "Name": license_row.get("Name"),
-                "MasterLabel": license_row.get("MasterLabel"), "Status": license_row.get("Status"),
-                "TotalLicenses": license_row.get("TotalLicenses"), "UsedLicenses": license_row.get("UsedLicenses")}
-    for row in user_rows:
-        profile = row.get("Profile") or {}
-        if profile.get("UserLicenseId") and profile["UserLicenseId"] not in found:
-            found[profile["UserLicenseId"]] = {"Id": profile["UserLicenseId"],
-                                               "Name": (profile.get("UserLicense") or {}).get("Name")}
-    return list(found.values())
 
 
 def permission_set_soql(names=(), ids=()):
@@ -166,29 +134,30 @@ def read_snapshot(client, usernames=None, user_ids=None, profile_names=(), profi
     queries = [
         ("users", users_reader.build_users_soql(**selector)),
         ("psls", licenses.PSL_SOQL),
-        ("profiles", profile_soql(profile_names, profile_ids)),
+        ("profiles", licenses.profile_soql(profile_names, profile_ids)),
     ]
     ps_soql = permission_set_soql(permission_set_names, permission_set_ids)
     if ps_soql:
         queries.append(("permission_sets", ps_soql))
     if lookback_days:
         queries.append(("logins", users_reader.build_login_mix_soql(lookback_days, **selector)))
-    bodies = client.composite([client.query_subrequest(name, soql) for name, soql in queries])
-    rows = dict((name, client.finish_query(bodies[name])["records"]) for name, _soql in queries)
-    rows["user_licenses"] = license_rows_of(rows["profiles"], rows["users"])
-
-    license_names = dict((to18(r["Id"]), r.get("Name")) for r in rows["user_licenses"])
+    rows = run_queries(client, queries)
+    # License seats come with the profiles: a composite call holds five queries, all needed here.
+    user_licenses = licenses.user_licenses_of_profiles(rows["profiles"])
+    license_names = licenses.license_names_of(user_licenses, rows["users"])
     psl_names = dict((to18(r["Id"]), r.get("MasterLabel")) for r in rows["psls"])
     users = [users_reader.normalize_user(r, license_names, psl_names) for r in rows["users"]]
     if lookback_days:
         users_reader.merge_login_rows(users, rows["logins"], lookback_days)
     facts = user_state.org_facts(
-        licenses=rows["user_licenses"], psls=rows["psls"], profiles=rows["profiles"],
+        licenses=user_licenses, psls=rows["psls"], profiles=rows["profiles"],
         permission_sets=rows.get("permission_sets", ()),
         ui_login_counts=dict((u["id"], u["logins"]["ui"]) for u in users) if lookback_days else None,
         running_user_id=running_identity(client)[1])
-    facts["default_profile"] = licenses.integration_summary(
-        rows["user_licenses"], rows["psls"], rows["profiles"])["default_profile"]
+    facts["lookback_days"] = lookback_days
+    facts["default_profile"] = licenses.summarize_integration(
+        user_licenses, licenses.psl_seats(rows["psls"], active_only=False),
+        list(facts["profiles"].values()))["default_profile"]
     states = dict((u["username"].lower(), user_state.state_from_user(u)) for u in users)
     return states, facts, users
 
@@ -453,6 +422,13 @@ def _new_user_record(params, username, target):
             "ProfileId": target["id"]}
 
 
+def _target_profile_selector(target_profile):
+    """``target_profile`` is a profile name or Id: read the profile it names."""
+    if not target_profile:
+        return {}
+    return {"profile_ids": [target_profile]} if is_id(target_profile) else {"profile_names": [target_profile]}
+
+
 def run(task):
     params = task.params
     state = params["state"]
@@ -467,7 +443,7 @@ def run(task):
         raise ConfigurationError("state present creates users and needs email")
     client = task.client
     states, facts, _users = read_snapshot(
-        client, usernames=usernames, profile_names=[params["target_profile"]] if params.get("target_profile") else (),
+        client, usernames=usernames, **_target_profile_selector(params.get("target_profile")),
         permission_set_names=params["permission_sets"],
         lookback_days=params["lookback_days"] if state == "migrated" else None)
     problems = {}
@@ -486,10 +462,10 @@ def run(task):
                     problems[name] = user_state.user_guard_problems(current, facts)
                 pairs.append((current, desired))
     else:
-        target, reason = user_state.select_target_profile(facts, params.get("target_profile"),
-                                                         facts["default_profile"])
+        target, found = rules.resolve_target_profile(facts["profiles"].values(), params.get("target_profile"),
+                                                     facts["default_profile"])
         if target is None:
-            problems["target profile"] = [reason]
+            problems["target profile"] = [item["message"] for item in found if item["severity"] == "blocker"]
         else:
             for name in usernames:
                 current = states.get(name.lower())

@@ -31,12 +31,12 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.sfops.integration_users.plugins.module_utils.ids import same_id
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import rules
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.licenses import (
-    INTEGRATION_LICENSE,
     INTEGRATION_PSL_DEVELOPER_NAME as INTEGRATION_PSL,
 )
-from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.users import license_kind_of
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.records import (
+    permission_set_record, profile_record)
 
 
 STEP_ORDER = (
@@ -122,17 +122,17 @@ def comparable(state):
 
 def org_facts(licenses=(), psls=(), profiles=(), permission_sets=(), ui_login_counts=None,
               running_user_id=None):
-    """Index the org rows the preflight needs (UserLicense, PermissionSetLicense, Profile,
-    PermissionSet rows as returned by SOQL; ``ui_login_counts`` {user Id: UI logins in the window})."""
+    """Index what the preflight needs about the org: ``licenses`` user-license seat records
+    (``records.user_license_record``), ``psls`` PermissionSetLicense rows, ``profiles`` and
+    ``permission_sets`` rows as SOQL returns them; ``ui_login_counts`` {user Id: UI logins in the window}."""
+    license_names = dict((entry["id"], entry["name"]) for entry in licenses)
     return {
-        "licenses": {row["Id"]: {"id": row["Id"], "name": row.get("Name"), "total": row.get("TotalLicenses"),
-                                 "used": row.get("UsedLicenses")} for row in licenses},
+        "licenses": dict((entry["id"], {"id": entry["id"], "name": entry["name"], "total": entry.get("total"),
+                                        "used": entry.get("used")}) for entry in licenses),
         "psls": {row["Id"]: {"id": row["Id"], "name": row.get("DeveloperName"), "label": row.get("MasterLabel"),
                              "total": row.get("TotalLicenses"), "used": row.get("UsedLicenses")} for row in psls},
-        "profiles": {row["Id"]: {"id": row["Id"], "name": row.get("Name"), "license_id": row.get("UserLicenseId"),
-                                 "license": (row.get("UserLicense") or {}).get("Name")} for row in profiles},
-        "permission_sets": {row["Id"]: {"id": row["Id"], "name": row.get("Name"),
-                                        "license_id": row.get("LicenseId")} for row in permission_sets},
+        "profiles": dict((record["id"], record) for record in (profile_record(row, license_names) for row in profiles)),
+        "permission_sets": dict((record["id"], record) for record in map(permission_set_record, permission_sets)),
         "ui_login_counts": dict(ui_login_counts or {}),
         "running_user_id": running_user_id,
     }
@@ -154,27 +154,6 @@ def find_by_name(table, name):
     return None
 
 
-def select_target_profile(facts, target_profile=None, default_profile=None):
-    """The profile to move users to, and None or a reason why there is none.
-
-    ``default_profile`` is ``licenses.integration_summary(...)["default_profile"]``: profiles are
-    chosen by license there, never by name alone. A named ``target_profile`` (a clone) must be on
-    the integration license too: a custom "API Only" profile on the full license looks right and
-    frees nothing."""
-    if target_profile:
-        profile = find_by_name(facts["profiles"], target_profile)
-        if profile is None:
-            return None, "target profile %r does not exist" % target_profile
-        if profile["license"] != INTEGRATION_LICENSE:
-            return None, ("target profile %r is on the %r license, not %r: it would not free a full license"
-                          % (target_profile, profile["license"], INTEGRATION_LICENSE))
-        return profile, None
-    default_profile = default_profile or {}
-    if default_profile.get("id") in facts["profiles"]:
-        return facts["profiles"][default_profile["id"]], None
-    return None, default_profile.get("reason") or "no profile on the %r license" % INTEGRATION_LICENSE
-
-
 def license_name(facts, license_id):
     """Readable name of a user license or permission set license Id."""
     if license_id in facts["licenses"]:
@@ -182,16 +161,6 @@ def license_name(facts, license_id):
     if license_id in facts["psls"]:
         return facts["psls"][license_id]["label"] or facts["psls"][license_id]["name"]
     return license_id
-
-
-def permission_set_fits(permission_set, user_license_id, psl_ids):
-    """Whether a user on ``user_license_id`` holding ``psl_ids`` may be assigned the set."""
-    bound_to = permission_set.get("license_id")
-    if not bound_to:
-        return True
-    if license_kind_of(bound_to) == "permission_set_license":
-        return bound_to in psl_ids
-    return bound_to == user_license_id
 
 
 def migrated_state(current, facts, target, options):
@@ -217,7 +186,7 @@ def migrated_state(current, facts, target, options):
         permission_set = find_by_name(facts["permission_sets"], name)
         if permission_set is None:
             problems.append("permission set %r does not exist" % name)
-        elif not permission_set_fits(permission_set, target["license_id"], psl_ids):
+        elif not rules.permission_set_fits(permission_set, target["license_id"], psl_ids):
             problems.append("permission set %r is bound to the %r license and cannot be assigned on %r"
                             % (name, license_name(facts, permission_set["license_id"]), target["license"]))
         else:
@@ -228,7 +197,7 @@ def migrated_state(current, facts, target, options):
         kept = []
     else:
         kept = [ps for ps in current["permission_sets"] if ps["id"] not in requested_ids]
-        conflicting = [ps for ps in kept if not permission_set_fits(ps, target["license_id"], psl_ids)]
+        conflicting = [ps for ps in kept if not rules.permission_set_fits(ps, target["license_id"], psl_ids)]
         if conflicting and options.get("conflicting_permission_sets", "fail") != "remove":
             problems.append(
                 "holds permission sets bound to another license, which Salesforce refuses on the %r license: %s "
@@ -243,17 +212,15 @@ def migrated_state(current, facts, target, options):
         # Converged: old UI logins from before the migration must not make a re-run fail.
         return desired, problems
     problems.extend(user_guard_problems(current, facts))
-    ui_logins = facts["ui_login_counts"].get(current["id"], 0)
-    if ui_logins and not options.get("allow_ui_users"):
-        problems.append("has %d user-interface login(s) in the lookback window: a person uses it, and the integration "
-                        "license cannot log in to the UI (set allow_ui_users: true to move it anyway)" % ui_logins)
+    ui = rules.ui_login_finding(facts["ui_login_counts"].get(current["id"], 0), facts.get("lookback_days"))
+    if ui and not options.get("allow_ui_users"):
+        problems.append(ui["message"] + " (set allow_ui_users: true to move it anyway)")
     return desired, problems
 
 
 def user_guard_problems(current, facts):
-    if same_id(current["id"], facts.get("running_user_id")):
-        return ["is the user this module runs as: changing it would cut the module's own access"]
-    return []
+    found = rules.running_user_finding(current["id"], facts.get("running_user_id"))
+    return [found["message"]] if found else []
 
 
 def absent_state(current):
@@ -280,39 +247,19 @@ def restored_state(current, saved, facts):
     return desired, problems
 
 
-def _uses_license_seat(state):
-    return state is not None and state["is_active"]
-
-
 def seat_problems(pairs, facts):
-    """Problems when the user license or PSL seats are fewer than the users moving onto them.
-
-    ``pairs``: [(current or None for a new user, desired)]. Users leaving a license are not counted
-    as freeing a seat before the others arrive: the writes are not ordered that way."""
-    needed_licenses = {}
-    needed_psls = {}
+    """Seat problems (``rules.seat_findings`` messages) of the moves ``pairs``: [(current or None for a new
+    user, desired)]."""
+    moves = []
     for current, desired in pairs:
-        license_id = desired["profile"]["license_id"]
-        # An inactive user holds no user-license seat, but a permission set license assignment
-        # takes a PSL seat whether the user is active or not.
-        if desired["is_active"] and (not _uses_license_seat(current) or current["profile"]["license_id"] != license_id):
-            needed_licenses[license_id] = needed_licenses.get(license_id, 0) + 1
         held = set(psl["id"] for psl in current["permission_set_licenses"]) if current else set()
-        for psl in desired["permission_set_licenses"]:
-            if psl["id"] not in held:
-                needed_psls[psl["id"]] = needed_psls.get(psl["id"], 0) + 1
-    problems = []
-    for table, needed, kind in ((facts["licenses"], needed_licenses, "user license"),
-                                (facts["psls"], needed_psls, "permission set license")):
-        for license_id, count in sorted(needed.items(), key=lambda item: str(item[0])):
-            entry = table.get(license_id)
-            if entry is None or entry.get("total") is None or entry.get("used") is None:
-                continue
-            free = entry["total"] - entry["used"]
-            if count > free:
-                problems.append("the %s %r has %d free seat(s) and this run needs %d"
-                                % (kind, entry.get("label") or entry["name"], max(free, 0), count))
-    return problems
+        moves.append({"active": desired["is_active"], "to_license_id": desired["profile"]["license_id"],
+                      "from_license_id": current["profile"]["license_id"] if current else None,
+                      "from_active": bool(current and current["is_active"]),
+                      "added_psl_ids": [psl["id"] for psl in desired["permission_set_licenses"] if psl["id"] not in held]})
+    seats = dict(facts["licenses"])
+    seats.update((key, dict(value, name=value.get("label") or value["name"])) for key, value in facts["psls"].items())
+    return [item["message"] for item in rules.seat_findings(rules.seats_needed(moves), seats)]
 
 
 def changes(current, desired):

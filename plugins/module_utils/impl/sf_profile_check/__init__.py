@@ -28,11 +28,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import licenses
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import licenses, rules
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.access import (
     access_gap, describe_access, describe_subrequest, empty_access, fetch_access, is_empty, merge_access)
-from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError, ConfigurationError, error_from_rest_body
-from ansible_collections.sfops.integration_users.plugins.module_utils.ids import same_id, to18
+from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError, ConfigurationError
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import read_all, read_subrequests
+from ansible_collections.sfops.integration_users.plugins.module_utils.ids import is_id, same_id, to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_profile_check.scanner import (
     find_identifiers, find_references, scan_metadata)
@@ -42,7 +43,6 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce
 
 SCANS = ("apex", "triggers", "validation_rules", "flows", "formula_fields", "custom_settings")
 SEVERITIES = ("blocker", "warning", "info")
-QUERIES_PER_COMPOSITE = 5
 
 ARGUMENT_SPEC = dict(
     usernames=dict(type="list", elements="str"),
@@ -72,32 +72,14 @@ METADATA_TYPES = ("ValidationRule", "Flow", "CustomField")
 STOPPING_CODES = ("RUNNING_USER", "UI_LOGINS")
 _SEVERITY_RANK = dict((name, rank) for rank, name in enumerate(SEVERITIES))
 
-REMEDIATION = {
-    "NO_INTEGRATION_LICENSE": "Ask Salesforce to provision the 'Salesforce Integration' license (Enterprise, "
-                              "Unlimited and Performance editions include 5 seats) before migrating.",
-    "NO_SEATS": "Free or buy 'Salesforce Integration' seats, or check fewer users at a time.",
-    "NO_INTEGRATION_PSL": "Without the 'Salesforce API Integration' permission set license, permission sets cannot "
-                          "grant object access to integration users: ask Salesforce to provision it.",
-    "PSL_SHORT_OF_SEATS": "Free or buy 'Salesforce API Integration' permission set license seats.",
-    "TARGET_PROFILE_MISSING": "Name an existing profile of the 'Salesforce Integration' license in target_profile.",
-    "TARGET_PROFILE_WRONG_LICENSE": "Pick a profile of the 'Salesforce Integration' license; this one would keep "
-                                    "the users on a paid license.",
-    "TARGET_PROFILE_DUPLICATED": "Set target_profile to the Id of the profile to use, and remove or rename the "
-                                 "duplicates.",
-    "TARGET_PROFILE_DEPRECATED": "Prefer 'Minimum Access - API Only Integrations'; the deprecated profile may be "
-                                 "removed by Salesforce.",
+# What to do, by finding code; the codes of the shared rules come with their remediation from rules.
+REMEDIATION = dict(rules.REMEDIATION, **{
     "LOOKALIKE_PROFILE": "Do not use this profile for integration users: it is on another license. Rename it so it "
                          "is not mistaken for the integration profile (Salesforce known issue with custom "
                          "'API Only' profiles).",
     "USER_NOT_FOUND": "Check the username (sandbox usernames carry the sandbox name as a suffix).",
     "USER_INACTIVE": "Inactive users hold no seat; reactivate the user only if the integration is still in use.",
     "ALREADY_MIGRATED": "Nothing to do.",
-    "RUNNING_USER": "Run the migration as another administrator: the connecting user must keep its access.",
-    "UI_LOGINS": "This looks like a person, not an integration: do not move it, or give the integration its "
-                 "own user.",
-    "PERMISSION_SET_LICENSE_CONFLICT": "Remove these assignments before the profile changes (sf_integration_user "
-                                       "does it) and re-grant the access they give through a permission set bound to "
-                                       "'Salesforce API Integration' or to no license.",
     "PERMISSION_SET_ON_INTEGRATION_USER_LICENSE": "Bind the permission set to the 'Salesforce API Integration' "
                                                   "permission set license (or to none): bound to the user license "
                                                   "it cannot carry standard-object access.",
@@ -117,7 +99,7 @@ REMEDIATION = {
                                   "move, or the users lose these values silently.",
     "SCAN_INCOMPLETE": "Grant the connecting user View Setup and Configuration and Author Apex (or View All Data) "
                        "and run the check again.",
-}
+})
 
 
 def finding(code, severity, message, user=None, component=None, remediation=None):
@@ -145,74 +127,30 @@ def sort_findings(findings):
 
 
 # ---- org readiness (pure) ------------------------------------------------------------------------
-def _matches_profile(profile, wanted):
-    return same_id(profile["id"], wanted) or (profile["name"] or "").strip().lower() == wanted.strip().lower()
+def _from_rule(item, **where):
+    return finding(item["code"], item["severity"], item["message"], **where)
 
 
 def resolve_target(summary, target_profile=None):
-    """(target profile {id, name, license} or None, findings) from licenses.integration_summary()."""
-    findings = []
-    if target_profile:
-        on_license = [p for p in summary["profiles"] if _matches_profile(p, target_profile)]
-        elsewhere = [p for p in summary["look_alikes"] if _matches_profile(p, target_profile)]
-        if len(on_license) > 1:
-            findings.append(finding("TARGET_PROFILE_DUPLICATED", "blocker",
-                                    "%d profiles of the '%s' license match target_profile '%s'"
-                                    % (len(on_license), licenses.INTEGRATION_LICENSE, target_profile)))
-            return None, findings
-        if on_license:
-            return on_license[0], findings
-        if elsewhere:
-            findings.append(finding("TARGET_PROFILE_WRONG_LICENSE", "blocker",
-                                    "target profile '%s' is on the '%s' license, not on '%s'"
-                                    % (elsewhere[0]["name"], elsewhere[0]["license"], licenses.INTEGRATION_LICENSE)))
-            return None, findings
-        findings.append(finding("TARGET_PROFILE_MISSING", "blocker",
-                                "no profile '%s' on the '%s' license" % (target_profile, licenses.INTEGRATION_LICENSE)))
-        return None, findings
-
-    default = summary["default_profile"]
-    if not default.get("id"):
-        if summary["available"]:
-            findings.append(finding("TARGET_PROFILE_MISSING", "blocker",
-                                    "no target profile: %s" % default.get("reason")))
-        return None, findings
-    standard = [p for p in summary["profiles"] if p["name"] == licenses.STANDARD_PROFILE]
-    if len(standard) > 1:
-        findings.append(finding("TARGET_PROFILE_DUPLICATED", "warning",
-                                "%d profiles named '%s' are on the '%s' license; using %s"
-                                % (len(standard), licenses.STANDARD_PROFILE, licenses.INTEGRATION_LICENSE,
-                                   default["id"])))
-    if default.get("name") == licenses.DEPRECATED_PROFILE:
-        findings.append(finding("TARGET_PROFILE_DEPRECATED", "warning",
-                                "only the deprecated profile '%s' is on the '%s' license"
-                                % (licenses.DEPRECATED_PROFILE, licenses.INTEGRATION_LICENSE)))
-    target = [p for p in summary["profiles"] if same_id(p["id"], default["id"])]
-    return (target[0] if target else {"id": default["id"], "name": default["name"],
-                                      "license": licenses.INTEGRATION_LICENSE}), findings
+    """(target profile record or None, findings): ``rules.resolve_target_profile`` over the profiles of
+    ``licenses.integration_summary()`` (those on the integration license, the look-alikes and the
+    profile ``target_profile`` names)."""
+    target, found = rules.resolve_target_profile(summary["all_profiles"],
+                                                 target_profile, summary["default_profile"])
+    # Without the license there is no target to speak of: NO_INTEGRATION_LICENSE says it all.
+    if not summary["available"] and not target_profile:
+        found = [item for item in found if item["code"] != "TARGET_PROFILE_MISSING"]
+    return target, [_from_rule(item) for item in found]
 
 
-def readiness_findings(summary, to_move, needing_psl):
-    """Seat and PSL findings for ``to_move`` users, ``needing_psl`` of whom lack the integration PSL."""
-    findings = []
-    seats = summary["user_license"]
-    if seats is None:
-        findings.append(finding("NO_INTEGRATION_LICENSE", "blocker",
-                                "the org has no '%s' user license" % licenses.INTEGRATION_LICENSE))
-    elif to_move > seats["free"]:
-        findings.append(finding("NO_SEATS", "blocker",
-                                "%d user(s) to move but %d free '%s' seat(s) (%d of %d used)"
-                                % (to_move, seats["free"], licenses.INTEGRATION_LICENSE, seats["used"],
-                                   seats["total"])))
-    psl = summary["psl"]
-    if psl is None:
-        findings.append(finding("NO_INTEGRATION_PSL", "blocker",
-                                "the org has no '%s' permission set license" % licenses.INTEGRATION_PSL_LABEL))
-    elif needing_psl > psl["free"]:
-        findings.append(finding("PSL_SHORT_OF_SEATS", "blocker",
-                                "%d user(s) need the '%s' permission set license but %d seat(s) are free "
-                                "(%d of %d used)" % (needing_psl, licenses.INTEGRATION_PSL_LABEL, psl["free"],
-                                                      psl["used"], psl["total"])))
+def readiness_findings(summary, moves):
+    """License, seat and look-alike findings for ``moves`` (``rules.seats_needed`` moves)."""
+    findings = [_from_rule(item) for item in rules.missing_license_findings(summary["user_license"], summary["psl"])]
+    seats = {}
+    for entry in (summary["user_license"], summary["psl"]):
+        if entry is not None:
+            seats[entry["id"]] = entry
+    findings.extend(_from_rule(item) for item in rules.seat_findings(rules.seats_needed(moves), seats))
     for profile in summary["look_alikes"]:
         findings.append(finding("LOOKALIKE_PROFILE", "warning",
                                 "profile '%s' is named like an integration profile but is on the '%s' license"
@@ -221,9 +159,18 @@ def readiness_findings(summary, to_move, needing_psl):
     return findings
 
 
+def planned_move(user, target, summary):
+    """The move of ``user`` to ``target`` as ``rules.seats_needed`` counts it."""
+    psl = summary["psl"]
+    return {"active": bool(user.get("active", True)), "from_active": bool(user.get("active", True)),
+            "from_license_id": user["profile"].get("license_id"),
+            "to_license_id": target["license_id"] if target else (summary["user_license"] or {}).get("id"),
+            "added_psl_ids": [psl["id"]] if psl is not None and not _holds_integration_psl(user, psl) else []}
+
+
 # ---- users (pure) --------------------------------------------------------------------------------
 def is_migrated(user):
-    return (user.get("license") or "").lower() == licenses.INTEGRATION_LICENSE.lower()
+    return rules.is_migrated(user.get("license"))
 
 
 def _holds_integration_psl(user, psl):
@@ -232,11 +179,12 @@ def _holds_integration_psl(user, psl):
     return any(same_id(held["id"], psl["id"]) for held in user.get("permission_set_licenses") or ())
 
 
-def conflicting_sets(user):
-    """Assigned permission sets bound to a user license other than the integration one."""
-    return [ps for ps in user.get("permission_sets") or ()
-            if ps.get("license_kind") == "user_license"
-            and (ps.get("license") or "").lower() != licenses.INTEGRATION_LICENSE.lower()]
+def conflicting_sets(user, target_license_id, psl):
+    """Assigned permission sets the user could not keep on ``target_license_id`` (the target profile's
+    license, else the integration license) holding its PSLs and ``psl`` (the integration PSL record or
+    None): ``rules.conflicting_permission_sets``."""
+    held = [held["id"] for held in user.get("permission_set_licenses") or ()] + ([psl["id"]] if psl else [])
+    return rules.conflicting_permission_sets(user.get("permission_sets") or (), target_license_id, held)
 
 
 def _sets_on_integration_user_license(user):
@@ -249,11 +197,11 @@ def _names(sets):
     return ", ".join(sorted((ps.get("name") or ps.get("id") or "?") for ps in sets))
 
 
-def user_access_gap(user, target, fetched):
+def user_access_gap(user, target, fetched, removed_sets):
     """Access the user holds now (profile + sets that must go) that it would not hold after the move."""
     profiles = fetched.get("profiles", {})
     sets = fetched.get("permission_sets", {})
-    removed = set(to18(ps["id"]) for ps in conflicting_sets(user))
+    removed = set(to18(ps["id"]) for ps in removed_sets)
     kept = [sets.get(to18(ps["id"])) for ps in user.get("permission_sets") or () if to18(ps["id"]) not in removed]
     before = merge_access(profiles.get(to18(user["profile"]["id"])), *[sets.get(i) for i in sorted(removed)])
     after = merge_access(profiles.get(to18(target["id"])) if target else empty_access(), *kept)
@@ -266,8 +214,12 @@ def _short_list(items, limit=8):
     return "%s and %d more" % (", ".join(items[:limit]), len(items) - limit)
 
 
-def user_findings(user, target, fetched, running_user_id=None):
-    """Findings about one user (a dict from users.read_users) and its access gap."""
+def user_findings(user, target, fetched, running_user_id=None, license_id=None, psl=None):
+    """Findings about one user (a dict from users.read_users) and its access gap. ``license_id``: the
+    user license the user would move onto (by default the target's); ``psl``: the integration PSL record."""
+    if license_id is None and target:
+        license_id = target.get("license_id")
+    conflicts = conflicting_sets(user, license_id, psl)
     name = user["username"]
     findings = []
     if is_migrated(user):
@@ -276,29 +228,26 @@ def user_findings(user, target, fetched, running_user_id=None):
         return findings, empty_access()
     if not user.get("active", True):
         findings.append(finding("USER_INACTIVE", "warning", "the user is inactive", user=name))
-    gap = user_access_gap(user, target, fetched) if target else empty_access()
-    if running_user_id and same_id(user["id"], running_user_id):
-        findings.append(finding("RUNNING_USER", "blocker",
-                                "this is the user the check runs as; moving it would cut the migration's own access",
-                                user=name))
+    gap = user_access_gap(user, target, fetched, conflicts) if target else empty_access()
+    running = rules.running_user_finding(user["id"], running_user_id)
+    if running:
+        findings.append(_from_rule(running, user=name))
         return findings, gap
     logins = user.get("logins") or {}
-    if logins.get("ui"):
-        findings.append(finding("UI_LOGINS", "blocker",
-                                "%d user-interface login(s) in the last %d days (last %s)"
-                                % (logins["ui"], logins.get("lookback_days") or 0, logins.get("last_ui")),
-                                user=name))
+    ui = rules.ui_login_finding(logins.get("ui"), logins.get("lookback_days"), logins.get("last_ui"))
+    if ui:
+        findings.append(_from_rule(ui, user=name))
         # A person is not moved at all: how to move it would only be noise (same for the running user).
         return findings, gap
-    conflicts = conflicting_sets(user)
     if conflicts:
         by_license = {}
         for ps in conflicts:
-            by_license.setdefault(ps.get("license") or "?", []).append(ps)
-        for license_name in sorted(by_license):
+            kind = "permission set license" if ps.get("license_kind") == "permission_set_license" else "user license"
+            by_license.setdefault((ps.get("license") or ps.get("license_id") or "?", kind), []).append(ps)
+        for license_name, kind in sorted(by_license):
             findings.append(finding("PERMISSION_SET_LICENSE_CONFLICT", "blocker",
-                                    "permission set(s) bound to the '%s' user license: %s"
-                                    % (license_name, _names(by_license[license_name])), user=name))
+                                    "permission set(s) bound to the '%s' %s: %s"
+                                    % (license_name, kind, _names(by_license[(license_name, kind)])), user=name))
     misbound = _sets_on_integration_user_license(user)
     if misbound:
         findings.append(finding("PERMISSION_SET_ON_INTEGRATION_USER_LICENSE", "warning",
@@ -438,30 +387,14 @@ def custom_setting_findings(setting, rows, profile_labels):
 
 
 # ---- readers (HTTP) ------------------------------------------------------------------------------
-def _answers(raw_answers):
-    """{reference: (body, None) | (None, error)} from {reference: {"status", "body"}}."""
-    out = {}
-    for reference, answer in raw_answers.items():
-        if answer["status"] is not None and answer["status"] < 300:
-            out[reference] = (answer["body"], None)
-        else:
-            out[reference] = (None, error_from_rest_body(answer["body"], answer["status"], reference=reference))
-    return out
-
-
-def _tolerant_composite(client, subrequests):
-    """A REST composite where a failed subrequest does not stop the others."""
-    return _answers(client.composite(subrequests, raise_on_error=False))
-
-
 def _tooling_composite(client, subrequests):
-    """Like _tolerant_composite, through the Tooling API's own /tooling/composite resource.
+    """``reads.read_subrequests`` through the Tooling API's own /tooling/composite resource.
 
     Salesforce's REST /composite accepts sObject, query and collection resources, not Tooling ones.
     A call refused as a whole (e.g. no Tooling access) leaves every component of it unread.
     """
     try:
-        return _answers(client.composite(subrequests, raise_on_error=False, tooling=True))
+        return read_subrequests(client, subrequests, tooling=True)
     except ApiError as exc:
         return dict((sub.get("referenceId"), (None, exc)) for sub in subrequests)
 
@@ -473,13 +406,11 @@ def read_components(client, scans):
         return {}, []
     subrequests = [client.query_subrequest(scan, CODE_SOURCES[scan][1], tooling=True) for scan in wanted]
     records, errors = {}, []
-    for scan, (body, error) in sorted(_tooling_composite(client, subrequests).items()):
+    for scan, (found, error) in sorted(_tooling_composite(client, subrequests).items()):
         ctype = CODE_SOURCES[scan][0]
         if error is not None:
             errors.append((ctype, error))
-            records[ctype] = []
-        else:
-            records[ctype] = client.finish_query(body)["records"]
+        records[ctype] = found or []
     return records, errors
 
 
@@ -501,41 +432,43 @@ def read_metadata(client, components):
     return out, errors
 
 
-def read_org(client, with_global_describe=True):
+def read_org(client, with_global_describe=True, target_profile=None):
     """(license rows {user_licenses, psls, profiles}, PermissionSet describe, global describe or None):
-    one REST composite of three queries and two describes (describes are not queries)."""
+    one REST composite of three queries and two describes (describes are not queries). The profiles
+    are those ``licenses.profile_soql`` reads, with the one ``target_profile`` names (name or Id)."""
+    named = {}
+    if target_profile:
+        named = {"ids": [target_profile]} if is_id(target_profile) else {"names": [target_profile]}
     subrequests = [client.query_subrequest("user_licenses", licenses.USER_LICENSE_SOQL),
                    client.query_subrequest("psls", licenses.PSL_SOQL),
-                   client.query_subrequest("profiles", licenses.PROFILE_SOQL),
+                   client.query_subrequest("profiles", licenses.profile_soql(**named)),
                    describe_subrequest(client, "permission_set_describe")]
     if with_global_describe:
         subrequests.append({"method": "GET", "referenceId": "global_describe", "url": client.data_path("sobjects")})
-    bodies = client.composite(subrequests)
-    rows = dict((name, client.finish_query(bodies[name])["records"]) for name in ("user_licenses", "psls", "profiles"))
-    return rows, bodies["permission_set_describe"], bodies.get("global_describe")
+    values = read_all(client, subrequests)
+    rows = dict((name, values[name]) for name in ("user_licenses", "psls", "profiles"))
+    return rows, values["permission_set_describe"], values.get("global_describe")
 
 
 def read_custom_setting_rows(client, profile_ids, global_describe):
-    """({setting name: [rows owned by one of profile_ids]}, [errors], settings checked), 5 a call."""
+    """({setting name: [rows owned by one of profile_ids]}, [errors], settings checked); the client
+    sends five queries a call."""
     ids = sorted(set(to18(i) for i in profile_ids if i))
     if not ids:
         return {}, [], 0
     settings = sorted(o["name"] for o in (global_describe or {}).get("sobjects", ()) if o.get("customSetting"))
     rows, errors = {}, []
-    for start in range(0, len(settings), QUERIES_PER_COMPOSITE):
-        chunk = settings[start:start + QUERIES_PER_COMPOSITE]
-        subrequests = [client.query_subrequest(
-            name, "SELECT Id, SetupOwnerId FROM %s WHERE SetupOwnerId IN %s ORDER BY Id" % (name, soql_literal(ids)))
-            for name in chunk]
-        for name, (body, error) in sorted(_tolerant_composite(client, subrequests).items()):
-            if error is not None:
-                # List custom settings have no SetupOwnerId: nothing there can be owned by a profile.
-                if error.error_code != "INVALID_FIELD":
-                    errors.append(("CustomSetting", error))
-                continue
-            found = client.finish_query(body)["records"]
-            if found:
-                rows[name] = found
+    subrequests = [client.query_subrequest(
+        name, "SELECT Id, SetupOwnerId FROM %s WHERE SetupOwnerId IN %s ORDER BY Id" % (name, soql_literal(ids)))
+        for name in settings]
+    for name, (found, error) in sorted(read_subrequests(client, subrequests).items()):
+        if error is not None:
+            # List custom settings have no SetupOwnerId: nothing there can be owned by a profile.
+            if error.error_code != "INVALID_FIELD":
+                errors.append(("CustomSetting", error))
+            continue
+        if found:
+            rows[name] = found
     return rows, errors, len(settings)
 
 
@@ -553,7 +486,7 @@ def _running_user_id(client):
     return identity.get("user_id")
 
 
-def summarize(findings, users, gaps, movable_ids):
+def summarize(findings, users, gaps, movable_ids, conflicts):
     by_user = {}
     for item in findings:
         if item.get("user"):
@@ -568,7 +501,7 @@ def summarize(findings, users, gaps, movable_ids):
             "ready": not any(f["severity"] == "blocker" for f in own),
             "codes": sorted(set(f["code"] for f in own)),
             "access_gap": gaps.get(user["id"], empty_access()),
-            "permission_sets_to_remove": sorted(ps.get("name") for ps in conflicting_sets(user)),
+            "permission_sets_to_remove": sorted(ps.get("name") for ps in conflicts.get(user["id"], ())),
         })
     return summary
 
@@ -607,7 +540,8 @@ def run(task):
     scans = set(params["scans"] or ())
     asked = params.get("usernames")
 
-    license_rows, permission_set_describe, global_describe = read_org(client, "custom_settings" in scans)
+    license_rows, permission_set_describe, global_describe = read_org(client, "custom_settings" in scans,
+                                                                       params.get("target_profile"))
     integration = licenses.integration_summary(license_rows["user_licenses"], license_rows["psls"],
                                                license_rows["profiles"])
     target, findings = resolve_target(integration, params.get("target_profile"))
@@ -626,9 +560,12 @@ def run(task):
     fetched = fetch_access(client, profile_ids + ([target["id"]] if target else []), set_ids,
                            describe=permission_set_describe) if candidates else {"profiles": {}, "permission_sets": {}}
     running_user_id = _running_user_id(client)
-    gaps, stopped = {}, set()
+    license_id = target["license_id"] if target else (integration["user_license"] or {}).get("id")
+    gaps, stopped, conflicts = {}, set(), {}
     for user in users:
-        user_items, gaps[user["id"]] = user_findings(user, target, fetched, running_user_id)
+        conflicts[user["id"]] = conflicting_sets(user, license_id, integration["psl"])
+        user_items, gaps[user["id"]] = user_findings(user, target, fetched, running_user_id, license_id,
+                                                     integration["psl"])
         findings.extend(user_items)
         if any(item["code"] in STOPPING_CODES for item in user_items):
             stopped.add(user["id"])
@@ -636,8 +573,7 @@ def run(task):
     # People and the connecting user stay where they are: their profiles, seats and PSLs are not at
     # stake, so code naming "System Administrator" is not reported because the admin ran the check.
     movable = [u for u in candidates if u["id"] not in stopped]
-    needing_psl = len([u for u in movable if not _holds_integration_psl(u, integration["psl"])])
-    findings.extend(readiness_findings(integration, len(movable), needing_psl))
+    findings.extend(readiness_findings(integration, [planned_move(u, target, integration) for u in movable]))
 
     movable_profile_ids = sorted(set(to18(u["profile"]["id"]) for u in movable))
     profile_labels = dict((to18(u["profile"]["id"]), u["profile"]["name"]) for u in movable)
@@ -659,7 +595,7 @@ def run(task):
         "ready": severities["blocker"] == 0,
         "target_profile": target,
         "findings": findings,
-        "users": summarize(findings, users, gaps, set(u["id"] for u in movable)),
+        "users": summarize(findings, users, gaps, set(u["id"] for u in movable), conflicts),
         "counts": counts,
         "severity_counts": severities,
         "scanned": scanned,

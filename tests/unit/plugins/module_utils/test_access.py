@@ -10,6 +10,8 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce
     access_by_parent, access_from_records, access_gap, build_permission_rows_soql, build_permission_set_soql,
     describe_access, describe_subrequest, empty_access, fetch_access, is_empty, merge_access, permission_fields)
 
+from fake_client import FakeClient as SharedFakeClient, soql_of
+
 ADMIN_PS = to18("0PS5g0000000001")
 TARGET_PS = to18("0PS5g0000000002")
 EXTRA_PS = to18("0PS5g0000000003")
@@ -150,33 +152,28 @@ PS_DESCRIBE = {"fields": [{"name": "Permissions" + name, "type": "boolean"}
                           for name in ("RunFlow", "ModifyAllData", "ApiEnabled", "ApiUserOnly", "ViewAllData")]}
 
 
-class FakeClient:
-    """Answers composite subrequests (queries by FROM object, the describe GET) from tables; counts calls."""
+class FakeClient(SharedFakeClient):
+    """The shared fake answering queries by FROM object and the PermissionSet describe from tables;
+    ``calls`` lists, per composite call, the SOQL or URL of each subrequest."""
 
     def __init__(self, tables):
+        super(FakeClient, self).__init__()
         self.tables = tables
-        self.calls = []
 
-    def data_path(self, path):
-        return "/services/data/v62.0/" + path
+    def _count(self, kind, detail):
+        pass
 
-    def query_subrequest(self, reference, soql):
-        return {"referenceId": reference, "soql": soql}
+    def composite(self, subrequests, all_or_none=False, raise_on_error=True, tooling=False):
+        subrequests = list(subrequests)
+        self.calls.append([soql_of(sub) or sub["url"] for sub in subrequests])
+        return super(FakeClient, self).composite(subrequests, all_or_none, raise_on_error, tooling)
 
-    def composite(self, subrequests):
-        self.calls.append([sub.get("soql") or sub["url"] for sub in subrequests])
-        out = {}
-        for sub in subrequests:
-            if "soql" in sub:
-                records = list(self.tables.get(sub["soql"].split(" FROM ")[1].split()[0], ()))
-                out[sub["referenceId"]] = {"totalSize": len(records), "done": True, "records": records}
-            else:
-                assert sub["url"].endswith("/sobjects/PermissionSet/describe") and sub["method"] == "GET"
-                out[sub["referenceId"]] = PS_DESCRIBE
-        return out
+    def answer_query(self, soql, reference, tooling):
+        return list(self.tables.get(soql.split(" FROM ")[1].split()[0], ()))
 
-    def finish_query(self, page):
-        return {"total_size": page["totalSize"], "records": page["records"]}
+    def answer_resource(self, subrequest, tooling):
+        assert subrequest["url"].endswith("/sobjects/PermissionSet/describe") and subrequest["method"] == "GET"
+        return 200, PS_DESCRIBE
 
 
 TABLES = {

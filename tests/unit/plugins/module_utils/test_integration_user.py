@@ -21,10 +21,11 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_integration_user as iu
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import users
-from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import reads
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import execute
+
+from fake_client import FakeClient as SharedFakeClient, soql_of
 
 FULL = to18("100000000000001")
 INTEG = to18("100000000000002")
@@ -191,24 +192,24 @@ class FakeOrg:
 
 
 def raise_on_error_used(subrequests):
-    return any("soql" in sub for sub in subrequests)
+    return any(soql_of(sub) is not None for sub in subrequests)
 
 
 class Credentials:
     identity_url = "https://fake/id/%s/%s" % (to18("00D000000000001"), ME)
 
 
-class FakeClient:
-    """Answers like the foundation Client; ``fail`` = {write call number: error code}."""
+class FakeClient(SharedFakeClient):
+    """The shared fake over FakeOrg; ``fail`` = {write call number: error code}. ``calls`` holds
+    ("read", [references]) per composite read and the writes (see ``transaction`` and ``_write``)."""
 
     org = "fake.my.salesforce.com"
     credentials = Credentials()
-    flow = None
-    api_usage = {"calls": 0, "used": None, "limit": None}
 
     def __init__(self, org):
+        super(FakeClient, self).__init__()
+        self.credentials = Credentials()
         self.sf = org
-        self.calls = []
         self.fail = {}
         self.writes = 0
         # (method, sObject, record Id or None) -> error code a subrequest of a transaction meets
@@ -218,30 +219,19 @@ class FakeClient:
         # runs once, just before the first transaction: another job's write between read and write
         self.before_first_transaction = None
 
-    def connect(self):
-        return self
+    def _count(self, kind, detail):
+        # Writes are recorded with what they change (transaction, _write); reads by their references.
+        if kind == "composite":
+            self.calls.append(("read", detail))
 
-    def query_subrequest(self, reference, soql, tooling=False):
-        return {"referenceId": reference, "soql": soql}
+    def answer_query(self, soql, reference, tooling):
+        # Salesforce: "Semi join sub-selects are not allowed with the 'OR' operator".
+        where = soql.split(" WHERE ", 1)[-1]
+        assert not (" OR " in where and "(SELECT" in where), soql
+        return self.sf.rows(reference, soql)
 
-    def data_path(self, path):
-        return "/services/data/v59.0/" + path
-
-    def composite(self, subrequests, all_or_none=False, raise_on_error=True):
-        if all_or_none:
-            return self._transaction(subrequests)
-        # Salesforce runs at most five queries in one composite request.
-        assert len(subrequests) <= reads.QUERIES_PER_COMPOSITE
-        for sub in subrequests:
-            # Salesforce: "Semi join sub-selects are not allowed with the 'OR' operator".
-            where = sub["soql"].split(" WHERE ", 1)[-1]
-            assert not (" OR " in where and "(SELECT" in where), sub["soql"]
-        self.calls.append(("read", [s["referenceId"] for s in subrequests]))
-        return dict((s["referenceId"], {"totalSize": 0, "done": True, "records": self.sf.rows(s["referenceId"], s["soql"])})
-                    for s in subrequests)
-
-    def finish_query(self, page, headers=None):
-        return {"total_size": len(page["records"]), "records": page["records"]}
+    def answer_transaction(self, subrequests):
+        return self._transaction(subrequests)
 
     def _transaction(self, subrequests):
         """An allOrNone composite: in order, ``@{ref.id}`` resolved, all rolled back on a failure."""

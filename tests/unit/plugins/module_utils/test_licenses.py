@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_integration_user
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import licenses
 
 UL_INT = "100000000000001"
@@ -121,8 +120,8 @@ def _like_matches(pattern, value):
     return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("%")), value, re.IGNORECASE) is not None
 
 
-@pytest.mark.parametrize("query", [licenses.PROFILE_SOQL, sf_integration_user.profile_soql()],
-                         ids=["licenses", "sf_integration_user"])
+@pytest.mark.parametrize("query", [licenses.PROFILE_SOQL, licenses.profile_soql(names=["Named"], ids=["00e000000000009"])],
+                         ids=["every module", "with named profiles"])
 def test_profile_queries_read_every_name_the_look_alike_rule_flags(query):
     patterns = re.findall(r"Name LIKE '([^']*)'", query)
     assert "UserLicense.Name = 'Salesforce Integration'" in query

@@ -11,11 +11,14 @@ import pytest
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_integration_user import user_state as m
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.users import normalize_user
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import rules
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.licenses import (
     DEPRECATED_PROFILE,
+    INTEGRATION_LICENSE,
     STANDARD_PROFILE,
     integration_summary,
 )
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.records import user_license_record
 
 FULL = to18("100000000000001")
 INTEG = to18("100000000000002")
@@ -42,28 +45,31 @@ def _profile(row_id, name, license_id, license_name):
 
 
 def make_facts(integration_free=5, psl_free=5, profiles=None, ui=None):
-    facts = m.org_facts(**_rows(integration_free, psl_free, profiles), ui_login_counts=ui or {},
-                        running_user_id=ME)
+    rows = _rows(integration_free, psl_free, profiles)
+    rows["licenses"] = [user_license_record(row) for row in rows["licenses"]]
+    facts = m.org_facts(**rows, ui_login_counts=ui or {}, running_user_id=ME)
     facts["default_profile"] = integration_summary(*[_rows(integration_free, psl_free, profiles)[key] for key in (
         "licenses", "psls", "profiles")])["default_profile"]
     return facts
 
 
 def target_of(facts, name=None):
-    return m.select_target_profile(facts, name, facts["default_profile"])
+    target, found = rules.resolve_target_profile(facts["profiles"].values(), name, facts["default_profile"])
+    blockers = [item["message"] for item in found if item["severity"] == "blocker"]
+    return target, blockers[0] if blockers else None
 
 
 def _rows(integration_free, psl_free, profiles):
     return dict(
-        licenses=[_license(FULL, "Salesforce", 100, 90), _license(INTEG, m.INTEGRATION_LICENSE, 5, 5 - integration_free)],
+        licenses=[_license(FULL, "Salesforce", 100, 90), _license(INTEG, INTEGRATION_LICENSE, 5, 5 - integration_free)],
         psls=[{"Id": PSL_INTEG, "DeveloperName": m.INTEGRATION_PSL, "MasterLabel": "Salesforce API Integration",
                "TotalLicenses": 5, "UsedLicenses": 5 - psl_free},
               {"Id": PSL_OTHER, "DeveloperName": "OtherPsl", "MasterLabel": "Other", "TotalLicenses": 10,
                "UsedLicenses": 0}],
         profiles=profiles if profiles is not None else [
             _profile(ADMIN_PROFILE, "System Administrator", FULL, "Salesforce"),
-            _profile(MIN_ACCESS, STANDARD_PROFILE, INTEG, m.INTEGRATION_LICENSE),
-            _profile(CLONE, "Integration Clone", INTEG, m.INTEGRATION_LICENSE),
+            _profile(MIN_ACCESS, STANDARD_PROFILE, INTEG, INTEGRATION_LICENSE),
+            _profile(CLONE, "Integration Clone", INTEG, INTEGRATION_LICENSE),
             _profile(LOOKALIKE, "API Only Custom", FULL, "Salesforce")],
         permission_sets=[{"Id": PS_FULL, "Name": "SalesCloudExtras", "LicenseId": FULL},
                          {"Id": PS_FREE, "Name": "Unbound", "LicenseId": None},
@@ -120,14 +126,14 @@ def test_lookalike_profile_on_full_license_is_refused():
 
 
 def test_no_standard_profile_and_several_clones_asks_for_target():
-    facts = make_facts(profiles=[_profile(CLONE, "A", INTEG, m.INTEGRATION_LICENSE),
-                                 _profile(MIN_ACCESS, "B", INTEG, m.INTEGRATION_LICENSE)])
+    facts = make_facts(profiles=[_profile(CLONE, "A", INTEG, INTEGRATION_LICENSE),
+                                 _profile(MIN_ACCESS, "B", INTEG, INTEGRATION_LICENSE)])
     profile, reason = target_of(facts)
     assert profile is None and "2 custom profiles" in reason
 
 
 def test_deprecated_profile_used_when_standard_missing():
-    facts = make_facts(profiles=[_profile(MIN_ACCESS, DEPRECATED_PROFILE, INTEG, m.INTEGRATION_LICENSE)])
+    facts = make_facts(profiles=[_profile(MIN_ACCESS, DEPRECATED_PROFILE, INTEG, INTEGRATION_LICENSE)])
     assert target_of(facts)[0]["id"] == MIN_ACCESS
 
 
@@ -225,7 +231,7 @@ def test_running_user_is_recognised_from_a_15_character_id():
 
 
 def test_converged_user_has_no_changes_and_ignores_old_ui_logins():
-    record = user_record(profile=(STANDARD_PROFILE, MIN_ACCESS, INTEG, m.INTEGRATION_LICENSE),
+    record = user_record(profile=(STANDARD_PROFILE, MIN_ACCESS, INTEG, INTEGRATION_LICENSE),
                          sets=[(PS_INTEG, "Integration_Access", PSL_INTEG)])
     record["PermissionSetLicenseAssignments"] = {"totalSize": 1, "done": True, "records": [
         {"Id": "2LA000000000001AAA", "PermissionSetLicenseId": PSL_INTEG,
@@ -247,8 +253,8 @@ def test_seats_counted_for_license_and_psl():
     assert m.seat_problems(pairs, make_facts(integration_free=3, psl_free=3)) == []
     problems = m.seat_problems(pairs, make_facts(integration_free=2, psl_free=1))
     assert problems == [
-        "the user license 'Salesforce Integration' has 2 free seat(s) and this run needs 3",
-        "the permission set license 'Salesforce API Integration' has 1 free seat(s) and this run needs 3"]
+        "the user license 'Salesforce Integration' has 2 free seat(s) and this run needs 3 (3 of 5 used)",
+        "the permission set license 'Salesforce API Integration' has 1 free seat(s) and this run needs 3 (4 of 5 used)"]
 
 
 def test_inactive_target_needs_no_seat_and_reactivation_does():
@@ -257,15 +263,15 @@ def test_inactive_target_needs_no_seat_and_reactivation_does():
     inactive = state(user_record(active=False))
     back = copy.deepcopy(inactive)
     back["is_active"] = True
-    facts = m.org_facts(licenses=[_license(FULL, "Salesforce", 10, 10)])
+    facts = m.org_facts(licenses=[user_license_record(_license(FULL, "Salesforce", 10, 10))])
     assert m.seat_problems([(inactive, back)], facts) == [
-        "the user license 'Salesforce' has 0 free seat(s) and this run needs 1"]
+        "the user license 'Salesforce' has 0 free seat(s) and this run needs 1 (10 of 10 used)"]
 
 
 def test_inactive_user_moved_needs_a_psl_seat_but_no_license_seat():
     current, desired = _migrate(user_record(active=False))[:2]
     assert m.seat_problems([(current, desired)], make_facts(integration_free=0, psl_free=0)) == [
-        "the permission set license 'Salesforce API Integration' has 0 free seat(s) and this run needs 1"]
+        "the permission set license 'Salesforce API Integration' has 0 free seat(s) and this run needs 1 (5 of 5 used)"]
 
 
 def test_absent_plan_only_deactivates():

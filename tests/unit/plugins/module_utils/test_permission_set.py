@@ -13,6 +13,8 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.impl impor
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError, OperationError
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 
+from fake_client import FakeClient as SharedFakeClient
+
 PSL = {"Id": to18("0PL000000000001"), "DeveloperName": "SalesforceAPIIntegrationPsl",
        "MasterLabel": "Salesforce API Integration"}
 FULL = {"Id": to18("100000000000001"), "Name": "Salesforce"}
@@ -198,10 +200,11 @@ def test_absent_plans_one_delete():
 
 # ---- run() on a fake org ---------------------------------------------------------------------
 
-class FakeOrg:
+class FakeOrg(SharedFakeClient):
     """Enough of one org for sf_permission_set: sets, rows, licenses; writes applied; calls counted."""
 
     def __init__(self, refuse_objects=()):
+        super(FakeOrg, self).__init__()
         self.org = "fake-org"
         self.user = "admin@fake.example"
         self.calls = 0
@@ -219,19 +222,23 @@ class FakeOrg:
         self.refuse_objects = refuse_objects
         self.counter = 100
 
-    # client API used by the implementation
-    def data_path(self, path):
-        return "/services/data/v62.0/" + path
-
-    def query_subrequest(self, reference, soql):
-        return {"method": "GET", "url": self.data_path("query?q=" + soql), "referenceId": reference}
-
-    def finish_query(self, page):
-        return {"total_size": page["totalSize"], "records": page["records"]}
-
-    def query(self, soql):
+    # what the org answers, through the shared fake client
+    def _count(self, kind, detail):
         self.calls += 1
-        return self.finish_query(self._query(soql))
+        if kind == "transaction":
+            self.write_calls += 1
+
+    def answer_query(self, soql, reference, tooling):
+        return self._query(soql)["records"]
+
+    def answer_resource(self, subrequest, tooling):
+        url = subrequest["url"]
+        if url.endswith("/describe"):
+            return 200, {"fields": [{"name": n, "type": "boolean"} for n in PERMISSION_FIELDS]}
+        record_id = url.rsplit("/", 1)[1]
+        if "/sobjects/PermissionSet/" in url and (record_id in self.sets or record_id in self.profile_sets):
+            return 200, dict(self.sets.get(record_id) or self.profile_sets[record_id])
+        return 404, [{"errorCode": "NOT_FOUND", "message": "no record %s" % record_id}]
 
     def _new_id(self, prefix):
         self.counter += 1
@@ -267,46 +274,24 @@ class FakeOrg:
             raise AssertionError(soql)
         return {"totalSize": len(rows), "done": True, "records": [dict(r) for r in rows]}
 
-    def composite(self, subrequests, all_or_none=False, raise_on_error=True):
-        self.calls += 1
-        assert len(subrequests) <= 25
-        assert sum(1 for s in subrequests if "query?q=" in s["url"]) <= 5
-        if subrequests[0]["method"] != "GET":
-            self.write_calls += 1
+    def answer_transaction(self, subrequests):
         answers = {}
         ids = {}
         snapshot = json.dumps([self.sets, self.rows])
         for sub in subrequests:
-            ref, url = sub["referenceId"], sub["url"]
+            ref = sub["referenceId"]
             try:
-                if "query?q=" in url:
-                    body, status = self._query(url.split("query?q=", 1)[1]), 200
-                elif url.endswith("/describe"):
-                    body, status = {"fields": [{"name": n, "type": "boolean"} for n in PERMISSION_FIELDS]}, 200
-                elif sub["method"] == "GET":
-                    found = list(self.sets.values())
-                    if "@{set.records[0].Id}" in url and answers["set"]["body"]["records"]:
-                        first = answers["set"]["body"]["records"][0]["Id"]
-                        body, status = dict(self.sets.get(first) or self.profile_sets[first]), 200
-                    else:
-                        body, status = [{"errorCode": "NOT_FOUND", "message": "no record %s" % len(found)}], 404
-                else:
-                    body, status = self._write(sub, ids), (201 if sub["method"] == "POST" else 204)
-                    if sub["method"] == "POST":
-                        ids[ref] = body["id"]
+                body, status = self._write(sub, ids), (201 if sub["method"] == "POST" else 204)
+                if sub["method"] == "POST":
+                    ids[ref] = body["id"]
             except ValueError as exc:
                 body, status = [{"errorCode": "FIELD_INTEGRITY_EXCEPTION", "message": str(exc)}], 400
-                if all_or_none:
-                    self.sets, self.rows = json.loads(snapshot)
-                    for done in answers:
-                        answers[done] = {"status": 400, "body": [{"errorCode": "PROCESSING_HALTED",
-                                                                 "message": "halted"}]}
+                self.sets, self.rows = json.loads(snapshot)
+                for done in answers:
+                    answers[done] = {"status": 400, "body": [{"errorCode": "PROCESSING_HALTED", "message": "halted"}]}
             answers[ref] = {"status": status, "body": body}
-            if status >= 300 and all_or_none:
+            if status >= 300:
                 break
-        if raise_on_error:
-            assert all(a["status"] < 300 for a in answers.values()), answers
-            return dict((ref, a["body"]) for ref, a in answers.items())
         return answers
 
     def _write(self, sub, ids):

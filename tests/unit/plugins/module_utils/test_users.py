@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import users as U
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import records, rules
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
+
+from fake_client import FakeClient as SharedFakeClient
 
 ADMIN = to18("005000000000001")
 SVC = to18("005000000000002")
@@ -154,16 +157,16 @@ def _failed(verdict):
 
 
 def test_integration_user_is_a_candidate_with_every_check_listed():
-    verdict = U.assess_candidate(_candidate(), running_user_id=ADMIN)
+    verdict = rules.assess_candidate(_candidate(), running_user_id=ADMIN)
     assert verdict["candidate"] is True
-    assert [c["check"] for c in verdict["checks"]] == list(U.CANDIDATE_CHECKS)
+    assert [c["check"] for c in verdict["checks"]] == list(rules.CANDIDATE_CHECKS)
     assert verdict["reasons"][0].startswith("candidate: ")
 
 
 def test_person_with_ui_logins_is_not_a_candidate():
     user = U.normalize_user(user_row())
     U.merge_login_rows([user], [login_row(SVC, "Remote Access 2.0", 40), login_row(SVC, "Application", 12)], 90)
-    verdict = U.assess_candidate(user)
+    verdict = rules.assess_candidate(user)
     assert not verdict["candidate"] and _failed(verdict) == ["api_only_logins"]
     assert "12 UI" in verdict["reasons"][0] and "last 90 days" in verdict["reasons"][0]
 
@@ -171,13 +174,13 @@ def test_person_with_ui_logins_is_not_a_candidate():
 def test_no_logins_is_not_evidence_of_an_integration():
     user = U.normalize_user(user_row())
     U.merge_login_rows([user], [], 90)
-    assert _failed(U.assess_candidate(user)) == ["api_only_logins"]
+    assert _failed(rules.assess_candidate(user)) == ["api_only_logins"]
 
 
 def test_unknown_login_type_blocks_and_is_named():
     user = U.normalize_user(user_row())
     U.merge_login_rows([user], [login_row(SVC, "Brand New Type", 1)], 90)
-    verdict = U.assess_candidate(user)
+    verdict = rules.assess_candidate(user)
     assert _failed(verdict) == ["api_only_logins"] and "Brand New Type" in verdict["reasons"][0]
 
 
@@ -188,11 +191,11 @@ def test_unknown_login_type_blocks_and_is_named():
     ({"license_name": "Chatter Free"}, ["paid_license"]),
 ])
 def test_each_check_can_fail(overrides, failed):
-    assert _failed(U.assess_candidate(_candidate(**overrides))) == failed
+    assert _failed(rules.assess_candidate(_candidate(**overrides))) == failed
 
 
 def test_running_user_is_never_a_candidate_in_either_id_form():
-    verdict = U.assess_candidate(_candidate(), running_user_id=SVC[:15])
+    verdict = rules.assess_candidate(_candidate(), running_user_id=SVC[:15])
     assert _failed(verdict) == ["not_running_user"]
 
 
@@ -201,39 +204,36 @@ def test_missing_usernames_case_insensitive():
     assert U.missing_usernames(["svc@acme.example", "nobody@x.y"], users) == ["nobody@x.y"]
 
 
-class FakeClient:
-    """Answers queries by their outermost FROM object; counts calls as Salesforce would."""
+class FakeClient(SharedFakeClient):
+    """The shared fake answering queries by their outermost FROM object, in pages of ``page_size``;
+    ``calls`` counts API calls as Salesforce would (one per composite, one per further page)."""
 
     def __init__(self, answers, page_size=None):
+        super(FakeClient, self).__init__()
         self.answers = answers
         self.asked = []
         self.calls = 0
         self.page_size = page_size
 
-    def _answer(self, soql):
+    def _count(self, kind, detail):
+        self.calls += 1
+
+    def answer_query(self, soql, reference, tooling):
         self.asked.append(soql)
         outer = soql.split(" FROM ")[-1] if "LoginHistory" not in soql else "LoginHistory"
         rows = self.answers[outer.split()[0]]
-        if callable(rows):
-            rows = rows(soql)
+        return rows(soql) if callable(rows) else rows
+
+    def _answer(self, subrequest, tooling):
+        answer = super(FakeClient, self)._answer(subrequest, tooling)
+        body = answer["body"]
+        rows = body["records"]
         if self.page_size and len(rows) > self.page_size:
-            return {"totalSize": len(rows), "done": False, "nextRecordsUrl": "/next",
-                    "records": rows[:self.page_size], "_rest": rows[self.page_size:]}
-        return {"totalSize": len(rows), "done": True, "records": rows}
+            answer["body"] = {"totalSize": len(rows), "done": False, "nextRecordsUrl": "/next",
+                              "records": rows[:self.page_size], "_rest": rows[self.page_size:]}
+        return answer
 
-    def query(self, soql):
-        self.calls += 1
-        return self.finish_query(self._answer(soql))
-
-    def query_subrequest(self, reference, soql):
-        return {"referenceId": reference, "soql": soql}
-
-    def composite(self, subrequests):
-        self.calls += 1
-        assert len(subrequests) <= 5
-        return dict((s["referenceId"], self._answer(s["soql"])) for s in subrequests)
-
-    def finish_query(self, page):
+    def finish_query(self, page, headers=None):
         records = list(page["records"])
         rest = page.get("_rest") or []
         while rest:

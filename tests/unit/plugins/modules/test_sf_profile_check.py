@@ -13,6 +13,8 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.errors imp
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import execute
 
+from fake_client import FakeClient as SharedFakeClient, soql_of
+
 SF_LICENSE = to18("1005g0000000001")
 INT_LICENSE = to18("1005g0000000002")
 INT_PSL = to18("0PL5g0000000001")
@@ -63,6 +65,13 @@ def summary(**kwargs):
     return licenses.integration_summary(rows["user_licenses"], rows["psls"], rows["profiles"])
 
 
+def moves(count, needing_psl):
+    """``count`` active users moving from the full license onto the integration one, the first
+    ``needing_psl`` of them without the integration PSL yet."""
+    return [{"active": True, "from_license_id": SF_LICENSE, "to_license_id": INT_LICENSE,
+             "added_psl_ids": [INT_PSL] if n < needing_psl else []} for n in range(count)]
+
+
 def codes(findings):
     return [(f["code"], f["severity"]) for f in findings]
 
@@ -105,19 +114,20 @@ def test_no_target_profile_at_all():
 
 
 def test_seats_and_look_alikes():
-    findings = pc.readiness_findings(summary(free=1, psl_free=0), to_move=2, needing_psl=1)
+    findings = pc.readiness_findings(summary(free=1, psl_free=0), moves(2, needing_psl=1))
     assert codes(findings) == [("NO_SEATS", "blocker"), ("PSL_SHORT_OF_SEATS", "blocker"),
                                ("LOOKALIKE_PROFILE", "warning")]
-    assert findings[0]["message"] == "2 user(s) to move but 1 free 'Salesforce Integration' seat(s) (4 of 5 used)"
+    assert findings[0]["message"] == ("the user license 'Salesforce Integration' has 1 free seat(s) and this run "
+                                      "needs 2 (4 of 5 used)")
     assert findings[2]["component"]["name"] == "API Only"
-    assert codes(pc.readiness_findings(summary(free=2), 2, 2)) == [("LOOKALIKE_PROFILE", "warning")]
+    assert codes(pc.readiness_findings(summary(free=2), moves(2, 2))) == [("LOOKALIKE_PROFILE", "warning")]
 
 
 def test_missing_license_and_psl():
     rows = license_rows()
     from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import licenses
     bare = licenses.integration_summary(rows["user_licenses"][:1], [], rows["profiles"][1:])
-    assert codes(pc.readiness_findings(bare, 1, 1)) == [
+    assert codes(pc.readiness_findings(bare, moves(1, 1))) == [
         ("NO_INTEGRATION_LICENSE", "blocker"), ("NO_INTEGRATION_PSL", "blocker"), ("LOOKALIKE_PROFILE", "warning")]
 
 
@@ -153,13 +163,13 @@ def test_user_traps():
 
 def test_permission_set_on_the_integration_user_license_is_a_warning_and_kept():
     misbound = {"id": to18("0PS5g0000000002"), "name": "Int_Access", "license": "Salesforce Integration",
-                "license_kind": "user_license"}
+                "license_id": INT_LICENSE, "license_kind": "user_license"}
     psl_bound = {"id": to18("0PS5g0000000003"), "name": "Api_Access", "license": "Salesforce API Integration",
-                 "license_kind": "permission_set_license"}
+                 "license_id": INT_PSL, "license_kind": "permission_set_license"}
     svc = user("svc@acme.com", "0055g0000000005", permission_sets=[misbound, psl_bound])
-    findings, _gap = pc.user_findings(svc, None, {})
+    findings, _gap = pc.user_findings(svc, None, {}, license_id=INT_LICENSE, psl={"id": INT_PSL})
     assert codes(findings) == [("PERMISSION_SET_ON_INTEGRATION_USER_LICENSE", "warning")]
-    assert pc.conflicting_sets(svc) == []
+    assert pc.conflicting_sets(svc, INT_LICENSE, {"id": INT_PSL}) == []
 
 
 # ---- code and configuration -------------------------------------------------------------------------
@@ -229,57 +239,41 @@ def test_sort_is_stable_and_removes_duplicates():
 
 
 # ---- readers: call counts ---------------------------------------------------------------------------
-class FakeClient:
-    """Composite and query answers from a table of rows by FROM object; counts calls like Salesforce."""
-
-    flow = None
+class FakeClient(SharedFakeClient):
+    """The shared fake answering from a table of rows by FROM object; ``calls`` lists (label, subrequests)
+    per composite call, as the client splits them."""
 
     def __init__(self, rows, failing=(), tooling_composite=True):
-        self.rows = rows
+        super(FakeClient, self).__init__()
+        self.tables = rows
         self.failing = failing
         self.tooling_composite = tooling_composite
-        self.calls = []
 
-    def data_path(self, path):
-        return "/services/data/v62.0/" + path
+    def _count(self, kind, detail):
+        self.calls.append((kind, len(detail)))
 
-    def query_subrequest(self, reference, soql, tooling=False):
-        return {"method": "GET", "referenceId": reference, "soql": soql, "url": "/services/data/v62.0/query"}
-
-    def _sub(self, sub):
-        if "soql" in sub:
-            sobject = sub["soql"].split(" FROM ")[1].split()[0]
-            if sobject in self.failing:
-                return {"status": 400, "body": [{"errorCode": self.failing[sobject], "message": "no"}]}
-            records = self.rows.get(sobject, [])
-            return {"status": 200, "body": {"totalSize": len(records), "done": True, "records": records}}
-        if "/tooling/sobjects/" not in sub["url"]:
-            return {"status": 200, "body": {"described": sub["url"]}}
-        record_id = sub["url"].rsplit("/", 1)[1]
-        return {"status": 200, "body": {"Id": record_id, "FullName": "X." + record_id, "Metadata": {}}}
-
-    def _chunk(self, label, chunk):
-        self.calls.append((label, len(chunk)))
-        assert len(chunk) <= 25
-        assert len([s for s in chunk if "soql" in s]) <= 5, "Salesforce allows 5 queries per composite"
-        return dict((sub["referenceId"], self._sub(sub)) for sub in chunk)
-
-    def composite(self, subrequests, raise_on_error=True, tooling=False):
-        label = "tooling/composite" if tooling else "composite"
+    def composite(self, subrequests, all_or_none=False, raise_on_error=True, tooling=False):
         if tooling and self.tooling_composite == "forbidden":
             self.calls.append(("tooling/composite forbidden", len(subrequests)))
             raise ApiError("no Tooling access", error_code="INSUFFICIENT_ACCESS", status=403)
-        answers = {}
-        # The shared client's own splitting, so the calls counted here are the ones it would make.
-        for chunk in composite_chunks(list(subrequests)):
-            answers.update(self._chunk(label, chunk))
-        if raise_on_error:
-            assert all(answer["status"] < 300 for answer in answers.values())
-            return dict((ref, answer["body"]) for ref, answer in answers.items())
-        return answers
+        return super(FakeClient, self).composite(subrequests, all_or_none, raise_on_error, tooling)
 
-    def finish_query(self, page):
-        return {"total_size": page["totalSize"], "records": page["records"]}
+    def _answer(self, subrequest, tooling):
+        soql = soql_of(subrequest)
+        if soql is not None and soql.split(" FROM ")[1].split()[0] in self.failing:
+            return {"status": 400, "body": [{"errorCode": self.failing[soql.split(" FROM ")[1].split()[0]],
+                                             "message": "no"}]}
+        return super(FakeClient, self)._answer(subrequest, tooling)
+
+    def answer_query(self, soql, reference, tooling):
+        return self.tables.get(soql.split(" FROM ")[1].split()[0], [])
+
+    def answer_resource(self, subrequest, tooling):
+        url = subrequest["url"]
+        if "/tooling/sobjects/" not in url:
+            return 200, {"described": url}
+        record_id = url.rsplit("/", 1)[1]
+        return 200, {"Id": record_id, "FullName": "X." + record_id, "Metadata": {}}
 
 
 def test_metadata_reads_cost_one_call_per_25_components():
@@ -328,7 +322,7 @@ def test_org_is_read_in_one_composite_with_both_describes():
 @pytest.fixture
 def patched(monkeypatch):
     state = {"users": [], "asked": []}
-    monkeypatch.setattr(pc, "read_org", lambda client, with_global_describe: (license_rows(), {}, {}))
+    monkeypatch.setattr(pc, "read_org", lambda client, with_global_describe, target_profile: (license_rows(), {}, {}))
 
     def fake_read_users(client, usernames=None, active=None, lookback_days=90):
         state["asked"].append((usernames, active, lookback_days))

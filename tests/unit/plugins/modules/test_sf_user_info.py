@@ -6,6 +6,8 @@ from ansible_collections.sfops.integration_users.plugins.module_utils import run
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_user_info import SPEC
 
+from fake_client import FakeClient as SharedFakeClient
+
 ADMIN = to18("005000000000001")
 SVC = to18("005000000000002")
 JANE = to18("005000000000003")
@@ -21,13 +23,13 @@ def user(user_id, username, license_name="Salesforce", active=True):
             "PermissionSetAssignments": None, "PermissionSetLicenseAssignments": None}
 
 
-class FakeClient:
-    flow = None
+class FakeClient(SharedFakeClient):
+    """The shared fake with this module's org: users, licenses and a login mix."""
 
     def __init__(self, params):
-        self.params = params
-        self.calls = 0
-        self.rows = {
+        super(FakeClient, self).__init__(params)
+        self.running_user = {"user_id": ADMIN, "username": "admin@acme.example", "organization_id": None}
+        self.tables = {
             "User": [user(ADMIN, "admin@acme.example"), user(JANE, "jane.doe@acme.example"),
                      user(SVC, "svc.mulesoft@acme.example")],
             "UserLicense": [{"Id": FULL, "Name": "Salesforce"}],
@@ -40,30 +42,12 @@ class FakeClient:
             ],
         }
 
-    @property
-    def api_usage(self):
-        return {"calls": self.calls, "used": None, "limit": None}
-
-    def query_subrequest(self, reference, soql):
-        return {"referenceId": reference, "soql": soql}
-
-    def composite(self, subrequests):
-        self.calls += 1
-        out = {}
-        for sub in subrequests:
-            soql = sub["soql"]
-            outer = "LoginHistory" if "FROM LoginHistory" in soql else soql.split(" FROM ")[-1].split()[0]
-            rows = self.rows[outer]
-            if outer == "User" and "Username IN" in soql:
-                rows = [r for r in rows if "'%s'" % r["Username"] in soql]
-            out[sub["referenceId"]] = {"totalSize": len(rows), "done": True, "records": rows}
-        return out
-
-    def finish_query(self, page):
-        return {"total_size": page["totalSize"], "records": page["records"]}
-
-    def identity(self):
-        return {"user_id": ADMIN, "username": "admin@acme.example"}
+    def answer_query(self, soql, reference, tooling):
+        outer = "LoginHistory" if "FROM LoginHistory" in soql else soql.split(" FROM ")[-1].split()[0]
+        rows = self.tables[outer]
+        if outer == "User" and "Username IN" in soql:
+            rows = [r for r in rows if "'%s'" % r["Username"] in soql]
+        return rows
 
 
 def execute(**params):
