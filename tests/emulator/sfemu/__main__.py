@@ -2,10 +2,8 @@
 import argparse
 import json
 import os
-import signal
 import sys
 import tempfile
-import threading
 
 from . import DEFAULT_API_VERSION
 
@@ -23,7 +21,8 @@ def _write_atomically(path, text, mode):
 def serve(args):
     from .estate import Estate
     from .faults import FaultRuleError, Faults
-    from .server import Emulator, EmulatorServer
+    from .server import Emulator
+    from .transport import EmulatorServer
     from .tls import generate_certificates, server_context
 
     state_dir = args.state_dir or tempfile.mkdtemp(prefix="sfemu-")
@@ -49,28 +48,19 @@ def serve(args):
     server = EmulatorServer((args.host, args.port), app, server_context(cert_path, key_path), verbose=args.verbose)
     app.base_url = "https://%s:%d" % (args.host, server.server_address[1])
 
-    stopping = threading.Event()
+    def ready():
+        info = {"base_url": app.base_url, "ca_file": ca_path, "pid": os.getpid(),
+                "api_version": DEFAULT_API_VERSION, "state_dir": state_dir,
+                "admin_url": app.base_url + "/__emulator__/", "orgs": app.connections()}
+        if args.ready_file:
+            # READY.json holds tokens and secrets: owner-only.
+            _write_atomically(args.ready_file, json.dumps(info, indent=2) + "\n", 0o600)
+        print("sfemu: serving %d orgs at %s" % (len(estate.orgs), app.base_url), file=sys.stderr, flush=True)
 
-    def stop(signum, frame):
-        # shutdown() waits for serve_forever() to return, so it must not run on the serving thread.
-        if not stopping.is_set():
-            stopping.set()
-            threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-
-    ready = {"base_url": app.base_url, "ca_file": ca_path, "pid": os.getpid(),
-             "api_version": DEFAULT_API_VERSION, "state_dir": state_dir,
-             "admin_url": app.base_url + "/__emulator__/", "orgs": app.connections()}
-    if args.ready_file:
-        # READY.json holds tokens and secrets: owner-only.
-        _write_atomically(args.ready_file, json.dumps(ready, indent=2) + "\n", 0o600)
-    print("sfemu: serving %d orgs at %s" % (len(estate.orgs), app.base_url), file=sys.stderr, flush=True)
+    # SIGTERM or SIGINT: the server stops accepting, finishes the requests in progress, then returns.
     try:
-        server.serve_forever(poll_interval=0.2)
+        server.run(on_ready=ready)
     finally:
-        server.server_close()
         if args.state_file:
             with estate.lock:
                 estate.save_state(args.state_file)

@@ -6,12 +6,10 @@ the host, so every org shares ``https://127.0.0.1:PORT``.
 import itertools
 import json
 import re
-import sys
 import threading
 import time
 import traceback
 from collections import OrderedDict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import DEFAULT_API_VERSION
@@ -58,7 +56,11 @@ def not_found():
 
 
 def bad_method(method, allowed="GET"):
-    return SFError(405, "METHOD_NOT_ALLOWED", "HTTP Method '%s' not allowed. Allowed are %s" % (method, allowed))
+    """405 naming the resource's methods; HEAD is allowed wherever GET is, and listed first."""
+    names = allowed.split(",")
+    if "GET" in names and "HEAD" not in names:
+        names.insert(0, "HEAD")
+    return SFError(405, "METHOD_NOT_ALLOWED", "HTTP Method '%s' not allowed. Allowed are %s" % (method, ",".join(names)))
 
 
 def is_setup_object(name):
@@ -262,6 +264,8 @@ def dispatch(call, method, sub, params, body, headers):
         return Answer(200, resources(call))
     head = parts[0]
     if head == "limits" and not tooling and len(parts) == 1:
+        if method != "GET":
+            raise bad_method(method)
         return Answer(200, org.limits())
     if head in ("query", "queryAll"):
         if method != "GET":
@@ -276,7 +280,7 @@ def dispatch(call, method, sub, params, body, headers):
     if head == "composite":
         if len(parts) >= 2 and parts[1] == "sobjects":
             return collections(call, method, parts[2:], params, body, tooling)
-        # POST /composite and /composite/batch never get here (see Handler._rest).
+        # POST /composite and /composite/batch never get here (see _rest).
         raise bad_method(method, "POST")
     raise not_found()
 
@@ -561,151 +565,174 @@ def _halted(reference):
 
 
 # HTTP ---------------------------------------------------------------------------------------------
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "sfemu"
-    sys_version = ""
-    timeout = 120               # an idle keep-alive connection frees its thread after this
+class Headers:
+    """Request headers by case-insensitive name (the last value of a repeated header wins)."""
 
-    def log_message(self, fmt, *args):
-        if self.server.verbose:
-            sys.stderr.write("%s %s\n" % (self.address_string(), fmt % args))
+    def __init__(self, pairs=()):
+        self._values = {}
+        for name, value in pairs:
+            self._values[name.lower()] = value
 
-    def do_GET(self):
-        self._handle("GET")
+    def get(self, name, default=None):
+        return self._values.get(name.lower(), default)
 
-    def do_POST(self):
-        self._handle("POST")
+    def __contains__(self, name):
+        return name.lower() in self._values
 
-    def do_PATCH(self):
-        self._handle("PATCH")
+    def items(self):
+        return self._values.items()
 
-    def do_PUT(self):
-        self._handle("PUT")
 
-    def do_DELETE(self):
-        self._handle("DELETE")
+class Request:
+    """One HTTP request as the transport (transport.py) hands it over: the body already de-chunked."""
 
-    def _read_body(self):
-        length = self.headers.get("Content-Length") or "0"
-        if not length.isdigit():
-            self.close_connection = True     # the rest of the stream cannot be framed any more
-            raise SFError(400, "JSON_PARSER_ERROR", "Invalid Content-Length")
-        return self.rfile.read(int(length)) if int(length) else b""
+    def __init__(self, method, path, query, headers, body=b""):
+        self.method = method.upper()
+        self.path = path            # percent-encoded, as it came on the request line
+        self.query = query
+        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+        self.body = body or b""
 
-    def _handle(self, method):
-        app = self.server.app
-        parsed = urlsplit(self.path)
-        path, params = parsed.path, parse_qs(parsed.query, keep_blank_values=True)
-        self.limit_org = None
-        try:
-            raw = self._read_body()
-            if path.startswith("/__emulator__/") or path == "/__emulator__":
-                answer = admin.handle(app, method, path[len("/__emulator__/"):], params, _parse_json(raw))
-            elif path.startswith("/services/oauth2/token"):
-                answer = self._token(app, method, path, raw)
-            elif path.startswith("/services/oauth2/userinfo") or path.startswith("/id/"):
-                answer = self._identity(app, method, path)
-            elif path.rstrip("/") == "/services/data":
-                answer = Answer(200, api_versions())
-            elif path.startswith("/services/data/"):
-                answer = self._rest(app, method, path, params, raw)
-            else:
-                answer = Answer(404, [not_found().as_rest()])
-        except OAuthError as exc:
-            answer = Answer(exc.status, exc.as_body())
-        except SFError as exc:
-            answer = Answer(exc.status, [exc.as_rest()])
-        except Exception:  # the emulator must answer like Salesforce, and say why on stderr
-            traceback.print_exc()
-            answer = Answer(500, [{"errorCode": "UNKNOWN_EXCEPTION",
-                                   "message": "An unexpected error occurred. Please include this ErrorId if you "
-                                              "contact support: 0-0 (emulator)"}])
-        self._write(answer)
 
-    def _bearer(self):
-        value = self.headers.get("Authorization") or ""
-        scheme, _, token = value.partition(" ")
-        return token.strip() if scheme.lower() in ("bearer", "oauth") else None
+class Response:
+    """What the transport writes: status, header pairs, payload (sent even for HEAD: the transport drops it)."""
 
-    def _token(self, app, method, path, raw):
-        request = FaultRequest(method, path, oauth=True)
-        self._sleep(app, request)
-        app.faults.check_errors(request)
-        if method != "POST":
-            raise OAuthError("invalid_request", "must use HTTP POST")
-        form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
-        return oauth.token(app, form, self.headers)
+    def __init__(self, status, headers, payload):
+        self.status = status
+        self.headers = headers
+        self.payload = payload
 
-    def _identity(self, app, method, path):
-        with app.estate.lock:
-            org, user = app.resolve_token(self._bearer())
-        if org is None:
-            # The identity service answers 403 with a plain message for a bad token.
-            return Answer(403, "Bad_OAuth_Token") if path.startswith("/id/") else Answer(
-                401, [{"errorCode": "INVALID_SESSION_ID", "message": "Session expired or invalid"}])
-        return oauth.identity(app, org, user, path)
 
-    def _sleep(self, app, request):
-        delay = app.faults.delay_seconds(request)
-        if delay > 0:
-            time.sleep(delay)
-
-    def _rest(self, app, method, path, params, raw):
-        found = _VERSION_PATH.match(path)
-        if not found or found.group(1) not in SUPPORTED_VERSIONS:
+def handle(app, request):
+    """Answer one request: route it, turn every error into Salesforce's shape. Never raises."""
+    path, method = request.path, request.method
+    params = parse_qs(request.query, keep_blank_values=True)
+    state = {"limit_org": None}
+    # HEAD is GET without the body: routed, authenticated and counted as GET is (the label keeps HEAD).
+    routed = "GET" if method == "HEAD" else method
+    try:
+        if path.startswith("//"):
+            # Salesforce has no resource under an empty first segment (clients that glue an instance URL
+            # ending in "/" to "/services/..." get a 404 there too).
             raise not_found()
-        version, sub = found.group(1), found.group(2) or ""
-        token = self._bearer()
-        with app.estate.lock:
-            org, user = app.resolve_token(token)
-        if org is None:
-            raise SFError(401, "INVALID_SESSION_ID", "Session expired or invalid")
-        self.limit_org = org
-        call = Call(app, org, user, version)
-        body = _parse_json(raw)
-        sobject, record_ids = _fault_target(sub, params, body)
-        request = FaultRequest(method, path, org.name, sobject, (params.get("q") or [None])[0])
-        app.faults.check_session(request, token)
-        self._sleep(app, request)
-        label = endpoint_label(method, sub)
-        headers = {k: v for k, v in self.headers.items()}
-        with app.estate.lock:
-            if org.api_used >= org.api_daily_limit:
-                raise limit_exceeded()
-            try:
-                app.faults.check_errors(request, record_ids[0] if record_ids else None)
-            except SFError as exc:
-                if exc.error_code != "UNABLE_TO_LOCK_ROW" or "/composite/sobjects" not in label:
-                    raise
-                # sObject Collections report a lock per record, in a 200 answer that counts as a call.
-                org.count_call(label)
-                return _locked_collection(method, record_ids)
-            if label in ("POST /composite/batch", "POST /tooling/composite/batch"):
-                return batch(call, body)
-            org.count_call(label)
-            if label in ("POST /composite", "POST /tooling/composite"):
-                return composite(call, body)
-            return dispatch(call, method, sub, params, body, headers)
-
-    def _write(self, answer):
-        text = isinstance(answer.body, str)       # a few identity errors are plain text, as Salesforce's
-        if answer.body is None or answer.status == 204:
-            payload = b""
+        if path.startswith("/__emulator__/") or path == "/__emulator__":
+            answer = admin.handle(app, routed, path[len("/__emulator__/"):], params, _parse_json(request.body))
+        elif path == "/services/oauth2/token" or path.startswith("/services/oauth2/token/"):
+            answer = _token(app, request, method, path)
+        elif path.startswith("/services/oauth2/userinfo") or path.startswith("/id/"):
+            answer = _identity(app, request, routed, path, params)
+        elif path.rstrip("/") == "/services/data":
+            if routed != "GET":
+                raise bad_method(method)
+            answer = Answer(200, api_versions())
+        elif path.startswith("/services/data/"):
+            answer = _rest(app, request, method, path, params, state)
         else:
-            payload = answer.body.encode("utf-8") if text else to_json(answer.body)
-        self.send_response(answer.status)
-        if payload:
-            self.send_header("Content-Type", "text/plain;charset=UTF-8" if text else "application/json;charset=UTF-8")
-        self.send_header("Content-Length", str(len(payload)))
-        org = getattr(self, "limit_org", None)
-        if org is not None:
-            self.send_header("Sforce-Limit-Info", "api-usage=%d/%d" % (org.api_used, org.api_daily_limit))
-        for key, value in answer.headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        if payload:
-            self.wfile.write(payload)
+            answer = Answer(404, [not_found().as_rest()])
+    except OAuthError as exc:
+        answer = Answer(exc.status, exc.as_body())
+    except SFError as exc:
+        answer = Answer(exc.status, [exc.as_rest()])
+    except Exception:  # the emulator must answer like Salesforce, and say why on stderr
+        traceback.print_exc()
+        answer = Answer(500, [{"errorCode": "UNKNOWN_EXCEPTION",
+                               "message": "An unexpected error occurred. Please include this ErrorId if you "
+                                          "contact support: 0-0 (emulator)"}])
+    return render(answer, state["limit_org"])
+
+
+def _bearer(request, params=None):
+    value = request.headers.get("Authorization") or ""
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() in ("bearer", "oauth") and token.strip():
+        return token.strip()
+    if params is not None and params.get("oauth_token"):
+        # The identity service also takes the token as a query parameter.
+        return params["oauth_token"][0]
+    return None
+
+
+def _token(app, request, method, path):
+    fault = FaultRequest(method, path, oauth=True)
+    _sleep(app, fault)
+    app.faults.check_errors(fault)
+    if method != "POST":
+        raise OAuthError("invalid_request", "must use HTTP POST")
+    form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
+    return oauth.token(app, form, request.headers)
+
+
+def _identity(app, request, method, path, params):
+    if method != "GET":
+        raise bad_method(request.method)
+    with app.estate.lock:
+        org, user = app.resolve_token(_bearer(request, params if path.startswith("/id/") else None))
+    if org is None:
+        # The identity service answers 403 with a plain message for a bad token.
+        return Answer(403, "Bad_OAuth_Token") if path.startswith("/id/") else Answer(
+            401, [{"errorCode": "INVALID_SESSION_ID", "message": "Session expired or invalid"}])
+    return oauth.identity(app, org, user, path)
+
+
+def _sleep(app, fault):
+    delay = app.faults.delay_seconds(fault)
+    if delay > 0:
+        time.sleep(delay)
+
+
+def _rest(app, request, method, path, params, state):
+    found = _VERSION_PATH.match(path)
+    if not found or found.group(1) not in SUPPORTED_VERSIONS:
+        raise not_found()
+    version, sub = found.group(1), found.group(2) or ""
+    routed = "GET" if method == "HEAD" else method
+    token = _bearer(request)
+    with app.estate.lock:
+        org, user = app.resolve_token(token)
+    if org is None:
+        raise SFError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+    state["limit_org"] = org
+    call = Call(app, org, user, version)
+    body = _parse_json(request.body)
+    sobject, record_ids = _fault_target(sub, params, body)
+    fault = FaultRequest(routed, path, org.name, sobject, (params.get("q") or [None])[0])
+    app.faults.check_session(fault, token)
+    _sleep(app, fault)
+    label = endpoint_label(method, sub)
+    with app.estate.lock:
+        if org.api_used >= org.api_daily_limit:
+            raise limit_exceeded()
+        try:
+            app.faults.check_errors(fault, record_ids[0] if record_ids else None)
+        except SFError as exc:
+            if exc.error_code != "UNABLE_TO_LOCK_ROW" or "/composite/sobjects" not in label:
+                raise
+            # sObject Collections report a lock per record, in a 200 answer that counts as a call.
+            org.count_call(label)
+            return _locked_collection(method, record_ids)
+        if label in ("POST /composite/batch", "POST /tooling/composite/batch"):
+            return batch(call, body)
+        org.count_call(label)
+        if label in ("POST /composite", "POST /tooling/composite"):
+            return composite(call, body)
+        return dispatch(call, routed, sub, params, body, request.headers)
+
+
+def render(answer, limit_org=None):
+    """An Answer as status, header pairs and payload bytes."""
+    text = isinstance(answer.body, str)       # a few identity errors are plain text, as Salesforce's
+    if answer.body is None or answer.status == 204:
+        payload = b""
+    else:
+        payload = answer.body.encode("utf-8") if text else to_json(answer.body)
+    headers = []
+    if payload:
+        headers.append(("Content-Type", "text/plain;charset=UTF-8" if text else "application/json;charset=UTF-8"))
+    headers.append(("Content-Length", str(len(payload))))
+    if limit_org is not None:
+        headers.append(("Sforce-Limit-Info", "api-usage=%d/%d" % (limit_org.api_used, limit_org.api_daily_limit)))
+    headers.extend(answer.headers.items())
+    return Response(answer.status, headers, payload)
 
 
 def batch(call, body):
@@ -793,36 +820,3 @@ def _parse_json(raw):
         return json.loads(raw)
     except ValueError as exc:
         raise SFError(400, "JSON_PARSER_ERROR", "Unexpected character in JSON body: %s" % exc) from None
-
-
-class EmulatorServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-    allow_reuse_address = True
-
-    def __init__(self, address, app, ssl_context, verbose=False):
-        super().__init__(address, Handler)
-        self.app = app
-        self.ssl_context = ssl_context
-        self.verbose = verbose
-
-    def finish_request(self, request, client_address):
-        # The TLS handshake runs in the connection's own thread, so a slow client never blocks accept().
-        try:
-            request = self.ssl_context.wrap_socket(request, server_side=True)
-        except (OSError, ValueError):
-            return
-        try:
-            super().finish_request(request, client_address)
-        finally:
-            try:
-                request.close()
-            except OSError:
-                pass
-
-    def handle_error(self, request, client_address):
-        # Clients dropping keep-alive connections are normal; only the unexpected is worth a trace.
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError, OSError)):
-            return
-        super().handle_error(request, client_address)
