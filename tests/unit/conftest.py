@@ -5,7 +5,10 @@ must sit under an ``ansible_collections/sfops/`` directory on ``sys.path``; the 
 that symlink under tests/output/ (git-ignored).
 """
 
+from __future__ import absolute_import, division, print_function
 from __future__ import annotations
+
+__metaclass__ = type
 
 import os
 import sys

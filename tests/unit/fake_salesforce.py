@@ -7,7 +7,10 @@ Tests register ``(method, path_regex) -> handler(request, match) -> (status, bod
 read back ``transport.requests`` to assert what the client sent. No sockets, no threads.
 """
 
+from __future__ import absolute_import, division, print_function
 from __future__ import annotations
+
+__metaclass__ = type
 
 import json
 import re

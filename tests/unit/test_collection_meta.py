@@ -3,7 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Collection metadata stays in step with the plugins: every module has its action plugin, and the
 `salesforce` action group holds exactly the modules that take the connection options."""
+from __future__ import absolute_import, division, print_function
 from __future__ import annotations
+
+__metaclass__ = type
 
 import importlib
 import os

@@ -2,7 +2,10 @@
 # Copyright: sfops.integration_users contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The shared action-plugin base: validation, check mode, no_log masking, warnings, as for a module."""
+from __future__ import absolute_import, division, print_function
 from __future__ import annotations
+
+__metaclass__ = type
 
 from unittest import mock
 

@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: sfops.integration_users contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
 from __future__ import annotations
+
+__metaclass__ = type
 
 import jwt
 import pytest

@@ -1,6 +1,9 @@
 """Unit tests of sf_permission_set's implementation: option parsing, licenses, plan, and run() on a fake org."""
 
+from __future__ import absolute_import, division, print_function
 from __future__ import annotations
+
+__metaclass__ = type
 
 import json
 import os

@@ -1,6 +1,9 @@
 """Unit tests of the users reader: SOQL built, rows normalised, login mix, candidate verdicts."""
 
+from __future__ import absolute_import, division, print_function
 from __future__ import annotations
+
+__metaclass__ = type
 
 import pytest
 

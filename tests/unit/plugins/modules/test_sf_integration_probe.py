@@ -2,7 +2,10 @@
 # Copyright: sfops.integration_users contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """sf_integration_probe: every probe's outcome is reported, a refused login or probe never fails the task."""
+from __future__ import absolute_import, division, print_function
 from __future__ import annotations
+
+__metaclass__ = type
 
 import pytest
 

@@ -1,6 +1,9 @@
 """sf_permission_set's option contract: the argument spec validates as the documentation says."""
 
+from __future__ import absolute_import, division, print_function
 from __future__ import annotations
+
+__metaclass__ = type
 
 import ast
 import os

@@ -2,7 +2,10 @@
 # Copyright: sfops.integration_users contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """sf_query: the implementation through runner.execute, and the module's own main() (AnsibleModule path)."""
+from __future__ import absolute_import, division, print_function
 from __future__ import annotations
+
+__metaclass__ = type
 
 import json
 

@@ -1,6 +1,9 @@
 """sf_user_info through the shared runner, on a fake client: result shape, candidates, missing users."""
 
+from __future__ import absolute_import, division, print_function
 from __future__ import annotations
+
+__metaclass__ = type
 
 from ansible_collections.sfops.integration_users.plugins.module_utils import runner
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
