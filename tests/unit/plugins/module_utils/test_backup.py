@@ -84,3 +84,82 @@ def test_unwritable_directory_raises(tmp_path):
     blocker.write_text("")
     with pytest.raises(backup.BackupError):
         backup.write_backup(str(blocker / "sub"), "k", "o", {})
+
+
+# ---- issue 13: signed, bound backups ---------------------------------------------------------------------
+from ansible_collections.sfops.integration_users.plugins.module_utils import run_files  # noqa: E402
+from ansible_collections.sfops.integration_users.plugins.module_utils.errors import IntegrityError  # noqa: E402
+
+KEY = run_files.signing_key("0123456789abcdef0123456789abcdef")
+PAYLOAD = {"org_id": "00D000000000001AAA", "users": [
+    {"id": "005000000000001AAA", "username": "svc.sync@acme.com", "profile": {"id": "00e000000000001AAA",
+                                                                            "name": "Integration User"}}]}
+
+
+def test_signed_backup_round_trip(tmp_path):
+    path = backup.write_backup(str(tmp_path / "b"), "integration_user", "acme-prod", PAYLOAD, key=KEY)
+    assert backup.read_backup(path, kind="integration_user", key=KEY)["data"] == PAYLOAD
+
+
+@pytest.mark.parametrize("edit", [
+    lambda d: d["data"]["users"][0]["profile"].update(name="System Administrator", id="00e000000000009AAA"),
+    lambda d: d["data"]["users"][0].update(id="005000000000002AAA"),
+    lambda d: d["data"].pop("org_id"),
+    lambda d: d.pop("signature"),
+])
+def test_an_edited_or_unsigned_backup_is_refused_with_a_key(tmp_path, edit):
+    path = backup.write_backup(str(tmp_path / "b"), "integration_user", "acme-prod", PAYLOAD, key=KEY)
+    with open(path) as handle:
+        document = json.load(handle)
+    edit(document)
+    with open(path, "w") as handle:
+        json.dump(document, handle)
+    with pytest.raises(IntegrityError) as caught:
+        backup.read_backup(path, kind="integration_user", key=KEY)
+    assert path in caught.value.render()
+
+
+def test_a_backup_outside_the_run_is_refused(tmp_path):
+    outside = backup.write_backup(str(tmp_path / "outside"), "integration_user", "acme-prod", PAYLOAD, key=KEY)
+    run = tmp_path / "runs" / "r1" / "backups"
+    with pytest.raises(IntegrityError) as caught:
+        backup.read_backup(str(run / ".." / ".." / ".." / "outside" / os.path.basename(outside)),
+                           key=KEY, within=str(run))
+    assert "not inside" in caught.value.render()
+    os.makedirs(str(run))
+    os.symlink(outside, str(run / "linked.json"))
+    with pytest.raises(IntegrityError):
+        backup.read_backup(str(run / "linked.json"), key=KEY, within=str(run))
+
+
+def test_binding_problems_org_and_user_ids():
+    current = {"005000000000001": "svc.sync@acme.com"}
+    assert backup.binding_problems({"data": PAYLOAD}, "00D000000000001", current) == {}
+    other_org = backup.binding_problems({"org": "acme-uat", "data": PAYLOAD}, "00D000000000002AAA", current)
+    assert "taken from org" in other_org["backup"][0]
+    no_org = backup.binding_problems({"data": dict(PAYLOAD, org_id=None)}, "00D000000000001AAA", current)
+    assert "names no org Id" in no_org["backup"][0]
+    swapped = backup.binding_problems({"data": PAYLOAD}, "00D000000000001AAA",
+                                      {"005000000000001AAA": "svc_sync@acme.com"})
+    assert "belongs to user svc_sync@acme.com" in swapped["svc.sync@acme.com"][0]
+
+
+@pytest.mark.parametrize("umask", [0, 0o022])
+def test_backup_parents_are_0700_whatever_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        path = backup.write_backup(str(tmp_path / "runs" / "r1" / "backups" / "org"), "integration_user", "o", {})
+    finally:
+        os.umask(old)
+    for directory in ("runs", "runs/r1", "runs/r1/backups", "runs/r1/backups/org"):
+        assert _mode(str(tmp_path / directory)) == 0o700, directory
+    assert _mode(path) == 0o600
+
+
+def test_a_world_writable_backup_dir_is_refused(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(str(shared), 0o777)
+    with pytest.raises(backup.BackupError) as caught:
+        backup.write_backup(str(shared / "b"), "integration_user", "o", {})
+    assert "writable" in str(caught.value)
