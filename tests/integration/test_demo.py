@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -125,7 +126,9 @@ def test_demo_moves_clean_integrations_in_sandbox_then_production(demo_run):
         for name in ("svc.etl", "svc.backup", "svc.reporting"):
             profile, license_name, active, permission_sets = users["%s@acme.demo%s" % (name, suffix)]
             assert (profile, license_name, active) == (TARGET_PROFILE, INTEGRATION, True), name
-            assert permission_sets == ["Integration_Access_%s_acme_demo" % name.replace(".", "_")]
+            # The set's name ends with the production user's Id (collision-free names, issue 13).
+            assert len(permission_sets) == 1 and re.match(r"^Integration_Access_%s_acme_demo_005[0-9A-Za-z]{15}$"
+                                                          % name.replace(".", "_"), permission_sets[0]), permission_sets
     # The full-license permission set came off svc.etl before its profile changed.
     assert "Sales_Ops" not in demo_run.users("acme-prod")["svc.etl@acme.demo"][3]
     assert demo_run.org_report("acme-prod")["counts"]["moved"] == 3

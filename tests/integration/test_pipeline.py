@@ -225,7 +225,9 @@ def test_rollback_restores_every_user_exactly(run):
     assert done.returncode == 0, done.output[-4000:]
     moved = users_of(run.emulator, "acme-prod")
     assert moved["svc.mulesoft@acme.example"]["license"] == "Salesforce Integration"
-    assert moved["svc.mulesoft@acme.example"]["permission_sets"] == ["Integration_Access_svc_mulesoft_acme_example"]
+    # The set's name ends with the user's Id (collision-free names, issue 13).
+    assert [re.sub(r"_005[0-9A-Za-z]{15}$", "", name) for name in moved["svc.mulesoft@acme.example"]["permission_sets"]] \
+        == ["Integration_Access_svc_mulesoft_acme_example"]
     done = run("rollback.yml", license_migration_rollback_run_id="moves", license_migration_run_id="undo")
     assert done.returncode == 0, done.output[-4000:]
     assert {org: users_of(run.emulator, org) for org in before} == before

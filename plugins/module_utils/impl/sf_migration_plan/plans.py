@@ -28,6 +28,8 @@ import hashlib
 import json
 import re
 
+from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
+
 PLAN_FORMAT = "sfops.integration_users.plan/1"
 RECORD_FORMAT = "sfops.integration_users.record/1"
 STATUSES = ("move", "wait", "blocked", "excluded")
@@ -70,13 +72,19 @@ def verify_checksum(plan, path="the plan"):
     return plan
 
 
-def permission_set_name(username, prefix="Integration_Access_"):
+def permission_set_name(username, prefix="Integration_Access_", user_id=None):
     """A valid permission set API name for a user's replicated access: letters, digits and single
-    underscores, starting with a letter, at most 80 characters (a hash keeps long names unique)."""
+    underscores, starting with a letter, at most 80 characters (a hash keeps long names unique).
+
+    With ``user_id`` the name ends with the user's 18-character Id, so two usernames that read alike once
+    punctuation is replaced (``svc.sync@`` and ``svc_sync@``) never share one set (issue 13)."""
     local = re.sub(r"[^A-Za-z0-9]+", "_", username).strip("_")
     name = re.sub(r"_+", "_", "%s%s" % (prefix, local)).strip("_")
     if not name[:1].isalpha():
         name = "P_" + name
+    if user_id:
+        suffix = "_" + to18(user_id)
+        return name[:_API_NAME_MAX - len(suffix)].rstrip("_") + suffix
     if len(name) > _API_NAME_MAX:
         digest = hashlib.sha256(username.encode("utf-8")).hexdigest()[:8]
         name = name[:_API_NAME_MAX - 9].rstrip("_") + "_" + digest
@@ -176,7 +184,8 @@ def build_plan(org, licenses, users, profile_check, exclude=(), only_users=None,
                 entry.update(status="blocked", reasons=blocking)
         gap = check_user.get("access_gap") or {}
         if any(gap.get(key) for key in ("system", "objects", "fields")):
-            entry["permission_set"] = {"name": permission_set_name(user["username"], permission_set_prefix),
+            entry["permission_set"] = {"name": permission_set_name(user["username"], permission_set_prefix,
+                                                              user.get("id")),
                                        "access_gap": gap}
         entry["remove_permission_sets"] = sorted(check_user.get("permission_sets_to_remove") or [])
         if entry["status"] == "move":

@@ -35,6 +35,10 @@ CODE_FINDING = {"code": "PROFILE_NAME_REFERENCE", "severity": "blocker", "user":
                 "message": "ApexClass Handler line 3: names profile 'Integration Admin'", "remediation": "fix it"}
 
 
+# The replicated access of svc.a@x: its name ends with the user's Id (collision-free, issue 13).
+SET_A = "Integration_Access_svc_a_x_005svcAAAAAAAAAA45"
+
+
 def build(users, findings=(), **kwargs):
     names = [u["username"] for u in users if u["candidate"]]
     seats = kwargs.pop("licenses", licenses())
@@ -56,7 +60,7 @@ def test_candidates_move_in_username_order_until_seats_run_out():
 
 def test_entries_carry_the_replicated_access_and_the_sets_to_remove():
     entry = build([user("svc.a@x")])["entries"][0]
-    assert entry["permission_set"] == {"name": "Integration_Access_svc_a_x",
+    assert entry["permission_set"] == {"name": SET_A,
                                        "access_gap": {"objects": {"Account": ["Read"]}, "system": [], "fields": {}}}
     assert entry["remove_permission_sets"] == ["Sales_Ops"]
 
@@ -123,7 +127,7 @@ def test_moves_map_usernames_to_the_sandbox_copies_and_carry_default_probes():
     assert planning.default_probes({"permission_set": None}) == [{"name": "API resources", "rest": "/"}]
 
 
-def state(name, license_name="Salesforce Integration", profile=TARGET["name"], sets=("Integration_Access_svc_a_x",)):
+def state(name, license_name="Salesforce Integration", profile=TARGET["name"], sets=(SET_A,)):
     return {"username": name, "id": "005000000000001AAA", "active": True, "license": license_name,
             "profile": {"name": profile}, "permission_sets": [{"name": s} for s in sets]}
 
@@ -139,7 +143,7 @@ def test_verification_needs_state_probes_and_no_failed_login():
                                             "results": [{"name": "read Account", "passed": False, "error": "INVALID_TYPE"}]}],
                                           [{"UserId": "005000000000001", "Status": "Failed: Invalid assertion"}])
     problems = " | ".join(wrong[0]["problems"])
-    for expected in ("license is 'Salesforce'", "profile is 'Integration Admin'", "Integration_Access_svc_a_x is not assigned",
+    for expected in ("license is 'Salesforce'", "profile is 'Integration Admin'", SET_A + " is not assigned",
                      "probe read Account failed: INVALID_TYPE", "login as the user failed: audience is invalid", "1 failed login(s) since the migration"):
         assert expected in problems
     assert "no probe ran" in planning.verification_outcome(plan, entries, [state("svc.a@x.uat")], [], [])[0]["problems"][0]
