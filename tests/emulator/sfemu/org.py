@@ -820,8 +820,9 @@ class Org:
             raise _integrity("You can't assign or unassign this permission set because it's owned by a profile.",
                              ["PermissionSetId"])
         if any(psa["PermissionSetId"] == pset["Id"] for psa in self.assignments_of(user["Id"])):
-            raise SFError(400, "DUPLICATE_VALUE",
-                          "duplicate value found: <unknown> duplicates value on record with id: <unknown>", [])
+            # Salesforce's own wording for this duplicate (scripts around `sf org assign permset` match it).
+            raise SFError(400, "DUPLICATE_VALUE", "Duplicate PermissionSetAssignment. Assignee: %s, PermissionSet: %s"
+                          % (to18(user["Id"]), to18(pset["Id"])), [])
         cannot = "Can't assign permission set %s to user %s. " % (pset["Label"], user["Name"])
         user_license = self.profile_license_id(user["ProfileId"])
         if pset["UserLicenseId"] and pset["UserLicenseId"] != user_license:

@@ -226,7 +226,9 @@ def test_duplicate_assignments_are_duplicate_value(org, admin):
     err = error_of(org.create, "PermissionSetAssignment",
                    {"AssigneeId": mule["Id"], "PermissionSetId": set_id(org, "Sales_Ops")}, admin)
     assert err.error_code == "DUPLICATE_VALUE"
-    assert err.message == "duplicate value found: <unknown> duplicates value on record with id: <unknown>"
+    # Salesforce's text for this one (scripts around `sf org assign permset` match its start).
+    assert err.message == "Duplicate PermissionSetAssignment. Assignee: %s, PermissionSet: %s" % (
+        mule["Id"], set_id(org, "Sales_Ops"))
     org.create("PermissionSetLicenseAssign", {"AssigneeId": mule["Id"], "PermissionSetLicenseId": psl_id(org)}, admin)
     err = error_of(org.create, "PermissionSetLicenseAssign",
                    {"AssigneeId": mule["Id"], "PermissionSetLicenseId": psl_id(org)}, admin)
