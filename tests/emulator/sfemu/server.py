@@ -13,7 +13,7 @@ from collections import OrderedDict
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import DEFAULT_API_VERSION
-from . import admin, oauth
+from . import admin, oauth, query_meta
 from .errors import OAuthError, SFError
 from .faults import FaultRequest, limit_exceeded, lock_error
 from .http_util import Answer, to_json
@@ -198,9 +198,14 @@ def _page(call, records, start, batch, total, locator, tooling, object_name, que
     return body
 
 
-def run_query(call, soql, tooling, headers):
+def _required_query(soql):
     if not soql:
         raise SFError(400, "MALFORMED_QUERY", "A query string has to be specified")
+    return soql
+
+
+def run_query(call, soql, tooling, headers):
+    _required_query(soql)
     result = call.org.query(soql, call.user, tooling=tooling, api_version=call.version)
     records = list(result.records)
     batch = _batch_size(headers)
@@ -271,7 +276,15 @@ def dispatch(call, method, sub, params, body, headers):
         if method != "GET":
             raise bad_method(method)
         if len(parts) == 1:
-            return Answer(200, run_query(call, (params.get("q") or [""])[0], tooling, headers))
+            if "explain" in params:
+                return Answer(200, query_meta.explain(org, user, _required_query(params["explain"][0]), tooling,
+                                                      call.version))
+            soql = (params.get("q") or [""])[0]
+            if _flag((params.get("columns") or [None])[0]):
+                # What `sf data query` asks after every query that returned rows: the columns, no records.
+                return Answer(200, query_meta.column_metadata(org, user, _required_query(soql), tooling,
+                                                              call.version))
+            return Answer(200, run_query(call, soql, tooling, headers))
         if len(parts) == 2:
             return Answer(200, query_more(call, parts[1], tooling))
         raise not_found()
@@ -610,11 +623,12 @@ def handle(app, request):
     state = {"limit_org": None}
     # HEAD is GET without the body: routed, authenticated and counted as GET is (the label keeps HEAD).
     routed = "GET" if method == "HEAD" else method
+    if path.startswith("//"):
+        # The Salesforce CLI keeps instance URLs with a trailing "/" and asks "//services/data/..."; orgs
+        # answer those as if the path had one leading slash, so does the emulator (by this rule, not by
+        # accident of the HTTP library).
+        path = "/" + path.lstrip("/")
     try:
-        if path.startswith("//"):
-            # Salesforce has no resource under an empty first segment (clients that glue an instance URL
-            # ending in "/" to "/services/..." get a 404 there too).
-            raise not_found()
         if path.startswith("/__emulator__/") or path == "/__emulator__":
             answer = admin.handle(app, routed, path[len("/__emulator__/"):], params, _parse_json(request.body))
         elif path == "/services/oauth2/token" or path.startswith("/services/oauth2/token/"):

@@ -164,13 +164,18 @@ def test_options_answers_json_not_html(emulator):
     assert answer.json()[0]["errorCode"] == "METHOD_NOT_ALLOWED"
 
 
-def test_double_slash_path_is_not_found(emulator):
-    # Salesforce has nothing at //services/...: clients gluing "https://host/" + "/services" get a 404.
+def test_leading_double_slash_is_one_slash(emulator):
+    # `sf org login access-token` stores the instance URL as "https://host:port/" and then asks
+    # "//services/data/..." for every call: orgs answer it as the single-slash path.
     wire = Wire(emulator)
-    wire.send(_get("//services/data/%s/limits" % API, emulator.token(PROD)))
-    status, headers, body = wire.response()
-    assert status == 404
-    assert json.loads(body) == [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
+    token = emulator.token(PROD)
+    wire.send(_get("//services/data/%s/query?q=SELECT+Id+FROM+Organization" % API, token))
+    status, _, body = wire.response()
+    assert status == 200, body
+    assert json.loads(body)["records"][0]["Id"] == emulator.org(PROD)["org_id"]
+    wire.send(_get("//services/data", token))
+    status, _, body = wire.response()
+    assert status == 200 and json.loads(body)[-1]["version"] == emulator.ready["api_version"]
     wire.close()
 
 
