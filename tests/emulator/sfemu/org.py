@@ -142,6 +142,7 @@ class Org:
         self._usernames = {}         # lower-case username -> user Id
         self._active_seats = {}      # UserLicense Id -> active users on it
         self._journal = []
+        self.deleted_log = {}        # record Id -> (object name, when): /sobjects/{T}/deleted
         self._savepoints = weakref.WeakSet()
         self._undoing = False
         self._version = 0
@@ -571,6 +572,7 @@ class Org:
         if rule:
             rule(row)
         self._remove(odef.name, row["Id"])
+        self.deleted_log[row["Id"]] = (odef.name, utcnow())
         # Children whose lookup is master-detail go with their parent.
         if odef.name == "PermissionSet":
             for child in ("ObjectPermissions", "FieldPermissions"):
