@@ -54,6 +54,25 @@ OBJECT_PERMISSION_DEPENDENCIES = {
 DATA_OBJECTS = ("Account", "Contact", "Opportunity", "Case")
 
 
+# The standard values of the data objects' picklists, as a new org's describe lists them.
+PICKLIST_VALUES = {
+    ("Account", "Industry"): (
+        "Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals", "Communications", "Construction",
+        "Consulting", "Education", "Electronics", "Energy", "Engineering", "Entertainment", "Environmental",
+        "Finance", "Food & Beverage", "Government", "Healthcare", "Hospitality", "Insurance", "Machinery",
+        "Manufacturing", "Media", "Not For Profit", "Recreation", "Retail", "Shipping", "Technology",
+        "Telecommunications", "Transportation", "Utilities", "Other"),
+    ("Account", "Type"): ("Prospect", "Customer - Direct", "Customer - Channel", "Channel Partner / Reseller",
+                          "Installation Partner", "Technology Partner", "Other"),
+    ("Opportunity", "StageName"): ("Prospecting", "Qualification", "Needs Analysis", "Value Proposition",
+                                   "Id. Decision Makers", "Perception Analysis", "Proposal/Price Quote",
+                                   "Negotiation/Review", "Closed Won", "Closed Lost"),
+    ("Case", "Status"): ("New", "Working", "Escalated", "Closed"),
+    ("Case", "Priority"): ("High", "Medium", "Low"),
+    ("Case", "Origin"): ("Phone", "Email", "Web"),
+}
+
+
 def _f(name, ftype="string", ref=None, rel=None, **kw):
     refs = [ref] if isinstance(ref, str) else list(ref or [])
     if refs and rel is None and name.endswith("Id"):
@@ -268,6 +287,8 @@ def _build():
             if fdef.relationship_name is False:
                 fdef.relationship_name = None
     objects_by_name = {odef.name: odef for odef in objects}
+    for (object_name, field_name), values in PICKLIST_VALUES.items():
+        objects_by_name[object_name].field(field_name).picklist_values = values
     # ApexClass / ApexTrigger are served by both the REST query and Tooling.
     for name in ("ApexClass", "ApexTrigger"):
         objects_by_name[name].standard = True

@@ -46,6 +46,13 @@ def _field_value(row, name):
     raise KeyError(name)
 
 
+# Field describe: the SOAP type of each describe type, and (precision, scale) of the numeric ones.
+_SOAP_TYPES = {"id": "tns:ID", "reference": "tns:ID", "boolean": "xsd:boolean", "int": "xsd:int",
+               "double": "xsd:double", "currency": "xsd:double", "percent": "xsd:double", "date": "xsd:date",
+               "datetime": "xsd:dateTime", "base64": "xsd:base64Binary", "anyType": "xsd:anyType"}
+_PRECISION = {"double": (18, 0), "currency": (18, 2), "percent": (3, 0)}
+
+
 def _not_allowed(method, allowed):
     return SFError(405, "METHOD_NOT_ALLOWED", "HTTP Method '%s' not allowed. Allowed are %s" % (method, allowed))
 
@@ -411,6 +418,7 @@ class Org:
         base = "/services/data/v%s/%ssobjects/%s" % (api_version, "tooling/" if tooling else "", odef.name)
         return {
             "activateable": False, "createable": odef.createable, "custom": odef.name.endswith("__c"),
+            "deprecatedAndHidden": False,
             "customSetting": odef.custom_setting, "deletable": odef.deletable, "keyPrefix": self.key_prefix(odef.name),
             "label": odef.label, "labelPlural": (odef.label or odef.name) + "s", "layoutable": not odef.setup,
             "mergeable": False, "name": odef.name, "queryable": odef.queryable, "replicateable": True,
@@ -442,6 +450,12 @@ class Org:
             "unique": fdef.name == "Username", "defaultedOnCreate": fdef.type == "boolean",
             "custom": fdef.name.endswith("__c"), "calculated": False,
             "idLookup": fdef.name in ("Id", "Username"), "polymorphicForeignKey": len(fdef.reference_to) > 1,
+            "picklistValues": [{"active": True, "defaultValue": False, "label": value, "validFor": None,
+                                "value": value} for value in fdef.picklist_values],
+            "soapType": _SOAP_TYPES.get(fdef.type, "xsd:string"), "nameField": fdef.name == "Name",
+            "sortable": fdef.type not in ("textarea", "base64", "anyType"), "externalId": False,
+            "precision": _PRECISION.get(fdef.type, (0, 0))[0], "scale": _PRECISION.get(fdef.type, (0, 0))[1],
+            "digits": 9 if fdef.type == "int" else 0, "deprecatedAndHidden": False,
         }
 
     def record_json(self, odef, row, api_version=DEFAULT_API_VERSION, tooling=False, fields=None):

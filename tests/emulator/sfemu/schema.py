@@ -22,6 +22,7 @@ class FieldDef:
     # Tooling Metadata / FullName: Salesforce refuses them in a query that returns more than one row.
     single_row_only: bool = False
     label: Optional[str] = None
+    picklist_values: tuple = ()               # a picklist's values, in describe order (the first is not a default)
 
 
 @dataclass
