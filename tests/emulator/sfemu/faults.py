@@ -9,6 +9,13 @@ API as a JSON object with the same keys. Effects (at least one):
     error=limit                  answer REQUEST_LIMIT_EXCEEDED, as if the daily allocation were spent
     expire_calls=N               a session dies after N calls (401 INVALID_SESSION_ID from call N+1)
     expire_seconds=T             a session dies T seconds after its first call
+    redirect=URL [redirect_status=307]
+                                 answer a redirect to URL (301/302/303/307/308) instead (token and data API);
+                                 Salesforce never does: a client must refuse it, never follow it
+    instance_url=URL [identity_url=URL]
+                                 token answers name this instance_url (and identity URL) instead of the
+                                 emulator's own: a client must refuse http:// or a foreign host before
+                                 sending the bearer token there
 
 Matchers (all optional, all must hold): org=NAME, method=GET, path=SUBSTRING, path_re=REGEX,
 object=SOBJECT (FROM object of a query, or the sObject of the URL). How often: rate=0.1 (share of
@@ -22,11 +29,11 @@ import time
 
 from .errors import SFError
 
-_EFFECT_KEYS = ("latency_ms", "status", "error", "expire_calls", "expire_seconds")
-_INT_KEYS = ("latency_ms", "jitter_ms", "status", "expire_calls", "nth", "times")
+_EFFECT_KEYS = ("latency_ms", "status", "error", "expire_calls", "expire_seconds", "redirect", "instance_url")
+_INT_KEYS = ("latency_ms", "jitter_ms", "status", "expire_calls", "nth", "times", "redirect_status")
 _FLOAT_KEYS = ("rate", "expire_seconds")
 _KNOWN_KEYS = set(_EFFECT_KEYS) | set(_INT_KEYS) | set(_FLOAT_KEYS) | {"org", "method", "path", "path_re",
-                                                                       "object", "id"}
+                                                                       "object", "id", "identity_url"}
 _WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 _FROM_OBJECT = re.compile(r"\bfrom\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 
@@ -66,6 +73,8 @@ class FaultRule:
             raise FaultRuleError("status must be 500 or 503")
         if spec.get("error") not in (None, "lock", "limit"):
             raise FaultRuleError("error must be lock or limit")
+        if spec.get("redirect_status") not in (None, 301, 302, 303, 307, 308):
+            raise FaultRuleError("redirect_status must be 301, 302, 303, 307 or 308")
         self.id = rule_id
         self.spec = spec
         self.path_re = re.compile(spec["path_re"]) if spec.get("path_re") else None
@@ -94,6 +103,9 @@ class FaultRule:
             return False
         # Token requests hold no records and are not API calls: no row locks, no spent allocation.
         if request.oauth and spec.get("error") in ("lock", "limit"):
+            return False
+        # Token answers only: the URLs a token answer names.
+        if spec.get("instance_url") and not request.oauth:
             return False
         return True
 
@@ -200,13 +212,28 @@ class Faults:
                     self.dead_sessions.add(token)
                     raise invalid_session()
 
+    def rewrite_token_answer(self, answer, request=None):
+        """A token answer with the ``instance_url`` (and ``identity_url``) of the first matching rule."""
+        request = request or FaultRequest("POST", "/services/oauth2/token", oauth=True)
+        with self.lock:
+            for rule in self.rules:
+                if rule.spec.get("instance_url") and rule.matches(request) and rule.fires():
+                    rule.injected += 1
+                    if isinstance(answer.body, dict) and "access_token" in answer.body:
+                        answer.body["instance_url"] = rule.spec["instance_url"]
+                        if rule.spec.get("identity_url"):
+                            answer.body["id"] = rule.spec["identity_url"]
+                    break
+        return answer
+
     def check_errors(self, request, record_id=None):
         """Raise the SFError of the first error rule that fires for this request."""
         with self.lock:
             # Every matching rule counts the request (so nth= of one rule never depends on another);
             # the first one that fires answers it.
             fired = [rule for rule in self.rules
-                     if (rule.spec.get("status") is not None or rule.spec.get("error") is not None)
+                     if (rule.spec.get("status") is not None or rule.spec.get("error") is not None
+                         or rule.spec.get("redirect"))
                      and rule.matches(request) and rule.fires()]
             if fired:
                 fired[0].injected += 1
@@ -226,7 +253,17 @@ def lock_error(record_id):
                    "unable to obtain exclusive access to this record or 1 records: %s" % record_id, fields=[])
 
 
+class RedirectFault(SFError):
+    """A redirect answer (3xx + Location): the HTTP layer adds ``headers`` to the answer."""
+
+    def __init__(self, status, location):
+        super().__init__(status, "REDIRECT", "moved to %s" % location)
+        self.headers = {"Location": location}
+
+
 def fault_error(spec, record_id, sequence=1):
+    if spec.get("redirect"):
+        return RedirectFault(spec.get("redirect_status") or 307, spec["redirect"])
     if spec.get("status") == 503:
         return SFError(503, "SERVER_UNAVAILABLE", "Server temporarily unavailable. Please try again later.")
     if spec.get("status") == 500:

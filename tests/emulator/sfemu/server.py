@@ -646,7 +646,8 @@ def handle(app, request):
     except OAuthError as exc:
         answer = Answer(exc.status, exc.as_body())
     except SFError as exc:
-        answer = Answer(exc.status, [exc.as_rest()])
+        # A redirect fault (faults.RedirectFault) carries its Location header.
+        answer = Answer(exc.status, [exc.as_rest()], getattr(exc, "headers", None))
     except Exception:  # the emulator must answer like Salesforce, and say why on stderr
         traceback.print_exc()
         answer = Answer(500, [{"errorCode": "UNKNOWN_EXCEPTION",
@@ -673,7 +674,7 @@ def _token(app, request, method, path):
     if method != "POST":
         raise OAuthError("invalid_request", "must use HTTP POST")
     form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
-    return oauth.token(app, form, request.headers)
+    return app.faults.rewrite_token_answer(oauth.token(app, form, request.headers), fault)
 
 
 def _identity(app, request, method, path, params):
