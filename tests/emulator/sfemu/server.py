@@ -3,6 +3,7 @@
 The org of a request comes from its credentials (access token, client id or username), never from
 the host, so every org shares ``https://127.0.0.1:PORT``.
 """
+import datetime
 import itertools
 import json
 import re
@@ -16,7 +17,7 @@ from . import DEFAULT_API_VERSION
 from . import admin, oauth, query_meta
 from .errors import OAuthError, SFError
 from .faults import FaultRequest, limit_exceeded, lock_error
-from .http_util import Answer, to_json
+from .http_util import Answer, render_value, to_json
 from .ids import PREFIXES, to18
 from .objects import OBJECTS
 
@@ -316,6 +317,10 @@ def _sobjects(call, method, parts, params, body, tooling):
             new_id = org.create(sobject, _record_fields(body), user, tooling=tooling)
             return Answer(201, {"id": new_id, "success": True, "errors": []})
         raise bad_method(method, "GET,POST")
+    if len(parts) == 2 and parts[1] in ("deleted", "updated"):
+        if method != "GET":
+            raise bad_method(method)
+        return Answer(200, _replication(call, sobject, parts[1], params, tooling))
     if len(parts) == 2 and parts[1] == "describe":
         if method != "GET":
             raise bad_method(method)
@@ -338,6 +343,45 @@ def _sobjects(call, method, parts, params, body, tooling):
     raise not_found()
 
 
+REPLICATION_DAYS = 30
+
+
+def _replication_time(params, name):
+    text = (params.get(name) or [""])[0].strip().replace(" ", "+")   # a "+" the client did not encode
+    try:
+        when = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise SFError(400, "INVALID_REPLICATION_DATE",
+                      "%s: '%s' is not a valid dateTime (ISO 8601, e.g. 2024-01-31T00:00:00+00:00)" % (name, text)) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.astimezone(datetime.timezone.utc)
+
+
+def _replication(call, sobject, kind, params, tooling):
+    """``/sobjects/{T}/updated`` and ``/deleted``: Ids changed or deleted between start and end (30 days back at most)."""
+    org = call.org
+    odef = org._visible_def(sobject, call.user, tooling)        # unknown or unreadable: as describe fails
+    start, end = _replication_time(params, "start"), _replication_time(params, "end")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    earliest = now - datetime.timedelta(days=REPLICATION_DAYS)
+    if end <= start:
+        raise SFError(400, "INVALID_REPLICATION_DATE", "end date must be after start date")
+    if start < earliest.replace(second=0, microsecond=0) - datetime.timedelta(minutes=1):
+        raise SFError(400, "INVALID_REPLICATION_DATE", "start date cannot be more than %d days ago" % REPLICATION_DAYS)
+    # Seconds in start and end are ignored; an end in the future is covered up to now.
+    start, end = start.replace(second=0, microsecond=0), min(end.replace(second=0, microsecond=0), now)
+    if kind == "updated":
+        ids = sorted(row["Id"] for row in org.rows(odef.name)
+                     if row.get("SystemModstamp") is not None and start <= row["SystemModstamp"] < end)
+        return {"ids": ids, "latestDateCovered": render_value(end)}
+    deleted = sorted((when, record_id) for record_id, (name, when) in org.deleted_log.items()
+                     if name == odef.name and start <= when < end and org.get_row(name, record_id) is None)
+    return {"deletedRecords": [{"id": record_id, "deletedDate": render_value(when)} for when, record_id in deleted],
+            "earliestDateAvailable": render_value(earliest.replace(second=0, microsecond=0)),
+            "latestDateCovered": render_value(end)}
+
+
 def _flag(value, default=False):
     if value is None:
         return default
@@ -351,6 +395,15 @@ def collections(call, method, parts, params, body, tooling=False):
     org, user = call.org, call.user
     if len(parts) == 1 and method == "GET":
         return _collection_read(call, parts[0], params, tooling)
+    if len(parts) == 1 and method == "POST":
+        # The same read with the Ids in the body: up to 2,000 of them (jsforce's retrieve([...]) uses it).
+        payload = _json_object(body)
+        ids, fields = payload.get("ids"), payload.get("fields")
+        if not all(isinstance(v, list) and all(isinstance(i, str) for i in v) for v in (ids, fields)):
+            raise SFError(400, "JSON_PARSER_ERROR", "ids and fields must be lists of strings")
+        return _collection_read(call, parts[0], {"ids": [",".join(ids)], "fields": [",".join(fields)]}, tooling)
+    if len(parts) == 1:
+        raise bad_method(method, "GET,POST")
     if parts:
         raise not_found()
     if method == "DELETE":
