@@ -40,9 +40,11 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_in
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import rules
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import users as users_reader
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import run_queries
+from ansible_collections.sfops.integration_users.plugins.module_utils import run_files
 from ansible_collections.sfops.integration_users.plugins.module_utils.backup import (
     DEFAULT_BACKUP_DIR,
     BackupError,
+    binding_problems,
     read_backup,
     write_backup,
 )
@@ -73,6 +75,9 @@ ARGUMENT_SPEC = dict(
     lookback_days=dict(type="int", default=users_reader.DEFAULT_LOOKBACK_DAYS),
     backup_dir=dict(type="path", default=DEFAULT_BACKUP_DIR),
     backup_file=dict(type="path"),
+    # The operator's run-state key (issue 13): backups are signed with it, and a restore refuses a backup that
+    # is not signed by it. Falls back to SFOPS_SIGNING_KEY.
+    signing_key=dict(type="str", no_log=True),
     email=dict(type="str"),
     first_name=dict(type="str"),
     last_name=dict(type="str"),
@@ -505,7 +510,7 @@ def _apply(task, existing, new_users, state, target, all_pairs):
 
     saved = [c for c, d in existing if user_state.changes(c, d)]
     try:
-        result["backup_file"] = write_backup(task.params["backup_dir"], BACKUP_KIND, client.org, {
+        result["backup_file"] = write_backup(task.params["backup_dir"], BACKUP_KIND, client.org, key=_run_key(task), payload={
             "org_id": running_identity(client)[0], "state": state, "users": [user_state.comparable(s) for s in saved],
             "created": [name for name, _desired in new_users]})
     except BackupError as exc:
@@ -717,12 +722,21 @@ def _saved_users(document, path):
     return saved_users
 
 
+def _run_key(task):
+    """The operator's signing key (option, else SFOPS_SIGNING_KEY); without one, a warning."""
+    key = run_files.signing_key(task.params.get("signing_key"))
+    if key is None:
+        task.warn("no signing key (signing_key or %s): backups are unsigned, so a restore cannot tell an edited "
+                  "backup from a genuine one" % run_files.SIGNING_KEY_ENV)
+    return key
+
+
 def _restored(task, usernames):
     params = task.params
     if not params.get("backup_file"):
         raise ConfigurationError("state restored needs backup_file")
     try:
-        document = read_backup(params["backup_file"], kind=BACKUP_KIND)
+        document = read_backup(params["backup_file"], kind=BACKUP_KIND, key=_run_key(task))
     except BackupError as exc:
         raise ConfigurationError(str(exc))
     saved_users = _saved_users(document, params["backup_file"])
@@ -739,12 +753,10 @@ def _restored(task, usernames):
         client, user_ids=[s["id"] for s in saved_users],
         profile_ids=[s["profile"]["id"] for s in saved_users if s["profile"].get("id")],
         permission_set_ids=[ps["id"] for s in saved_users for ps in s["permission_sets"]])
-    problems = {}
     org_id = running_identity(client)[0]
-    backup_org_id = document["data"].get("org_id")
-    if backup_org_id and not same_id(backup_org_id, org_id):
-        problems["backup"] = ["it was taken from org %s (%s), this task targets org %s"
-                              % (backup_org_id, document.get("org"), org_id)]
+    # Bound to this org's Id, and each entry's Id to its username (issue 13): a backup naming no org, or
+    # another user's Id, would restore someone else.
+    problems = binding_problems(document, org_id, dict((s["id"], s["username"]) for s in states.values()))
     by_id = dict((state["id"], state) for state in states.values())
     pairs = []
     for saved in saved_users:
@@ -755,7 +767,7 @@ def _restored(task, usernames):
         desired, found = user_state.restored_state(current, saved, facts)
         if user_state.changes(current, desired):
             found = found + user_state.user_guard_problems(current, facts)
-        problems[saved["username"]] = found
+        problems[saved["username"]] = problems.get(saved["username"], []) + found
         pairs.append((current, desired))
     _raise_preflight_problems(problems, pairs, facts, task.check_mode)
     result = _apply(task, pairs, [], "restored", None, all_pairs=pairs)

@@ -35,3 +35,73 @@ def test_permission_set_name_ends_with_the_user_id_and_stays_valid():
     assert len(name) <= 80 and name.endswith("_005000000000001AAA") and "__" not in name
     assert planning.permission_set_name("svc@x", user_id="005000000000001AAA") == \
         "Integration_Access_svc_x_005000000000001AAA"
+
+
+# ---- forged backups (finding 2) ---------------------------------------------------------------------------
+import json  # noqa: E402
+
+import pytest  # noqa: E402
+
+from test_integration_user import SVC, FakeClient, org, run  # noqa: E402,F401  (org is a fixture)
+
+SIGNING_KEY = "0123456789abcdef0123456789abcdef"
+SYSADMIN = "00e000000000099AAA"
+
+
+def _migrate(org_, tmp_path, **extra):
+    migrated = run(FakeClient(org_), tmp_path, users="svc.mulesoft@acme.com", conflicting_permission_sets="remove",
+                   **extra)
+    assert not migrated.get("failed"), migrated.get("msg")
+    return migrated
+
+
+def _edit(path, edit):
+    with open(path) as handle:
+        document = json.load(handle)
+    edit(document)
+    with open(path, "w") as handle:
+        json.dump(document, handle)
+
+
+def test_a_signed_backup_edited_to_grant_system_administrator_is_refused(org, tmp_path):
+    migrated = _migrate(org, tmp_path, signing_key=SIGNING_KEY)
+    assert json.load(open(migrated["backup_file"]))["signature"]["alg"] == "HMAC-SHA256"
+    _edit(migrated["backup_file"], lambda d: d["data"]["users"][0]["profile"].update(
+        id=SYSADMIN, name="System Administrator"))
+    client = FakeClient(org)
+    result = run(client, tmp_path, state="restored", backup_file=migrated["backup_file"], signing_key=SIGNING_KEY)
+    assert result["failed"] and "edited after it was signed" in result["msg"], result.get("msg")
+    assert migrated["backup_file"] in result["msg"]
+    assert client.write_calls == []
+    assert SIGNING_KEY not in json.dumps(result)
+
+
+def test_an_unsigned_backup_is_refused_when_a_key_is_given(org, tmp_path):
+    migrated = _migrate(org, tmp_path)
+    assert any("signing key" in w for w in migrated["warnings"]), migrated["warnings"]
+    client = FakeClient(org)
+    result = run(client, tmp_path, state="restored", backup_file=migrated["backup_file"], signing_key=SIGNING_KEY)
+    assert result["failed"] and "not signed" in result["msg"]
+    assert client.write_calls == []
+
+
+def test_a_genuine_signed_backup_restores(org, tmp_path):
+    before = org.state(SVC)
+    migrated = _migrate(org, tmp_path, signing_key=SIGNING_KEY)
+    restored = run(FakeClient(org), tmp_path, state="restored", backup_file=migrated["backup_file"],
+                   signing_key=SIGNING_KEY)
+    assert not restored.get("failed"), restored.get("msg")
+    assert org.state(SVC) == before
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda d: d["data"].pop("org_id"), "names no org Id"),
+    (lambda d: d["data"]["users"][0].update(username="svc.other@acme.com"), "belongs to user svc.mulesoft@acme.com"),
+], ids=["org id deleted", "username and Id disagree"])
+def test_an_unsigned_backup_not_bound_to_this_org_and_user_is_refused(org, tmp_path, edit, expected):
+    migrated = _migrate(org, tmp_path)
+    _edit(migrated["backup_file"], edit)
+    client = FakeClient(org)
+    result = run(client, tmp_path, state="restored", backup_file=migrated["backup_file"])
+    assert result["failed"] and expected in result["msg"], result.get("msg")
+    assert client.write_calls == []
