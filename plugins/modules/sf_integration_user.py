@@ -103,8 +103,18 @@ options:
     type: path
     default: ~/.ansible/sfops_backups
   backup_file:
-    description: Backup to restore from, with O(state=restored).
+    description:
+      - Backup to restore from, with O(state=restored).
+      - Every restore checks that the backup names this org's Id and that each entry's user Id belongs to its
+        username; with O(signing_key) it also refuses a backup that is unsigned, edited or signed with another key.
     type: path
+  signing_key:
+    description:
+      - The operator's run-state key (at least 32 characters, for example from C(openssl rand -hex 32), kept in
+        Ansible Vault or an AWX credential). Backups are signed with it (HMAC-SHA256).
+      - If not set, the environment variable E(SFOPS_SIGNING_KEY) is used. Without a key, backups are unsigned
+        and a warning says so.
+    type: str
   email:
     description: E-mail of a new user (O(state=present)).
     type: str
