@@ -134,11 +134,12 @@ def batch_failure(applied, verified_users, dry_run):
                                                 "; ".join(p for u in failed for p in u.get("problems") or []))
 
 
-def rollout_start(gate, dry_run):
-    """The rollout's section of the org result before its first batch."""
-    return {"rollout": {"gate": gate, "batches": []}, "migrate": {"dry_run": bool(dry_run), "users": []},
-            "verify": {"users": []}, "stopped": "", "gate_error": gate_error(gate, dry_run),
-            "error": gate_error(gate, dry_run)}
+def rollout_start(gate, started, dry_run):
+    """The rollout's sections of the org result before its first batch; ``rollout.started`` is when the
+    next batch starts (the window of its failed-login check), ``rollout.stopped`` why no batch goes on."""
+    refused = gate_error(gate, dry_run)
+    return {"rollout": {"gate": gate, "batches": [], "started": started, "stopped": "", "gate_error": refused},
+            "migrate": {"dry_run": bool(dry_run), "users": []}, "verify": {"users": []}, "error": refused}
 
 
 def gate_error(gate, dry_run):
@@ -157,13 +158,14 @@ def gate_error(gate, dry_run):
     return "production gate refused " + "; ".join("%s: %s" % (", ".join(names), reason) for reason, names in by_reason)
 
 
-def next_rollout(state, number, usernames, applied, verified_users, dry_run):
+def next_rollout(state, number, usernames, applied, verified_users, dry_run, now):
     """The rollout section after batch ``number``: skipped after a stop, else moved and verified, or put
     back (``restore``: its backups, newest first) and the rollout stopped."""
     state = dict(state, rollout=dict(state["rollout"], batches=list(state["rollout"]["batches"])),
                  migrate=dict(state["migrate"], users=list(state["migrate"]["users"])),
                  verify=dict(state["verify"], users=list(state["verify"]["users"])))
-    if state.get("stopped") or applied is None:
+    state["rollout"]["started"] = now
+    if state["rollout"].get("stopped") or applied is None:
         state["rollout"]["batches"].append({"number": number, "usernames": usernames,
                                             "skipped": "not started: the rollout stopped at an earlier batch"})
         return state, []
@@ -175,8 +177,8 @@ def next_rollout(state, number, usernames, applied, verified_users, dry_run):
     state["rollout"]["batches"].append({"number": number, "usernames": usernames, "rolled_back": bool(failure),
                                         "reason": failure or None, "backup_files": applied["backup_files"]})
     if failure:
-        state["stopped"] = "batch %d rolled back and rollout stopped: %s" % (number, failure)
+        state["rollout"]["stopped"] = "batch %d rolled back and rollout stopped: %s" % (number, failure)
         # The stop is the failure to act on first; a gate refusal of other users comes after it.
-        state["error"] = state["stopped"]
+        state["error"] = state["rollout"]["stopped"]
         return state, list(reversed(applied["backup_files"]))
     return state, []
