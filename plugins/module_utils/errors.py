@@ -214,3 +214,12 @@ def error_from_rest_body(body, status, reference=None):
     if code == "INVALID_SESSION_ID":
         return SessionExpiredError(message, error_code=code, status=status)
     return ApiError(message, error_code=code, status=status, fields=fields, reference=reference)
+
+
+class PartialFailure(OperationError):
+    """A failure after part of the work: ``partial`` is the module's result so far (which users
+    changed, the backup, what was rolled back), returned with the failure by ``runner.execute``."""
+
+    def __init__(self, message, partial, **kwargs):
+        super(PartialFailure, self).__init__(message, **kwargs)
+        self.partial = dict(partial)

@@ -115,9 +115,13 @@ def execute(spec, params, check_mode=False, diff=False, client_factory=Client):
                   "exception": "".join(traceback.format_exception(
                       type(exc.import_error), exc.import_error, exc.import_error.__traceback__))}
     except SalesforceModuleError as exc:
-        result = {"failed": True, "changed": False, "msg": exc.render(),
-                  "error": {"org": exc.org, "user": exc.user, "error_code": exc.error_code,
-                            "status": exc.status, "type": type(exc).__name__}}
+        # A partial failure carries what was done before it failed (``changed`` included): one
+        # failure shape for every module, with the partial result beside it.
+        result = dict(getattr(exc, "partial", None) or {"changed": False})
+        result["changed"] = bool(result.get("changed", False))
+        result.update(failed=True, msg=exc.render(),
+                      error={"org": exc.org, "user": exc.user, "error_code": exc.error_code,
+                             "status": exc.status, "type": type(exc).__name__})
     if spec.connects:
         result["api_usage"] = task.api_usage
     return result, task

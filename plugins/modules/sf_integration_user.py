@@ -12,6 +12,10 @@ module: sf_integration_user
 short_description: Move Salesforce integration users onto the free Salesforce Integration license
 version_added: 0.1.0
 description:
+  - The users to change are O(users) (O(username) is the connection's login user), handled in one task
+    with batched calls; results are per user. With O(state=restored), O(users) restricts the restore to
+    these users of the backup (default all of them). O(lookback_days) is the login history checked for
+    user-interface logins.
   - O(state=migrated) moves existing users onto a profile of the C(Salesforce Integration) user license,
     assigns the C(Salesforce API Integration) permission set license and the permission sets asked for,
     and handles permission sets bound to another license per O(conflicting_permission_sets).
@@ -51,23 +55,6 @@ options:
     type: str
     choices: [migrated, present, absent, restored]
     default: migrated
-  user:
-    description:
-      - Username of the one user to change (case-insensitive).
-      - Named O(user) because O(username) is the connection's login user.
-      - Mutually exclusive with O(users).
-    type: str
-  users:
-    description:
-      - Usernames of several users, handled in one task with batched calls; results are per user.
-      - With O(state=restored), restricts the restore to these users of the backup (default all).
-    type: list
-    elements: str
-  target_profile:
-    description:
-      - Profile to move users to, for example a clone of C(Minimum Access - API Only Integrations).
-      - Must be on the C(Salesforce Integration) license. By default the standard profile is chosen by license.
-    type: str
   permission_sets:
     description:
       - Permission sets (API names) the users must hold afterwards, for example the one that replicates
@@ -94,10 +81,6 @@ options:
     description: Move users that logged in through the user interface within O(lookback_days).
     type: bool
     default: false
-  lookback_days:
-    description: Days of login history checked for user-interface logins.
-    type: int
-    default: 90
   backup_dir:
     description: Directory of the backups (created with mode 0700; files are 0600).
     type: path
@@ -149,6 +132,9 @@ notes:
   - Verify in a sandbox that the integration still works on the new license before migrating production.
 extends_documentation_fragment:
   - sfops.integration_users.connection
+  - sfops.integration_users.users
+  - sfops.integration_users.users.lookback
+  - sfops.integration_users.users.target_profile
   - sfops.integration_users.connection.attributes
 attributes:
   check_mode:
@@ -162,7 +148,7 @@ attributes:
 EXAMPLES = r"""
 - name: Move the MuleSoft integration user, replacing its admin access with a dedicated permission set
   sfops.integration_users.sf_integration_user:
-    user: svc.mulesoft@acme.com
+    users: svc.mulesoft@acme.com
     permission_sets: [MuleSoft_Integration_Access]
     conflicting_permission_sets: remove
 
@@ -175,7 +161,7 @@ EXAMPLES = r"""
 - name: Create a dedicated integration user instead (org refuses the license change)
   sfops.integration_users.sf_integration_user:
     state: present
-    user: svc.mulesoft.int@acme.com
+    users: svc.mulesoft.int@acme.com
     email: platform-team@acme.com
     last_name: MuleSoft Integration
     permission_sets: [MuleSoft_Integration_Access]
@@ -183,7 +169,7 @@ EXAMPLES = r"""
 - name: Deactivate the old user once the integration runs as the new one
   sfops.integration_users.sf_integration_user:
     state: absent
-    user: svc.mulesoft@acme.com
+    users: svc.mulesoft@acme.com
 
 - name: Put users back as a backup says
   sfops.integration_users.sf_integration_user:

@@ -24,13 +24,9 @@ description:
 author:
   - sfops maintainers (@sfops)
 options:
-  include_inactive:
-    description:
-      - Also list licenses whose C(Status) is not C(Active) in RV(user_licenses) and RV(permission_set_licenses).
-    type: bool
-    default: false
 extends_documentation_fragment:
   - sfops.integration_users.connection
+  - sfops.integration_users.users.inactive
   - sfops.integration_users.connection.attributes
 attributes:
   check_mode:

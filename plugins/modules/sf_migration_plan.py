@@ -25,6 +25,9 @@ description:
     O(gate=true) only the entries whose latest sandbox verification passed for the same checksum.
   - O(operation=record_migration) and O(operation=record_verification) write the records the gate
     reads, under C(<runs_dir>/records/<checksum>/).
+  - O(users) restricts what an operation acts on: with O(operation=write), plan exactly these users, in
+    this order, instead of every candidate; otherwise, restrict RV(moves) (and a verification) to these
+    production usernames.
 author:
   - sfops maintainers (@sfops)
 options:
@@ -58,7 +61,7 @@ options:
   licenses:
     description: Registered result of M(sfops.integration_users.sf_license_info) (O(operation=write)).
     type: dict
-  users:
+  user_info:
     description: Registered result of M(sfops.integration_users.sf_user_info) (O(operation=write)).
     type: dict
   profile_check:
@@ -69,10 +72,6 @@ options:
     type: list
     elements: str
     default: []
-  only_users:
-    description: Plan exactly these usernames, in this order, instead of every candidate.
-    type: list
-    elements: str
   accepted_findings:
     description:
       - Finding codes (for example C(PROFILE_NAME_REFERENCE)) or component names a reviewer accepts;
@@ -95,10 +94,6 @@ options:
   override_reason:
     description: With O(gate=true), allow every entry anyway; the reason is returned and reported.
     type: str
-  usernames:
-    description: Restrict RV(moves) (and a verification) to these production usernames.
-    type: list
-    elements: str
   started:
     description: When the migration recorded by O(operation=record_migration) started (UTC ISO-8601).
     type: str
@@ -146,6 +141,8 @@ attributes:
   async:
     description: Does not support async.
     support: none
+extends_documentation_fragment:
+  - sfops.integration_users.users
 notes:
   - Files are written atomically with mode 0600 in directories of mode 0700; an unchanged file is not rewritten.
 seealso:
@@ -159,7 +156,7 @@ EXAMPLES = r"""
     runs_dir: ~/.ansible/sfops_runs
     org: "{{ inventory_hostname }}"
     licenses: "{{ licenses }}"
-    users: "{{ users }}"
+    user_info: "{{ users }}"
     profile_check: "{{ check }}"
     exclude: [svc.legacy@acme.com]
 

@@ -12,7 +12,8 @@ module: sf_profile_check
 short_description: Find what would break if integration users moved to the Salesforce Integration license
 version_added: 0.1.0
 description:
-  - Read-only check to run before any user changes profile. Looks at the org (seats of the
+  - Read-only check to run before any user changes profile. Without O(users) it checks every active
+    standard user of the org that is not on the C(Salesforce Integration) license yet. Looks at the org (seats of the
     C(Salesforce Integration) user license and of the C(Salesforce API Integration) permission set
     license, the target profile, look-alike profiles), at each user (permission sets bound to
     another user license, access the target profile lacks, user-interface logins, the connecting
@@ -29,19 +30,6 @@ description:
 author:
   - sfops maintainers (@sfops)
 options:
-  usernames:
-    description:
-      - The users to check.
-      - Default is every active standard user of the org that is not on the C(Salesforce Integration)
-        license yet.
-    type: list
-    elements: str
-  target_profile:
-    description:
-      - Name or Id (15 or 18 characters) of the profile the users would move to. It must be on the
-        C(Salesforce Integration) license.
-      - Default is the profile found by license, preferring C(Minimum Access - API Only Integrations).
-    type: str
   scans:
     description:
       - Which code and configuration to scan for references to the users' profiles.
@@ -56,13 +44,11 @@ options:
     type: list
     elements: str
     default: []
-  login_days:
-    description:
-      - How many days of login history decide whether a user logs in through the user interface.
-    type: int
-    default: 90
 extends_documentation_fragment:
   - sfops.integration_users.connection
+  - sfops.integration_users.users
+  - sfops.integration_users.users.lookback
+  - sfops.integration_users.users.target_profile
   - sfops.integration_users.connection.attributes
 attributes:
   check_mode:
@@ -86,7 +72,7 @@ notes:
 EXAMPLES = r"""
 - name: Check two integration users before moving them
   sfops.integration_users.sf_profile_check:
-    usernames:
+    users:
       - svc.mulesoft@acme.com
       - svc.etl@acme.com
   register: check
@@ -103,7 +89,7 @@ EXAMPLES = r"""
 
 - name: Only Apex, also looking for a bypass flag name
   sfops.integration_users.sf_profile_check:
-    usernames: [svc.mulesoft@acme.com]
+    users: [svc.mulesoft@acme.com]
     scans: [apex, triggers]
     extra_strings: [Bypass_Integration__c]
 """

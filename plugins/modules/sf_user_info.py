@@ -19,37 +19,25 @@ description:
     license, and why or why not. A candidate is active, has API Enabled, logged in only through
     the API in the window (at least once), holds a paid license (C(Salesforce) or
     C(Salesforce Platform)), is not the user the task connects as, and is not migrated yet.
-  - Only standard users (C(UserType = 'Standard')) are read.
+  - Only standard users (C(UserType = 'Standard')) are read. Without O(users), every active standard
+    user of the org (inactive ones too with O(include_inactive)); users of O(users) not found are
+    listed in RV(missing) with a warning.
   - Costs one API call (a composite request) for up to 2000 users, plus one per further page of
     2000 users; the login mix of very large orgs adds one call per 2000 users.
   - Never changes the org; it runs in check mode too and always reports RV(ignore:changed=false).
 author:
   - sfops maintainers (@sfops)
 options:
-  usernames:
-    description:
-      - Only these users (case-insensitive). Users not found are listed in RV(missing) with a warning.
-      - Default is every standard user of the org.
-    type: list
-    elements: str
-  lookback_days:
-    description:
-      - Length of the login window, in days, for the login mix and the candidate check.
-      - Only successful logins count.
-    type: int
-    default: 90
   candidates_only:
     description:
       - Return only the candidates in RV(users), and the verdict for every user considered in RV(considered).
     type: bool
     default: false
-  active_only:
-    description:
-      - Read active users only.
-    type: bool
-    default: false
 extends_documentation_fragment:
   - sfops.integration_users.connection
+  - sfops.integration_users.users
+  - sfops.integration_users.users.lookback
+  - sfops.integration_users.users.inactive
   - sfops.integration_users.connection.attributes
 attributes:
   check_mode:
@@ -82,7 +70,7 @@ EXAMPLES = r"""
       client_id: "{{ sf_client_id }}"
       client_secret: "{{ sf_client_secret }}"
   sfops.integration_users.sf_user_info:
-    usernames:
+    users:
       - svc.mulesoft@acme.com
       - svc.etl@acme.com
 """

@@ -155,7 +155,7 @@ def before_the_write(monkeypatch, other_job):
 
 # ---- migrated ------------------------------------------------------------------------------------
 def test_migrate_one_user_within_budget_then_converged(prod):
-    result = prod.run(user=MULESOFT.upper(), conflicting_permission_sets="remove", permission_sets=["Sync_Read"],
+    result = prod.run(users=MULESOFT.upper(), conflicting_permission_sets="remove", permission_sets=["Sync_Read"],
                       diff=True)
     assert not result.get("failed"), result.get("msg")
     assert result["changed"] is True
@@ -172,7 +172,7 @@ def test_migrate_one_user_within_budget_then_converged(prod):
     assert os.path.isfile(result["backup_file"])
     assert result["backup"]["data"]["users"][0]["permission_sets"][0]["name"] == "Sales_Ops"
 
-    again = prod.run(user=MULESOFT, conflicting_permission_sets="remove", permission_sets=["Sync_Read"])
+    again = prod.run(users=MULESOFT, conflicting_permission_sets="remove", permission_sets=["Sync_Read"])
     assert again["changed"] is False and not again.get("failed")
     assert writes(again) == {} and again["calls_with_auth"] <= 4
     assert "backup_file" not in again
@@ -180,7 +180,7 @@ def test_migrate_one_user_within_budget_then_converged(prod):
 
 def test_check_mode_and_diff_write_nothing(prod):
     before = prod.users()
-    result = prod.run(check_mode=True, diff=True, user=MULESOFT, conflicting_permission_sets="remove")
+    result = prod.run(check_mode=True, diff=True, users=MULESOFT, conflicting_permission_sets="remove")
     assert result["changed"] is True
     assert [s["step"] for s in result["plan"]] == [
         "remove_permission_sets", "update_users", "assign_permission_set_licenses"]
@@ -191,7 +191,7 @@ def test_check_mode_and_diff_write_nothing(prod):
 
 def test_conflicting_sets_fail_by_default_naming_them(prod):
     before = prod.users()
-    result = prod.run(user=MULESOFT)
+    result = prod.run(users=MULESOFT)
     assert result["failed"] and "Sales_Ops (Salesforce)" in result["msg"]
     assert "nothing was changed" in result["msg"]
     assert writes(result) == {} and prod.users() == before
@@ -205,18 +205,18 @@ def test_preflight_refuses_ui_users_the_running_user_and_unknown_users(prod):
     assert "admin@acme.example: is the user this module runs as" in result["msg"]
     assert "nobody@acme.example: user not found" in result["msg"]
     assert writes(result) == {} and prod.users() == before
-    allowed = prod.run(user=JANE, allow_ui_users=True)
+    allowed = prod.run(users=JANE, allow_ui_users=True)
     assert not allowed.get("failed"), allowed.get("msg")
     assert prod.users()[JANE]["UserLicense"] == "Salesforce Integration"
 
 
 def test_lookalike_target_profile_refused_and_exact_mode(prod):
-    lookalike = prod.run(user=ETL, target_profile="API Only")
+    lookalike = prod.run(users=ETL, target_profile="API Only")
     assert lookalike["failed"] and "'API Only' is on the 'Salesforce' license" in lookalike["msg"]
     assert writes(lookalike) == {}
-    first = prod.run(user=MULESOFT, conflicting_permission_sets="remove", permission_sets=["Sync_Read"])
+    first = prod.run(users=MULESOFT, conflicting_permission_sets="remove", permission_sets=["Sync_Read"])
     assert not first.get("failed"), first.get("msg")
-    exact = prod.run(user=MULESOFT, permission_sets=[], permission_sets_mode="exact")
+    exact = prod.run(users=MULESOFT, permission_sets=[], permission_sets_mode="exact")
     assert exact["changed"] and exact["users"][0]["changes"] == ["permission_sets"]
     assert prod.users()[MULESOFT]["PermissionSets"] == []
     assert prod.users()[MULESOFT]["PermissionSetLicenses"] == ["SalesforceAPIIntegrationPsl"]
@@ -224,9 +224,9 @@ def test_lookalike_target_profile_refused_and_exact_mode(prod):
 
 def test_sandbox_usernames_carry_the_suffix(emu, tmp_path):
     uat = Org(emu, "acme-uat", str(tmp_path / "b"))
-    result = uat.run(user=MULESOFT, conflicting_permission_sets="remove")
+    result = uat.run(users=MULESOFT, conflicting_permission_sets="remove")
     assert result["failed"] and "sandbox suffix" in result["msg"]
-    done = uat.run(user=MULESOFT + ".uat", conflicting_permission_sets="remove")
+    done = uat.run(users=MULESOFT + ".uat", conflicting_permission_sets="remove")
     assert not done.get("failed"), done.get("msg")
     assert uat.users()[MULESOFT + ".uat"]["UserLicense"] == "Salesforce Integration"
 
@@ -235,7 +235,7 @@ def test_sandbox_usernames_carry_the_suffix(emu, tmp_path):
 def test_fault_on_the_transaction_call_leaves_the_user_unchanged(prod):
     before = prod.users()
     prod.fault("method=POST,path=/composite,status=503,nth=2")    # the 1st composite is the read
-    result = prod.run(user=MULESOFT, conflicting_permission_sets="remove", permission_sets=["Sync_Read"], retries=0)
+    result = prod.run(users=MULESOFT, conflicting_permission_sets="remove", permission_sets=["Sync_Read"], retries=0)
     assert result["failed"] is True
     assert "step transaction failed (user %s: SERVER_UNAVAILABLE" % MULESOFT in result["msg"], result["msg"]
     assert "%s left unchanged by this run" % MULESOFT in result["msg"] and result["backup_file"] in result["msg"]
@@ -254,7 +254,7 @@ def _set_of_another_license_assigned(org):
 
 def test_failure_inside_the_transaction_changes_nothing_of_this_run(prod, monkeypatch):
     before_the_write(monkeypatch, lambda: _set_of_another_license_assigned(prod))
-    result = prod.run(user=ETL, permission_sets=["Sync_Read"])
+    result = prod.run(users=ETL, permission_sets=["Sync_Read"])
     assert result["failed"] is True
     assert "step update_users failed (user %s: FIELD_INTEGRITY_EXCEPTION" % ETL in result["msg"], result["msg"]
     assert "%s left unchanged by this run" % ETL in result["msg"]
@@ -271,7 +271,7 @@ def test_refused_profile_change_undoes_the_removal_before_it(refusing, tmp_path)
     refusing.reset()
     org = Org(refusing, PROD, str(tmp_path / "b"))
     before = org.users()
-    result = org.run(user=MULESOFT, conflicting_permission_sets="remove", permission_sets=["Sync_Read"])
+    result = org.run(users=MULESOFT, conflicting_permission_sets="remove", permission_sets=["Sync_Read"])
     assert "step update_users failed (user %s: FIELD_INTEGRITY_EXCEPTION" % MULESOFT in result["msg"]
     assert org.users() == before and org.users()[MULESOFT]["PermissionSets"] == ["Sales_Ops"]
 
@@ -284,7 +284,7 @@ def test_assignment_made_by_another_job_is_replanned_once(prod, monkeypatch):
             "PermissionSetLicenseId": record_id(
                 prod, "SELECT Id FROM PermissionSetLicense WHERE DeveloperName = 'SalesforceAPIIntegrationPsl'")})
     before_the_write(monkeypatch, other_job)
-    result = prod.run(user=MULESOFT, conflicting_permission_sets="remove", permission_sets=["Sync_Read"])
+    result = prod.run(users=MULESOFT, conflicting_permission_sets="remove", permission_sets=["Sync_Read"])
     assert not result.get("failed"), result.get("msg")
     assert prod.users()[MULESOFT]["PermissionSets"] == ["Sync_Read"]
     assert prod.users()[MULESOFT]["UserLicense"] == "Salesforce Integration"
@@ -304,7 +304,7 @@ def test_user_beyond_one_transaction_falls_back_to_steps_and_a_failed_restore_is
     before = prod.users()
     prod.fault("method=POST,path=/composite/sobjects,status=503,nth=2")   # the permission set assignment
     prod.fault("method=PATCH,path=/composite/sobjects,status=503,nth=2")   # the rollback's profile change
-    result = prod.run(user=MULESOFT, permission_sets=["Sync_Read"], permission_sets_mode="exact", retries=0)
+    result = prod.run(users=MULESOFT, permission_sets=["Sync_Read"], permission_sets_mode="exact", retries=0)
     assert "step by step" in result["warnings"][0]
     assert result["failed"] is True
     assert "RESTORING FAILED" in result["msg"]
@@ -336,16 +336,16 @@ def test_restore_after_a_successful_migration(prod):
 
 # ---- absent and present -----------------------------------------------------------------------------
 def test_absent_deactivates_and_frees_the_seat(prod):
-    result = prod.run(state="absent", user=ETL)
+    result = prod.run(state="absent", users=ETL)
     assert result["changed"] and prod.users()[ETL]["IsActive"] is False
-    again = prod.run(state="absent", user=ETL)
+    again = prod.run(state="absent", users=ETL)
     assert again["changed"] is False and writes(again) == {}
-    running = prod.run(state="absent", user="admin@acme.example")
+    running = prod.run(state="absent", users="admin@acme.example")
     assert running["failed"] and "runs as" in running["msg"]
 
 
 def test_present_creates_a_dedicated_user_then_converges(prod):
-    args = dict(state="present", user="svc.mulesoft.int@acme.example", email="ops@acme.example",
+    args = dict(state="present", users="svc.mulesoft.int@acme.example", email="ops@acme.example",
                 last_name="MuleSoft Integration", permission_sets=["Sync_Read"])
     result = prod.run(**args)
     assert not result.get("failed"), result.get("msg")
@@ -354,7 +354,7 @@ def test_present_creates_a_dedicated_user_then_converges(prod):
         "PermissionSets": ["Sync_Read"], "PermissionSetLicenses": ["SalesforceAPIIntegrationPsl"]}
     again = prod.run(**args)
     assert again["changed"] is False and writes(again) == {}
-    taken = prod.run(state="present", user=MULESOFT, email="x@acme.example")
+    taken = prod.run(state="present", users=MULESOFT, email="x@acme.example")
     assert taken["failed"] and "use state migrated" in taken["msg"]
 
 
@@ -372,13 +372,13 @@ def test_org_refusing_the_license_change(refusing, tmp_path):
     refusing.reset()
     org = Org(refusing, PROD, str(tmp_path / "b"))
     before = org.users()
-    result = org.run(user=MULESOFT, conflicting_permission_sets="remove")
+    result = org.run(users=MULESOFT, conflicting_permission_sets="remove")
     assert result["failed"] and "FIELD_INTEGRITY_EXCEPTION" in result["msg"]
     assert "state: present" in result["msg"] and "%s left unchanged by this run" % MULESOFT in result["msg"]
     assert org.users() == before
-    created = org.run(state="present", user="svc.mulesoft.int@acme.example", email="ops@acme.example")
+    created = org.run(state="present", users="svc.mulesoft.int@acme.example", email="ops@acme.example")
     assert not created.get("failed"), created.get("msg")
-    retired = org.run(state="absent", user=MULESOFT)
+    retired = org.run(state="absent", users=MULESOFT)
     assert retired["changed"] and org.users()[MULESOFT]["IsActive"] is False
 
 
@@ -392,7 +392,7 @@ def test_seat_exhaustion_fails_before_any_write(tmp_path_factory, tmp_path):
         result = org.run(users=[MULESOFT, ETL], conflicting_permission_sets="remove")
         assert result["failed"] and "'Salesforce Integration' has 1 free seat(s) and this run needs 2" in result["msg"]
         assert writes(result) == {} and org.users() == before
-        one = org.run(user=ETL)
+        one = org.run(users=ETL)
         assert not one.get("failed"), one.get("msg")
     finally:
         running.stop()
@@ -452,10 +452,10 @@ def test_replicated_set_keeps_access_and_its_absence_breaks_it(prod):
         status, body = _query_as(prod, prod.token_as(username), soql)
         assert status == 200 and body["totalSize"] == 5, body
 
-    with_set = prod.run(user=MULESOFT, conflicting_permission_sets="remove",
+    with_set = prod.run(users=MULESOFT, conflicting_permission_sets="remove",
                         permission_sets=["Integration_Admin_Access"])
     assert not with_set.get("failed"), with_set.get("msg")
-    without = prod.run(user=JANE, allow_ui_users=True)
+    without = prod.run(users=JANE, allow_ui_users=True)
     assert not without.get("failed"), without.get("msg")
 
     status, body = _query_as(prod, prod.token_as(MULESOFT), soql)

@@ -183,7 +183,7 @@ def test_access_gap_of_sf_profile_check_becomes_a_set(fresh_emulator, playbook):
         "module_defaults": {"group/sfops.integration_users.salesforce": connection},
         "tasks": [
             {"name": "check", "register": "check", "sfops.integration_users.sf_profile_check": {
-                "usernames": ["svc.mulesoft@acme.example"], "scans": ["apex"]}},
+                "users": ["svc.mulesoft@acme.example"], "scans": ["apex"]}},
             {"name": "replicate the gap", "sfops.integration_users.sf_permission_set": {
                 "name": "Mulesoft_Gap", "access_from": {"access_gap": GAP_OF_MULESOFT}}},
         ]}], orgs=[ORG])

@@ -119,10 +119,10 @@ def test_check_mode_same_report_and_stable_between_runs(emu, tmp_path):
 
 def test_cost_does_not_grow_with_users(emu, served, tmp_path):
     before = calls(emu)
-    one = run_task(emu, tmp_path, "sf_profile_check", {"usernames": ["svc.mulesoft@acme.example"]})
+    one = run_task(emu, tmp_path, "sf_profile_check", {"users": ["svc.mulesoft@acme.example"]})
     spent_one = delta(before, calls(emu))
     before = calls(emu)
-    run_task(emu, tmp_path, "sf_profile_check", {"usernames": [
+    run_task(emu, tmp_path, "sf_profile_check", {"users": [
         "svc.mulesoft@acme.example", "svc.etl@acme.example", "jane.doe@acme.example", "svc.old@acme.example",
         "admin@acme.example"]})
     assert delta(before, calls(emu)) == spent_one == expected_calls(served)
@@ -135,7 +135,7 @@ def test_cost_does_not_grow_with_users(emu, served, tmp_path):
 
 def test_named_users_inactive_missing_and_sandbox_suffix(emu, tmp_path):
     result = run_task(emu, tmp_path, "sf_profile_check", {
-        "usernames": ["svc.etl@acme.example.uat", "svc.old@acme.example.uat", "ghost@acme.example.uat"],
+        "users": ["svc.etl@acme.example.uat", "svc.old@acme.example.uat", "ghost@acme.example.uat"],
         "scans": ["apex", "triggers"]}, org=SANDBOX)
     assert summary_of(result["findings"], ".uat") == [
         ("PROFILE_NAME_REFERENCE", "blocker", None, "ApexClass", "AccountTriggerHandler", 3),
@@ -150,7 +150,7 @@ def test_named_users_inactive_missing_and_sandbox_suffix(emu, tmp_path):
 
 def test_scans_switched_off_cost_nothing(emu, tmp_path):
     before = calls(emu)
-    result = run_task(emu, tmp_path, "sf_profile_check", {"usernames": ["svc.etl@acme.example"], "scans": []})
+    result = run_task(emu, tmp_path, "sf_profile_check", {"users": ["svc.etl@acme.example"], "scans": []})
     # Licenses, users, access: no code listing, no Metadata, no settings.
     assert delta(before, calls(emu)) == {"POST /composite": 3}
     assert [f["code"] for f in result["findings"]] == ["LOOKALIKE_PROFILE"]
@@ -158,12 +158,12 @@ def test_scans_switched_off_cost_nothing(emu, tmp_path):
 
 
 def test_explicit_target_and_extra_strings(emu, tmp_path):
-    wrong = run_task(emu, tmp_path, "sf_profile_check", {"usernames": ["svc.etl@acme.example"], "scans": [],
+    wrong = run_task(emu, tmp_path, "sf_profile_check", {"users": ["svc.etl@acme.example"], "scans": [],
                                                          "target_profile": "API Only"})
     assert [(f["code"], f["severity"]) for f in wrong["findings"]][0] == ("TARGET_PROFILE_WRONG_LICENSE", "blocker")
     assert wrong["target_profile"] is None and wrong["ready"] is False
 
-    extra = run_task(emu, tmp_path, "sf_profile_check", {"usernames": ["svc.etl@acme.example"],
+    extra = run_task(emu, tmp_path, "sf_profile_check", {"users": ["svc.etl@acme.example"],
                                                          "scans": ["triggers"], "extra_strings": ["bypass"]})
     assert summary_of(extra["findings"]) == [
         ("EXTRA_STRING_REFERENCE", "warning", None, "ApexTrigger", "AccountTrigger", 1),

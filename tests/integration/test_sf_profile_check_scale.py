@@ -66,7 +66,7 @@ def test_calls_do_not_grow_with_users_and_metadata_costs_one_call_per_25(big, tm
     spent_all = delta(before, calls(big))
 
     before = calls(big)
-    alone = run_task(big, tmp_path, "sf_profile_check", {"usernames": ["svc.bulk00@acme.example"]})
+    alone = run_task(big, tmp_path, "sf_profile_check", {"users": ["svc.bulk00@acme.example"]})
     spent_one = delta(before, calls(big))
 
     print("calls with %d users: %s; with 1 user: %s" % (len(everyone["users"]), spent_all, spent_one))

@@ -41,7 +41,7 @@ def test_candidates_of_the_example_estate_with_reasons_in_one_call(emu, tmp_path
 
 def test_one_user_in_detail_with_license_bindings(emu, tmp_path):
     result = run_task(emu, tmp_path, "sf_user_info",
-                      {"usernames": ["SVC.MuleSoft@acme.example", "nobody@acme.example"], "lookback_days": 30})
+                      {"users": ["SVC.MuleSoft@acme.example", "nobody@acme.example"], "lookback_days": 30})
     assert result["missing"] == ["nobody@acme.example"]
     assert any("nobody@acme.example" in w for w in result.get("warnings", []))
     (user,) = result["users"]
@@ -56,7 +56,7 @@ def test_one_user_in_detail_with_license_bindings(emu, tmp_path):
 
 
 def test_sandbox_users_carry_the_suffix(emu, tmp_path):
-    result = run_task(emu, tmp_path, "sf_user_info", {"active_only": True}, org="acme-uat")
+    result = run_task(emu, tmp_path, "sf_user_info", {}, org="acme-uat")
     names = [u["username"] for u in result["users"]]
     assert "svc.mulesoft@acme.example.uat" in names and "svc.old@acme.example.uat" not in names
 

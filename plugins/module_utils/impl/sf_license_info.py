@@ -11,10 +11,11 @@ __metaclass__ = type
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import licenses
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import read_subrequests
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
+from ansible_collections.sfops.integration_users.plugins.module_utils.options import get_spec
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
 
 ARGUMENT_SPEC = dict(
-    include_inactive=dict(type="bool", default=False),
+    get_spec("include_inactive"),
 )
 
 ORGANIZATION_SOQL = "SELECT Id, Name, OrganizationType, IsSandbox, InstanceName FROM Organization"

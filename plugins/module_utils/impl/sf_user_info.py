@@ -13,14 +13,12 @@ __metaclass__ = type
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import rules
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import users as users_lib
-from ansible_collections.sfops.integration_users.plugins.module_utils.errors import OperationError
+from ansible_collections.sfops.integration_users.plugins.module_utils.options import checked_lookback_days, get_spec, requested_users
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
 
 ARGUMENT_SPEC = dict(
-    usernames=dict(type="list", elements="str"),
-    lookback_days=dict(type="int", default=users_lib.DEFAULT_LOOKBACK_DAYS),
+    get_spec("users", "lookback_days", "include_inactive"),
     candidates_only=dict(type="bool", default=False),
-    active_only=dict(type="bool", default=False),
 )
 
 
@@ -46,12 +44,12 @@ def shape_result(users, running_user, candidates_only, missing):
 
 def run(task):
     params = task.params
-    lookback = params["lookback_days"]
-    if lookback is None or lookback < 1:
-        raise OperationError("lookback_days must be at least 1 (got %r)" % lookback)
-    usernames = params.get("usernames")
+    lookback = checked_lookback_days(params)
+    usernames = requested_users(params) or None
     client = task.client
-    users = users_lib.read_users(client, usernames=usernames, active=True if params["active_only"] else None,
+    # Named users are listed whatever their state; without names, inactive users only when asked.
+    users = users_lib.read_users(client, usernames=usernames,
+                                 active=None if usernames or params["include_inactive"] else True,
                                  lookback_days=lookback)
     identity = client.identity()
     running_id = identity.get("user_id")

@@ -43,6 +43,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.sfops.integration_users.plugins.module_utils.options import DEFAULT_LOOKBACK_DAYS
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import run_queries
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.records import license_kind_of
 from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
@@ -58,7 +59,6 @@ API_LOGIN_TYPES = frozenset([
 ])
 UI_LOGIN_TYPES = frozenset(["application", "chatter communities external user"])
 
-DEFAULT_LOOKBACK_DAYS = 90
 
 # Aggregate queries cannot be paged (Salesforce refuses queryMore on GROUP BY): keep every login
 # query under one batch of 2000 rows. A user has a handful of login types, so chunks of 400 users

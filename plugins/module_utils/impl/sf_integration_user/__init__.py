@@ -50,11 +50,13 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.backup imp
 )
 from ansible_collections.sfops.integration_users.plugins.module_utils.client import COMPOSITE_LIMIT
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import (
+    PartialFailure,
     ConfigurationError,
     OperationError,
     SalesforceModuleError,
 )
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import is_id, same_id, to18
+from ansible_collections.sfops.integration_users.plugins.module_utils.options import checked_lookback_days, get_spec, requested_users
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
 from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_like_contains, soql_literal
 
@@ -62,17 +64,12 @@ BACKUP_KIND = "integration_user"
 STATES = ("migrated", "present", "absent", "restored")
 
 ARGUMENT_SPEC = dict(
+    get_spec("users", "lookback_days", "target_profile"),
     state=dict(type="str", choices=list(STATES), default="migrated"),
-    # ``username`` is the connection's login user (password / JWT flows), so the users to change
-    # are named by ``user`` / ``users``.
-    user=dict(type="str"),
-    users=dict(type="list", elements="str"),
-    target_profile=dict(type="str"),
     permission_sets=dict(type="list", elements="str", default=[]),
     permission_sets_mode=dict(type="str", choices=["add", "exact"], default="add"),
     conflicting_permission_sets=dict(type="str", choices=["fail", "remove"], default="fail"),
     allow_ui_users=dict(type="bool", default=False),
-    lookback_days=dict(type="int", default=users_reader.DEFAULT_LOOKBACK_DAYS),
     backup_dir=dict(type="path", default=DEFAULT_BACKUP_DIR),
     backup_file=dict(type="path"),
     # The operator's run-state key (issue 13): backups are signed with it, and a restore refuses a backup that
@@ -367,17 +364,6 @@ def _is_race(failure):
 
 
 # ---- the module ---------------------------------------------------------------------------------
-def requested_usernames(params):
-    names = [params["user"]] if params.get("user") else list(params.get("users") or [])
-    seen, unique = set(), []
-    for name in names:
-        # Usernames are case-insensitive in Salesforce.
-        if name.lower() not in seen:
-            seen.add(name.lower())
-            unique.append(name)
-    return unique
-
-
 # A task naming thousands of unknown users must still give a message a person can read.
 PREFLIGHT_LINES_SHOWN = 20
 
@@ -437,15 +423,10 @@ def _target_profile_selector(target_profile):
 def run(task):
     params = task.params
     state = params["state"]
-    usernames = requested_usernames(params)
-    if state != "restored" and not usernames:
-        raise ConfigurationError("name the user(s) to change with user or users")
+    usernames = requested_users(params)
     if state == "restored":
         return _restored(task, usernames)
-    if params["lookback_days"] < 1:
-        raise ConfigurationError("lookback_days must be at least 1")
-    if state == "present" and not params.get("email"):
-        raise ConfigurationError("state present creates users and needs email")
+    checked_lookback_days(params)
     client = task.client
     states, facts, _users = read_snapshot(
         client, usernames=usernames, **_target_profile_selector(params.get("target_profile")),
@@ -556,8 +537,11 @@ def _apply_atomic(task, result, units, new_users, all_pairs):
             desired["id"] = done[name]["u%d_user" % by_name[name]["index"]]["id"]
     result["users"] = _user_results(all_pairs, left_changed=None if not failed else set(done))
     if failed:
-        rollback = _report_failures(task, result, failed, now, by_name, done)
-        result["users"] = _user_results(all_pairs, left_changed=set(done) | set(rollback["not_restored"]))
+        result["pairs"] = all_pairs
+        try:
+            _report_failures(task, result, failed, now, by_name, done)
+        finally:
+            result.pop("pairs", None)
     return result
 
 
@@ -603,8 +587,6 @@ def _report_failures(task, result, failed, now, by_name, done):
         step, code, message, _item = failed[username]
         unit = by_name[username]
         parts.append(StepFailure(step or "transaction", [(username, code, message)]).describe() + ".")
-        if refuses_license_change(step, code, message):
-            parts.append("Advice: %s." % REFUSED_LICENSE_CHANGE_ADVICE)
         if username not in now:
             unchanged.append(username)
             continue
@@ -628,12 +610,12 @@ def _report_failures(task, result, failed, now, by_name, done):
     parts.append("The state of every user before the run is in the backup %s%s." % (
         result["backup_file"], ": run state restored with backup_file set to it once the cause is fixed"
         if not_unchanged else ""))
-    # ``rollback`` keeps its keys for callers (the license_migration role tells a refusal by it): the
-    # users left unchanged are the "restored" ones, though Salesforce did the undoing.
-    result.update(failed=True, changed=bool(done or not_unchanged),
-                  msg="org %s: %s" % (client.org, " ".join(parts)),
-                  rollback={"restored": unchanged, "not_restored": not_unchanged, "deactivated": []})
-    return result["rollback"]
+    # The users left unchanged are the "restored" ones of ``rollback``, though Salesforce did the undoing.
+    rollback = {"restored": unchanged, "not_restored": not_unchanged, "deactivated": []}
+    result["users"] = _user_results(result["pairs"], left_changed=set(done) | set(not_unchanged))
+    result.update(changed=bool(done or not_unchanged), rollback=rollback)
+    raise _write_failure(client.org, " ".join(parts), result,
+                         [(name, failed[name][0], failed[name][1], failed[name][2]) for name in sorted(failed)])
 
 
 def _apply_stepwise(task, result, plan, existing, new_users, target, saved, all_pairs):
@@ -664,9 +646,7 @@ def _failed(task, result, failure, saved, created, all_pairs):
         retired.append(state)
     outcome = rollback(client, saved + retired) if saved or retired else {}
     deactivated = [state["username"] for state in retired if outcome.get(state["username"]) is None]
-    message = "org %s: %s." % (client.org, failure.describe())
-    if any(refuses_license_change(failure.step, code, text) for _user, code, text in failure.errors):
-        message += " Advice: %s." % REFUSED_LICENSE_CHANGE_ADVICE
+    message = "%s." % failure.describe()
     not_restored = dict((name, now) for name, now in outcome.items() if not name.startswith("_") and now is not None)
     failed_to_retire = [state["username"] for state in retired if state["username"] in not_restored]
     if not not_restored:
@@ -686,12 +666,28 @@ def _failed(task, result, failure, saved, created, all_pairs):
                     "deleted; the usernames stay taken)." % ", ".join(deactivated))
     if failed_to_retire:
         message += " Created user(s) %s could NOT be deactivated." % ", ".join(failed_to_retire)
-    result.update(failed=True, msg=message, changed=bool(not_restored or created),
+    result.update(changed=bool(not_restored or created),
                   users=_user_results(all_pairs, left_changed=set(not_restored) | set(s["username"] for s in retired)),
                   rollback={"restored": [s["username"] for s in saved if s["username"] not in not_restored],
                             "not_restored": dict((k, v) for k, v in not_restored.items()),
                             "deactivated": deactivated})
-    return result
+    raise _write_failure(client.org, message, result,
+                         [(user, failure.step, code, text) for user, code, text in failure.errors])
+
+
+def _write_failure(org, message, result, errors):
+    """The failure of a write, raised with the partial result: ``errors`` ``[(username, step, code, message)]``.
+
+    ``error.error_code`` is the first Salesforce code; ``error.user`` the users refused; the hint is the
+    new-user path when the org refuses the license change itself."""
+    codes = [code for _user, _step, code, _text in errors if code]
+    refused = any(refuses_license_change(step, code, text) for _user, step, code, text in errors)
+    users = sorted(set(user for user, _step, _code, _text in errors if user))
+    result.pop("failed", None)
+    result.pop("msg", None)
+    return PartialFailure(message, result, org=org, error_code=codes[0] if codes else None,
+                          user=", ".join(users) or None,
+                          hint=REFUSED_LICENSE_CHANGE_ADVICE if refused else None)
 
 
 def _saved_user(saved):
@@ -733,8 +729,6 @@ def _run_key(task):
 
 def _restored(task, usernames):
     params = task.params
-    if not params.get("backup_file"):
-        raise ConfigurationError("state restored needs backup_file")
     try:
         document = read_backup(params["backup_file"], kind=BACKUP_KIND, key=_run_key(task))
     except BackupError as exc:
@@ -776,5 +770,5 @@ def _restored(task, usernames):
 
 
 SPEC = ModuleSpec("sf_integration_user", ARGUMENT_SPEC, run,
-                  mutually_exclusive=[["user", "users"]],
-                  required_if=[["state", "restored", ["backup_file"]], ["state", "present", ["email"]]])
+                  required_if=[["state", "restored", ["backup_file"]], ["state", "present", ["email", "users"]],
+                               ["state", "migrated", ["users"]], ["state", "absent", ["users"]]])

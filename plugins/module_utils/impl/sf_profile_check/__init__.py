@@ -34,22 +34,21 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError, ConfigurationError
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import read_all, read_subrequests
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import is_id, same_id, to18
+from ansible_collections.sfops.integration_users.plugins.module_utils.options import checked_lookback_days, get_spec, requested_users
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_profile_check.scanner import (
     find_identifiers, find_references, scan_metadata)
 from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.users import (
-    DEFAULT_LOOKBACK_DAYS, missing_usernames, read_users)
+    missing_usernames, read_users)
 
 SCANS = ("apex", "triggers", "validation_rules", "flows", "formula_fields", "custom_settings")
 SEVERITIES = ("blocker", "warning", "info")
 
 ARGUMENT_SPEC = dict(
-    usernames=dict(type="list", elements="str"),
-    target_profile=dict(type="str"),
+    get_spec("users", "lookback_days", "target_profile"),
     scans=dict(type="list", elements="str", choices=list(SCANS), default=list(SCANS)),
     extra_strings=dict(type="list", elements="str", default=[], no_log=False),
-    login_days=dict(type="int", default=DEFAULT_LOOKBACK_DAYS),
 )
 
 # ---- code and configuration: what is read and how it is scanned ---------------------------------
@@ -534,11 +533,10 @@ def scan_code(client, scans, needles, profile_ids, profile_labels, global_descri
 
 def run(task):
     params = task.params
-    if params["login_days"] < 1:
-        raise ConfigurationError("login_days must be at least 1 (got %r)" % params["login_days"])
+    lookback = checked_lookback_days(params)
     client = task.client
     scans = set(params["scans"] or ())
-    asked = params.get("usernames")
+    asked = requested_users(params)
 
     license_rows, permission_set_describe, global_describe = read_org(client, "custom_settings" in scans,
                                                                        params.get("target_profile"))
@@ -547,7 +545,7 @@ def run(task):
     target, findings = resolve_target(integration, params.get("target_profile"))
 
     users = read_users(client, usernames=asked or None, active=None if asked else True,
-                       lookback_days=params["login_days"])
+                       lookback_days=lookback)
     if asked:
         for name in missing_usernames(asked, users):
             findings.append(finding("USER_NOT_FOUND", "blocker", "no user named '%s'" % name, user=name))

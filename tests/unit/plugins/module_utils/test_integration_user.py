@@ -348,7 +348,7 @@ def migrated_state_of(org_):
 def test_migrate_in_salesforce_order_then_converged(org, tmp_path):
     client = FakeClient(org)
     before = org.state(SVC)
-    result = run(client, tmp_path, user="SVC.Mulesoft@acme.com", conflicting_permission_sets="remove",
+    result = run(client, tmp_path, users="SVC.Mulesoft@acme.com", conflicting_permission_sets="remove",
                  permission_sets=["Integration_Access"], diff=True)
     assert not result.get("failed"), result.get("msg")
     assert result["changed"] is True
@@ -366,7 +366,7 @@ def test_migrate_in_salesforce_order_then_converged(org, tmp_path):
     assert result["users"][0]["changes"] == ["profile", "permission_set_licenses", "permission_sets"]
 
     again = FakeClient(org)
-    second = run(again, tmp_path, user="svc.mulesoft@acme.com", conflicting_permission_sets="remove",
+    second = run(again, tmp_path, users="svc.mulesoft@acme.com", conflicting_permission_sets="remove",
                  permission_sets=["Integration_Access"])
     assert second["changed"] is False and "backup_file" not in second
     assert again.write_calls == [] and len(again.calls) == 1
@@ -375,7 +375,7 @@ def test_migrate_in_salesforce_order_then_converged(org, tmp_path):
 def test_conflicting_sets_fail_by_default_and_nothing_is_written(org, tmp_path):
     client = FakeClient(org)
     before = org.state(SVC)
-    result = run(client, tmp_path, user="svc.mulesoft@acme.com")
+    result = run(client, tmp_path, users="svc.mulesoft@acme.com")
     assert result["failed"] and "SalesCloudExtras (Salesforce)" in result["msg"]
     assert "nothing was changed" in result["msg"]
     assert client.write_calls == [] and org.state(SVC) == before
@@ -385,7 +385,7 @@ def test_conflicting_sets_fail_by_default_and_nothing_is_written(org, tmp_path):
 def test_check_mode_reports_without_writing(org, tmp_path):
     client = FakeClient(org)
     before = org.state(SVC)
-    result = run(client, tmp_path, check_mode=True, diff=True, user="svc.mulesoft@acme.com",
+    result = run(client, tmp_path, check_mode=True, diff=True, users="svc.mulesoft@acme.com",
                  conflicting_permission_sets="remove")
     assert result["changed"] is True and result["users"][0]["changed"] is True
     assert [step["step"] for step in result["plan"]] == [
@@ -407,7 +407,7 @@ def test_failure_at_each_write_step_leaves_the_user_unchanged(org, tmp_path, ste
     client = FakeClient(org)
     client.fail_sub = {WRITE_STEPS[step]: "UNABLE_TO_LOCK_ROW"}
     before = org.state(SVC)
-    result = run(client, tmp_path, user="svc.mulesoft@acme.com", conflicting_permission_sets="remove",
+    result = run(client, tmp_path, users="svc.mulesoft@acme.com", conflicting_permission_sets="remove",
                  permission_sets=["Integration_Access"])
     assert result["failed"] is True
     assert "step %s failed (user svc.mulesoft@acme.com: UNABLE_TO_LOCK_ROW" % step in result["msg"], result["msg"]
@@ -423,7 +423,7 @@ def test_failed_call_leaves_the_user_unchanged(org, tmp_path):
     client = FakeClient(org)
     client.fail = {1: "SERVER_UNAVAILABLE"}
     before = org.state(SVC)
-    result = run(client, tmp_path, user="svc.mulesoft@acme.com", conflicting_permission_sets="remove")
+    result = run(client, tmp_path, users="svc.mulesoft@acme.com", conflicting_permission_sets="remove")
     assert result["failed"] is True and "step transaction failed" in result["msg"]
     assert "left unchanged" in result["msg"] and org.state(SVC) == before
     # Whether a failed call was committed is unknown: the user is read back.
@@ -433,7 +433,7 @@ def test_failed_call_leaves_the_user_unchanged(org, tmp_path):
 def test_lost_answer_of_a_committed_transaction_is_read_back_as_done(org, tmp_path):
     client = FakeClient(org)
     client.lose_answer = True
-    result = run(client, tmp_path, user="svc.mulesoft@acme.com", conflicting_permission_sets="remove",
+    result = run(client, tmp_path, users="svc.mulesoft@acme.com", conflicting_permission_sets="remove",
                  permission_sets=["Integration_Access"])
     assert not result.get("failed"), result.get("msg")
     assert org.state(SVC) == migrated_state_of(org) and result["users"][0]["changed"] is True
@@ -467,7 +467,7 @@ def test_user_beyond_one_transaction_goes_step_by_step_and_a_failed_restore_is_t
     client = FakeClient(org)
     # The 3rd write (PSL) fails, and so does every write of the rollback.
     client.fail = dict((n, "UNABLE_TO_LOCK_ROW") for n in range(3, 20))
-    result = run(client, tmp_path, user="svc.mulesoft@acme.com", conflicting_permission_sets="remove")
+    result = run(client, tmp_path, users="svc.mulesoft@acme.com", conflicting_permission_sets="remove")
     assert any("step by step" in warning for warning in result["warnings"]), result["warnings"]
     assert [c[0] for c in client.calls[1:3]] == ["delete", "update User"]
     assert result["failed"] is True
@@ -481,7 +481,7 @@ def test_refused_license_change_points_to_a_new_user(tmp_path):
     fake = FakeOrg(allow_change=False)
     fake.add_user(SVC, "svc.mulesoft@acme.com", ADMIN_PROFILE, sets=[PS_FULL])
     before = fake.state(SVC)
-    result = run(FakeClient(fake), tmp_path, user="svc.mulesoft@acme.com", conflicting_permission_sets="remove")
+    result = run(FakeClient(fake), tmp_path, users="svc.mulesoft@acme.com", conflicting_permission_sets="remove")
     assert result["failed"] and "FIELD_INTEGRITY_EXCEPTION" in result["msg"]
     assert "state: present" in result["msg"] and "left unchanged" in result["msg"]
     assert fake.state(SVC) == before
@@ -501,7 +501,7 @@ def test_psl_assigned_by_salesforce_on_profile_change_is_tolerated(tmp_path):
     fake = FakeOrg(auto_psl=True)
     fake.add_user(SVC, "svc.mulesoft@acme.com", ADMIN_PROFILE)
     client = FakeClient(fake)
-    result = run(client, tmp_path, user="svc.mulesoft@acme.com", permission_sets=["Integration_Access"])
+    result = run(client, tmp_path, users="svc.mulesoft@acme.com", permission_sets=["Integration_Access"])
     assert not result.get("failed"), result.get("msg")
     assert fake.state(SVC)["psls"] == [PSL] and PS_PSL in fake.state(SVC)["sets"]
     # DUPLICATE_VALUE rolled the first transaction back; read again, the PSL is left to Salesforce.
@@ -517,7 +517,7 @@ def test_assignment_made_by_another_job_is_replanned_once(org, tmp_path):
         org.delete([aid for aid, a in org.psa.items() if a["AssigneeId"] == SVC and a["PermissionSetId"] == PS_FULL][0])
         org.psla[org.new_id("2LA")] = {"AssigneeId": SVC, "PermissionSetLicenseId": PSL}
     client.before_first_transaction = other_job
-    result = run(client, tmp_path, user="svc.mulesoft@acme.com", conflicting_permission_sets="remove",
+    result = run(client, tmp_path, users="svc.mulesoft@acme.com", conflicting_permission_sets="remove",
                  permission_sets=["Integration_Access"])
     assert not result.get("failed"), result.get("msg")
     assert org.state(SVC) == migrated_state_of(org)
@@ -563,22 +563,22 @@ def test_running_user_and_ui_users_are_refused(org, tmp_path):
 
 
 def test_unknown_user_fails_preflight(org, tmp_path):
-    result = run(FakeClient(org), tmp_path, user="nobody@acme.com")
+    result = run(FakeClient(org), tmp_path, users="nobody@acme.com")
     assert result["failed"] and "nobody@acme.com: user not found" in result["msg"]
 
 
 def test_absent_deactivates_once(org, tmp_path):
-    result = run(FakeClient(org), tmp_path, state="absent", user="svc.mulesoft@acme.com")
+    result = run(FakeClient(org), tmp_path, state="absent", users="svc.mulesoft@acme.com")
     assert result["changed"] and org.users[SVC]["IsActive"] is False
     client = FakeClient(org)
-    assert run(client, tmp_path, state="absent", user="svc.mulesoft@acme.com")["changed"] is False
+    assert run(client, tmp_path, state="absent", users="svc.mulesoft@acme.com")["changed"] is False
     assert client.write_calls == []
-    missing = run(FakeClient(org), tmp_path, state="absent", user="gone@acme.com")
+    missing = run(FakeClient(org), tmp_path, state="absent", users="gone@acme.com")
     assert missing["changed"] is False and "does not exist" in missing["warnings"][0]
 
 
 def test_present_creates_a_dedicated_user_then_converges(org, tmp_path):
-    args = dict(state="present", user="svc.new@acme.com", email="ops@acme.com", permission_sets=["Integration_Access"])
+    args = dict(state="present", users="svc.new@acme.com", email="ops@acme.com", permission_sets=["Integration_Access"])
     result = run(FakeClient(org), tmp_path, **args)
     assert not result.get("failed"), result.get("msg")
     created = [u for u in org.users.values() if u["Username"] == "svc.new@acme.com"][0]
@@ -593,7 +593,7 @@ def test_present_creates_a_dedicated_user_then_converges(org, tmp_path):
 def test_present_failure_creates_nobody(org, tmp_path, fault):
     client = FakeClient(org)
     client.fail_sub = {fault: "UNABLE_TO_LOCK_ROW"}
-    result = run(client, tmp_path, state="present", user="svc.new@acme.com", email="ops@acme.com",
+    result = run(client, tmp_path, state="present", users="svc.new@acme.com", email="ops@acme.com",
                  permission_sets=["Integration_Access"])
     assert result["failed"] and "a user to create was not created" in result["msg"], result["msg"]
     assert not [u for u in org.users.values() if u["Username"] == "svc.new@acme.com"]
@@ -602,7 +602,7 @@ def test_present_failure_creates_nobody(org, tmp_path, fault):
 
 
 def test_restore_refuses_a_backup_of_another_org(org, tmp_path):
-    migrated = run(FakeClient(org), tmp_path, user="svc.mulesoft@acme.com", conflicting_permission_sets="remove")
+    migrated = run(FakeClient(org), tmp_path, users="svc.mulesoft@acme.com", conflicting_permission_sets="remove")
     with open(migrated["backup_file"]) as handle:
         document = json.load(handle)
     assert document["data"]["org_id"] == to18("00D000000000001")
@@ -617,7 +617,7 @@ def test_restore_refuses_a_backup_of_another_org(org, tmp_path):
 
 def test_restore_from_backup(org, tmp_path):
     before = org.state(SVC)
-    migrated = run(FakeClient(org), tmp_path, user="svc.mulesoft@acme.com", conflicting_permission_sets="remove",
+    migrated = run(FakeClient(org), tmp_path, users="svc.mulesoft@acme.com", conflicting_permission_sets="remove",
                    permission_sets=["Integration_Access"])
     assert org.state(SVC) != before
     client = FakeClient(org)
@@ -638,10 +638,11 @@ def test_restore_rejects_a_foreign_file(org, tmp_path):
     assert result["failed"] and "not a backup" in result["msg"]
 
 
-def test_user_and_users_are_exclusive(tmp_path):
-    validation = ArgumentSpecValidator(iu.SPEC.full_argument_spec(), **iu.SPEC.constraints).validate(
-        {"user": "a@b.c", "users": ["a@b.c"]})
-    assert "mutually exclusive" in validation.error_messages[0]
+def test_the_users_are_named_by_users_only(tmp_path):
+    spec = ArgumentSpecValidator(iu.SPEC.full_argument_spec(), **iu.SPEC.constraints)
+    assert "user. Supported parameters include" in spec.validate({"user": "a@b.c", "users": ["a@b.c"]}).errors.msg
+    assert "state is migrated but all of the following are missing: users" in spec.validate({}).errors.msg
+    assert spec.validate({"users": "a@b.c"}).validated_parameters["users"] == ["a@b.c"]
 
 
 def _edited_backup(tmp_path, migrated, edit):
@@ -655,7 +656,7 @@ def _edited_backup(tmp_path, migrated, edit):
 
 def test_restore_accepts_15_character_ids_in_a_backup(org, tmp_path):
     before = org.state(SVC)
-    migrated = run(FakeClient(org), tmp_path, user="svc.mulesoft@acme.com", conflicting_permission_sets="remove")
+    migrated = run(FakeClient(org), tmp_path, users="svc.mulesoft@acme.com", conflicting_permission_sets="remove")
 
     def shorten(document):
         data = document["data"]
@@ -679,7 +680,7 @@ def test_restore_accepts_15_character_ids_in_a_backup(org, tmp_path):
     lambda d: d.update(data=[]),
 ], ids=["no profile", "bad id", "set not a dict", "users not a list", "data not a dict"])
 def test_restore_refuses_a_backup_edited_out_of_shape_without_a_traceback(org, tmp_path, edit):
-    migrated = run(FakeClient(org), tmp_path, user="svc.mulesoft@acme.com", conflicting_permission_sets="remove")
+    migrated = run(FakeClient(org), tmp_path, users="svc.mulesoft@acme.com", conflicting_permission_sets="remove")
     client = FakeClient(org)
     result = run(client, tmp_path, state="restored", backup_file=_edited_backup(tmp_path, migrated, edit))
     assert result["failed"] and "was it edited?" in result["msg"], result

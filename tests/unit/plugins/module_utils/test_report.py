@@ -149,14 +149,16 @@ def test_report_module_writes_owner_only_files_and_nothing_in_check_mode(tmp_pat
 
 def plan_params(tmp_path, **extra):
     params = dict((k, v.get("default")) for k, v in sf_migration_plan.ARGUMENT_SPEC.items())
-    params.update(runs_dir=str(tmp_path / "runs"), org="acme-prod", org_type="production")
+    # Signed run state (issue 13): without a key the production gate refuses.
+    params.update(runs_dir=str(tmp_path / "runs"), org="acme-prod", org_type="production",
+                  signing_key="0123456789abcdef0123456789abcdef")
     params.update(extra)
     return params
 
 
 WRITE_INPUTS = dict(
     licenses={"integration": INTEGRATION},
-    users={"users": [{"username": "svc.a@x", "id": "005000000000001AAA", "candidate": True, "license": "Salesforce",
+    user_info={"users": [{"username": "svc.a@x", "id": "005000000000001AAA", "candidate": True, "license": "Salesforce",
                       "profile": {"id": "00e000000000002AAA", "name": "P"}}]},
     profile_check={"target_profile": {"id": "00e000000000003AAA", "name": "Minimum"}, "findings": [],
                    "users": [{"username": "svc.a@x", "access_gap": {}, "permission_sets_to_remove": []}]})
@@ -183,7 +185,7 @@ def test_plan_module_write_load_and_refuse_an_edit(tmp_path):
 def test_plan_module_keeps_a_reviewed_plan_unless_told(tmp_path):
     execute(sf_migration_plan.SPEC, plan_params(tmp_path, operation="write", **WRITE_INPUTS))
     other = dict(WRITE_INPUTS)
-    other["users"] = {"users": []}
+    other["user_info"] = {"users": []}
     kept, task = execute(sf_migration_plan.SPEC, plan_params(tmp_path, operation="write", **other))
     assert not kept["changed"] and kept["stale"] and "kept as it is" in task.warnings[0]
     replaced, _task = execute(sf_migration_plan.SPEC, plan_params(tmp_path, operation="write", overwrite=True, **other))

@@ -340,8 +340,8 @@ def patched(monkeypatch):
 
 
 def run_module(params):
-    base = {"usernames": None, "target_profile": None, "scans": list(pc.SCANS), "extra_strings": [],
-            "login_days": 90}
+    base = {"users": None, "target_profile": None, "scans": list(pc.SCANS), "extra_strings": [],
+            "lookback_days": 90}
     base.update(params)
     return pc.run(type("Task", (), {"params": base, "client": object()})())
 
@@ -353,7 +353,7 @@ def test_run_reports_everything_sorted_and_ready_false(patched):
         user("svc.done@acme.com", "0055g0000000004", profile_id=TARGET_PROFILE,
              profile="Minimum Access - API Only Integrations", license_name="Salesforce Integration"),
     ]
-    result = run_module({"usernames": ["svc.mulesoft@acme.com", "jane.doe@acme.com", "svc.done@acme.com",
+    result = run_module({"users": ["svc.mulesoft@acme.com", "jane.doe@acme.com", "svc.done@acme.com",
                                        "ghost@acme.com"]})
     assert result["changed"] is False and result["ready"] is False
     assert [(f["code"], f["user"]) for f in result["findings"]] == [
@@ -375,7 +375,7 @@ def test_run_reports_everything_sorted_and_ready_false(patched):
     mule = result["users"][2]
     assert mule["access_gap"]["system"] == ["RunFlow"] and mule["permission_sets_to_remove"] == ["Sales_Ops"]
     assert result["scanned"]["apex"] == 1
-    assert run_module({"usernames": ["svc.mulesoft@acme.com", "jane.doe@acme.com", "svc.done@acme.com",
+    assert run_module({"users": ["svc.mulesoft@acme.com", "jane.doe@acme.com", "svc.done@acme.com",
                                      "ghost@acme.com"]}) == result
 
 
@@ -393,7 +393,7 @@ def test_execute_adds_api_usage_and_rejects_nothing(patched):
     class Dummy:
         flow = None
         api_usage = {"calls": 0, "used": None, "limit": None}
-    params = {"usernames": [], "target_profile": None, "scans": ["apex"], "extra_strings": [], "login_days": 90}
+    params = {"users": [], "target_profile": None, "scans": ["apex"], "extra_strings": [], "lookback_days": 90}
     result, _task = execute(pc.SPEC, params, client_factory=lambda p: Dummy())
     assert result["changed"] is False and "api_usage" in result and "findings" in result
 
@@ -451,11 +451,11 @@ def test_tooling_refused_as_a_whole_is_a_scan_incomplete_warning_not_a_failure()
         ("SCAN_INCOMPLETE", "warning", "could not read Flow: INSUFFICIENT_ACCESS")]
 
 
-def test_login_days_below_one_is_a_configuration_error_before_any_call():
+def test_lookback_days_below_one_is_a_configuration_error_before_any_call():
     class NoCalls:
         flow = None
         api_usage = {"calls": 0, "used": None, "limit": None}
-    params = {"usernames": [], "target_profile": None, "scans": ["apex"], "extra_strings": [], "login_days": 0}
+    params = {"users": [], "target_profile": None, "scans": ["apex"], "extra_strings": [], "lookback_days": 0}
     result, _task = execute(pc.SPEC, params, client_factory=lambda p: NoCalls())
-    assert result["failed"] and "login_days must be at least 1" in result["msg"], result
+    assert result["failed"] and "lookback_days must be at least 1" in result["msg"], result
     assert result["error"]["type"] == "ConfigurationError"

@@ -54,8 +54,8 @@ class FakeClient(SharedFakeClient):
 
 
 def execute(**params):
-    result, task = runner.execute(SPEC, dict(dict(lookback_days=90, candidates_only=False, active_only=False,
-                                                  usernames=None), **params),
+    result, task = runner.execute(SPEC, dict(dict(lookback_days=90, candidates_only=False, include_inactive=False,
+                                                  users=None), **params),
                                   client_factory=FakeClient)
     return result, task
 
@@ -83,7 +83,7 @@ def test_candidates_only_explains_everyone():
 
 
 def test_missing_usernames_warned_and_returned():
-    result, task = execute(usernames=["SVC.MuleSoft@acme.example", "ghost@acme.example"])
+    result, task = execute(users=["SVC.MuleSoft@acme.example", "ghost@acme.example"])
     assert [u["username"] for u in result["users"]] == ["svc.mulesoft@acme.example"]
     assert result["missing"] == ["ghost@acme.example"]
     assert any("ghost@acme.example" in w for w in task.warnings)
