@@ -12,6 +12,7 @@ import datetime
 import os
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_migration_plan import plans as planning
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_migration_plan import signed
 from ansible_collections.sfops.integration_users.plugins.module_utils import run_files
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import (
     ConfigurationError,
@@ -20,7 +21,7 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.errors imp
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
 
 ARGUMENT_SPEC = dict(
-    operation=dict(type="str", required=True, choices=["write", "load", "record_migration", "record_verification"]),
+    operation=dict(type="str", required=True, choices=["write", "load", "record_migration", "record_verification", "lock", "unlock"]),
     runs_dir=dict(type="path", required=True),
     org=dict(type="str", required=True),
     production_org=dict(type="str"),
@@ -46,6 +47,9 @@ ARGUMENT_SPEC = dict(
     failed_logins=dict(type="list", elements="dict", default=[]),
     user_tasks_error=dict(type="str"),
     plan=dict(type="dict"),
+    # Issue 13: the operator's run-state key (else SFOPS_SIGNING_KEY) and the org lock's time to live.
+    signing_key=dict(type="str", no_log=True),
+    lock_ttl=dict(type="int", default=run_files.DEFAULT_LOCK_TTL),
 )
 
 
@@ -77,7 +81,7 @@ def _load(params):
         planning.verify_checksum(plan, path)
     except planning.PlanError as exc:
         raise OperationError(str(exc), org=params["org"])
-    return path, plan
+    return path, signed.check_plan(params, plan, path, _production(params))
 
 
 def _write(task):
@@ -97,6 +101,13 @@ def _write(task):
         except ValueError:
             existing = {}
     result = {"path": path, "plan": plan, "checksum": plan["checksum"], "written": False}
+    if existing and existing.get("checksum") == plan["checksum"] and not _edited(existing) \
+            and signed.resign_needed(params, existing, params["org"]):
+        # The same decisions, not yet signed with this key: the reviewed file is kept and signed.
+        existing = signed.sign_plan(params, existing, params["org"])
+        if not task.check_mode:
+            run_files.write_private(path, run_files.dump_json(existing))
+        return dict(result, plan=existing, written=not task.check_mode, changed=True)
     if existing is not None and existing.get("checksum") == plan["checksum"] and not _edited(existing):
         result["plan"] = existing
         return dict(result, changed=False)
@@ -108,6 +119,8 @@ def _write(task):
         result.update(plan=existing, checksum=existing.get("checksum"), stale=True)
         return dict(result, changed=False)
     plan["meta"] = {"created": _now(), "run_id": params.get("run_id"), "written_by": "sfops.integration_users"}
+    plan = signed.sign_plan(params, plan, params["org"])
+    result["plan"] = plan
     if task.diff:
         result["diff"] = {"before": existing or {}, "after": plan}
     if not task.check_mode:
@@ -132,7 +145,7 @@ def _load_op(task):
               "moves": planning.moves(plan, sandbox, params.get("usernames")),
               "entries": [dict(e, target_username=planning.sandbox_username(e["username"], sandbox))
                           for e in plan.get("entries") or []],
-              "records": [r for r in run_files.read_records(params["runs_dir"], plan["checksum"])
+              "records": [r for r in signed.records(task, plan)
                           if r.get("org") == params["org"]]}
     result["migrated"] = sorted(set(name for document in result["records"] for item in document.get("migrations") or []
                                     for name in item.get("usernames") or []))
@@ -141,7 +154,7 @@ def _load_op(task):
     # The window of the "no failed login since the migration" check: from the earliest move.
     result["migrated_since"] = min(starts) if starts else None
     if params["gate"]:
-        verifications = run_files.read_records(params["runs_dir"], plan["checksum"], kind="verification")
+        verifications = signed.records(task, plan, kind="verification")
         gate = planning.gate(plan, verifications, params.get("override_reason"))
         result["gate"] = gate
         if gate["override"]:
@@ -154,14 +167,14 @@ def _load_op(task):
 def _write_record(task, kind, path, document):
     if task.check_mode:
         return False
-    return run_files.write_private(path, run_files.dump_json(document))
+    return run_files.write_private(path, run_files.dump_json(signed.sign_record(task.params, document)))
 
 
 def _record_migration(task):
     params = task.params
     _path, plan = _load(params)
     path = run_files.record_path(params["runs_dir"], plan["checksum"], "migration", params["org"])
-    document = run_files.read_json(path) if os.path.exists(path) else planning.record(
+    document = signed.read_record(params, "migration", path, plan) if os.path.exists(path) else planning.record(
         "migration", plan, params["org"], params["org_type"], _production(params), _now(), params.get("run_id"),
         migrations=[])
     changed_users = [u["username"] for u in params["migrated"] if u.get("changed")]
@@ -199,7 +212,7 @@ def _record_verification(task):
                                _now(), params.get("run_id"), users=outcome)
     if os.path.exists(path):
         # Users verified before and not verified again (another batch) keep their last result.
-        previous = run_files.read_json(path)
+        previous = signed.read_record(params, "verification", path, plan)
         fresh = set(u["username"].lower() for u in outcome)
         document["users"] = sorted([u for u in previous.get("users") or [] if u["username"].lower() not in fresh]
                                    + outcome, key=lambda u: u["username"].lower())
@@ -208,6 +221,9 @@ def _record_verification(task):
 
 
 def run(task):
+    if task.params["operation"] in ("lock", "unlock"):
+        return signed.lock_operation(task)
+    signed.warn_without_key(task)
     operation = task.params["operation"]
     if operation == "write":
         return _write(task)

@@ -54,7 +54,7 @@ def canonical_json(value):
 def plan_checksum(plan):
     """sha256 of the plan's decisions: everything except ``checksum`` and ``meta`` (when and by
     which run it was written), so the same decisions always give the same checksum."""
-    body = dict((key, value) for key, value in plan.items() if key not in ("checksum", "meta"))
+    body = dict((key, value) for key, value in plan.items() if key not in ("checksum", "meta", "signature"))
     return "sha256:" + hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
 
 
@@ -300,6 +300,8 @@ def gate(plan, records, override_reason=None):
     Returns ``{allowed, missing: [{username, reason}], override}``; with ``override_reason`` every
     move entry is allowed and the reason is kept for the report."""
     checksum = plan.get("checksum")
+    # A reason of blanks is no reason (issue 13).
+    override_reason = (override_reason or "").strip() or None
     passed, failed = {}, {}
     sandboxes = set()
     for record in sorted(records or [], key=lambda r: r.get("created") or ""):
