@@ -25,6 +25,14 @@ description:
     O(gate=true) only the entries whose latest sandbox verification passed for the same checksum.
   - O(operation=record_migration) and O(operation=record_verification) write the records the gate
     reads, under C(<runs_dir>/records/<checksum>/).
+  - With O(signing_key) (or E(SFOPS_SIGNING_KEY)) plans and records are signed (HMAC-SHA256). A plan that is
+    unsigned, edited, signed with another key or copied from another org is then refused, naming the file,
+    and a record not signed for its own kind, org and plan is left out of the gate (with a warning naming it).
+    Without a key, sandbox and read-only work go on with a warning, and O(gate=true) on a production org fails.
+  - O(operation=lock) takes the org's lock for O(run_id) (a lease file C(<runs_dir>/locks/<org>.lock) holding
+    the run id, owner, host, process id and times), or renews it when this run holds it already; another
+    run's live lease fails the task. A lease is stale, and taken over with a warning, when its process is
+    gone (same host) or it was not renewed within its O(lock_ttl). O(operation=unlock) gives it back.
   - O(users) restricts what an operation acts on: with O(operation=write), plan exactly these users, in
     this order, instead of every candidate; otherwise, restrict RV(moves) (and a verification) to these
     production usernames.
@@ -35,7 +43,7 @@ options:
     description: What to do.
     type: str
     required: true
-    choices: [write, load, record_migration, record_verification]
+    choices: [write, load, record_migration, record_verification, lock, unlock]
   runs_dir:
     description: Root directory of plans, records, reports and backups (created owner-only).
     type: path
@@ -125,6 +133,16 @@ options:
       - A plan computed earlier in the same run (the RV(plan) of O(operation=write)), used by O(operation=load)
         when no plan file exists, which is the case under C(--check). Its checksum is verified too.
     type: dict
+  signing_key:
+    description:
+      - The operator's run-state key, at least 32 characters without whitespace (for example from
+        C(openssl rand -hex 32)), from Ansible Vault or an AWX credential. Never logged.
+      - If not set, the environment variable E(SFOPS_SIGNING_KEY) is used.
+    type: str
+  lock_ttl:
+    description: Seconds after its last renewal at which a lease of O(operation=lock) counts as stale.
+    type: int
+    default: 1800
   user_tasks_error:
     description: Message of a failed user-supplied verification task file; every user verified then fails.
     type: str
