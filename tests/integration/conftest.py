@@ -24,6 +24,10 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHECKOUT = os.path.dirname(os.path.dirname(HERE))
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+# The operator's run-state key (issue 13): the modules read SFOPS_SIGNING_KEY, and production writes refuse
+# without one. Every playbook of the tests inherits this test-only key through the environment.
+TEST_SIGNING_KEY = "sfops-tests-signing-key-0123456789abcdef"
+os.environ.setdefault("SFOPS_SIGNING_KEY", TEST_SIGNING_KEY)
 
 
 def _load(name, path):

@@ -169,6 +169,8 @@ class Workspace:
 
 def playbook_env(forks=6, extra=None):
     env = dict((k, v) for k, v in os.environ.items() if not k.startswith("SALESFORCE_"))
+    # Production writes refuse without the operator's run-state key (issue 13): a test-only one.
+    env.setdefault("SFOPS_SIGNING_KEY", "sfops-reliability-signing-key-0123456789")
     env.update({"ANSIBLE_COLLECTIONS_PATH": DEMO.ensure_collections_root(), "ANSIBLE_NOCOLOR": "1",
                 "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_RETRY_FILES_ENABLED": "0", "ANSIBLE_FORKS": str(forks),
                 "ANSIBLE_LOCALHOST_WARNING": "0", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",

@@ -133,9 +133,21 @@ def write_private(path, text):
         handle.write(text)
 
 
+def demo_signing_key(workdir):
+    path = os.path.join(workdir, "signing.key")
+    if not os.path.exists(path):
+        import secrets
+        write_private(path, secrets.token_hex(32))
+    with open(path, encoding="ascii") as handle:
+        return handle.read().strip()
+
+
 def run_playbook(playbook, inventory_file, log_file, workdir):
     """Run a playbook, keeping the full output in ``log_file`` and echoing play headers and the recap."""
     env = dict((k, v) for k, v in os.environ.items() if not k.startswith("SALESFORCE_"))
+    # The demo's run-state key (issue 13), one per demo work directory, kept there owner-only: production
+    # writes refuse without a key. A real estate keeps its key in Ansible Vault or an AWX credential.
+    env.setdefault("SFOPS_SIGNING_KEY", demo_signing_key(workdir))
     env.update({"ANSIBLE_COLLECTIONS_PATH": ensure_collections_root(), "ANSIBLE_NOCOLOR": "1",
                 "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_RETRY_FILES_ENABLED": "0", "ANSIBLE_FORKS": "6",
                 "ANSIBLE_LOCALHOST_WARNING": "0", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0"})
