@@ -11,17 +11,31 @@ in-process. The module file keeps documentation and a working ``main()``.
 Parity with a module: options are validated with the same argument spec (ArgumentSpecValidator),
 check mode and diff come from the task, values of ``no_log`` options (including ones read from
 environment fallbacks) are masked in the whole result, and warnings/deprecations are returned the
-way module results carry them.
+way module results carry them. ``invocation`` is added exactly when ansible-core would add it to a
+module's result: always before 2.21, and from 2.21 on only when the ``INJECT_INVOCATION`` setting
+(default false; ``ANSIBLE_INJECT_INVOCATION``, ``ansible_inject_invocation``) is true for the task.
 """
 
 from __future__ import annotations
 
+from ansible import constants as C
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import execute
+
+
+def injects_invocation(task_vars=None):
+    """Whether ansible-core adds ``invocation`` to a module's result for a task with these variables.
+
+    ansible-core 2.21 made it a setting (ActionBase hands the value to the module as
+    ``_ansible_inject_invocation``); earlier releases have no such setting and always add it.
+    """
+    if not C.config.get_configuration_definition("INJECT_INVOCATION"):
+        return True
+    return bool(C.config.get_config_value("INJECT_INVOCATION", variables=task_vars or {}))
 
 
 class SalesforceAction(ActionBase):
@@ -55,7 +69,11 @@ class SalesforceAction(ActionBase):
             result.update(outcome)
             warnings.extend(task.warnings)
             deprecations.extend(task.deprecations)
-            result["invocation"] = {"module_args": validation.validated_parameters}
+            if injects_invocation(task_vars):
+                result["invocation"] = {"module_args": validation.validated_parameters}
+            else:
+                # As AnsibleModule does when the setting is off: none, even one the implementation returned.
+                result.pop("invocation", None)
         if warnings:
             result["warnings"] = warnings
         if deprecations:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 __metaclass__ = type
 
+import io
 from unittest import mock
 
 import pytest
@@ -15,8 +16,11 @@ from ansible_collections.sfops.integration_users.plugins.action.sf_query import 
 from ansible_collections.sfops.integration_users.plugins.module_utils import runner
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import AuthenticationError
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
-from ansible_collections.sfops.integration_users.plugins.plugin_utils.action import SalesforceAction
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_query as sf_query_impl
+from ansible_collections.sfops.integration_users.plugins.plugin_utils.action import SalesforceAction, injects_invocation
 
+# Asks ansible-core 2.21+ for `invocation` in results (INJECT_INVOCATION); earlier releases always add it.
+INVOCATION_ON = {"ansible_inject_invocation": True}
 BASE_ARGS = {"login_url": "https://acme.my.salesforce.com", "client_id": "cid", "client_secret": "TopSecret-123"}
 
 
@@ -67,7 +71,7 @@ def test_runs_implementation_with_validated_params_and_masks_secrets():
         task.client
         task.warn("look out")
         return {"changed": False, "echo": "secret is %s" % task.params["client_secret"]}
-    result = make_action(action_for(run), dict(BASE_ARGS, name="x", timeout="7")).run(task_vars={})
+    result = make_action(action_for(run), dict(BASE_ARGS, name="x", timeout="7")).run(task_vars=INVOCATION_ON)
     assert seen["timeout"] == 7.0 and seen["retries"] == 3 and seen["api_version"] == "62.0"
     assert result["echo"] == "secret is ********"
     assert result["warnings"] == ["look out"]
@@ -118,8 +122,12 @@ def test_typed_errors_fail_without_secrets():
 
 
 def test_deprecations_are_returned_like_a_module():
+    # A name, not a literal: ansible-test's pylint (2.17, 2.18) takes any ``deprecate(..., date="...")``
+    # call for AnsibleModule.deprecate and wants a collection_name, which ModuleTask.deprecate adds itself.
+    retirement = "2027-02-20"
+
     def run(task):
-        task.deprecate("old", date="2027-02-20")
+        task.deprecate("old", date=retirement)
         return {}
     result = make_action(action_for(run), dict(BASE_ARGS, name="x")).run(task_vars={})
     assert result["deprecations"] == [{"msg": "old", "date": "2027-02-20", "version": None,
@@ -131,3 +139,42 @@ def test_real_action_plugins_bind_their_spec():
     from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_license_info, sf_query
     assert SfQueryAction.SPEC is sf_query.SPEC and Info.SPEC is sf_license_info.SPEC
     assert SfQueryAction._requires_connection is False
+
+
+def _module_result(args, task_vars):
+    """sf_query's main() through AnsibleModule, given the internal arguments ActionBase would add."""
+    import json
+    from ansible.module_utils.testing import patch_module_args
+    from ansible.plugins.action import ActionBase
+    from ansible_collections.sfops.integration_users.plugins.modules import sf_query
+
+    class Plain(ActionBase):
+        def run(self, tmp=None, task_vars=None):
+            raise NotImplementedError
+    internal = {}
+    make_action(Plain, {})._update_module_args("sf_query", internal, task_vars)
+    # Only the setting under test: the rest describes the (mocked) connection.
+    internal = {k: v for k, v in internal.items() if k == "_ansible_inject_invocation"}
+    output = io.StringIO()
+    with patch_module_args(dict(args, **internal)), mock.patch("sys.stdout", output):
+        with pytest.raises(SystemExit):
+            sf_query.main()
+    return json.loads(output.getvalue())
+
+
+@pytest.mark.parametrize("task_vars", [{}, {"ansible_inject_invocation": True}, {"ansible_inject_invocation": False}],
+                         ids=["default", "on", "off"])
+def test_invocation_follows_the_core_setting_exactly_as_a_module(task_vars, monkeypatch):
+    """Module and action plugin agree on `invocation` whatever the release and the setting."""
+    args = dict(BASE_ARGS, query="SELECT Id FROM User")
+
+    def query(task):
+        return {"changed": False, "records": []}
+    monkeypatch.setattr(sf_query_impl.SPEC, "run", query)
+    module = _module_result(args, task_vars)
+    action = make_action(SfQueryAction, args).run(task_vars=task_vars)
+    assert "failed" not in module and "failed" not in action, (module, action)
+    assert ("invocation" in module) == ("invocation" in action), (module, action)
+    assert ("invocation" in action) == injects_invocation(task_vars)
+    if "invocation" in action:
+        assert action["invocation"]["module_args"]["client_secret"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
