@@ -174,3 +174,60 @@ def test_ansible_runner_job_events_hold_no_secret(emulator, tmp_path):
         assert not leaks(secrets, text), "secret in %s" % os.path.relpath(path, str(pdd))
     stats = [json.load(open(p, encoding="utf-8")) for p in events]
     assert any(e.get("event") == "playbook_on_stats" for e in stats)
+
+
+# ---- issue 13: secrets with control or whitespace characters --------------------------------------------
+# Each secret option, under the flow that sends it, tampered the ways a vault file or a YAML block scalar
+# tampers it. The characters come from play variables (data, not template text, which Jinja would normalise).
+CHARACTERS = {"t_nl": "\n", "t_crlf": "\r\n", "t_tab": "\t", "t_sp": " ", "t_nul": "\x00"}
+TAMPERINGS = {
+    "newline": "{{ %(v)s ~ t_nl }}",
+    "crlf": "{{ %(v)s ~ t_crlf }}",
+    "space": "{{ %(v)s[:4] ~ t_sp ~ %(v)s[4:] }}",
+    "tab": "{{ %(v)s ~ t_tab }}",
+}
+SECRET_OPTIONS = {
+    "client_secret": ("client_credentials", "sf_client_secret"),
+    "password": ("password", "sf_password"),
+    "security_token": ("password", "sf_security_token"),
+    "access_token": ("access_token", "sf_access_token"),
+}
+
+
+def tampered_tasks():
+    tasks = []
+    for option, (flow, variable) in sorted(SECRET_OPTIONS.items()):
+        for form, template in sorted(TAMPERINGS.items()):
+            connection = dict(FLOWS[flow], ca_path="{{ sf_ca_path }}", retries=0)
+            connection[option] = template % {"v": variable}
+            tasks.append({"name": "%s with %s" % (option, form), "sfops.integration_users.sf_license_info": {},
+                          "ignore_errors": True,
+                          "module_defaults": {"group/sfops.integration_users.salesforce": connection}})
+    # The inline JWT key: line breaks are PEM, a tab or a NUL inside is not.
+    for form, character in (("tab", "t_tab"), ("nul", "t_nul")):
+        connection = dict(FLOWS["jwt_inline_key"], ca_path="{{ sf_ca_path }}", retries=0)
+        connection["private_key"] = "{{ lookup('file', sf_private_key_file) | replace(t_nl, t_nl ~ %s, 1) }}" % character
+        tasks.append({"name": "private_key with %s" % form, "sfops.integration_users.sf_license_info": {},
+                      "ignore_errors": True, "module_defaults": {"group/sfops.integration_users.salesforce": connection}})
+    return tasks
+
+
+@pytest.mark.parametrize("verbosity", [0, 4], ids=["default", "vvvv"])
+def test_secrets_with_control_or_whitespace_characters_are_refused_unseen(emulator, playbook, verbosity):
+    from conftest import TEST_SIGNING_KEY
+    tasks = tampered_tasks()
+    before = sum(emulator.admin("GET", "orgs/%s/calls" % ORG).json()["calls"].values())
+    run = playbook(emulator, [{"name": "tampered", "hosts": ORG, "gather_facts": False, "vars": CHARACTERS,
+                               "tasks": tasks}], verbosity=verbosity)
+    secrets = secrets_of(emulator) | {TEST_SIGNING_KEY}
+    leaked = leaks(secrets, run.output) + leaks(secrets, json.dumps([run.result(t["name"], ORG) for t in tasks]))
+    assert len(tasks) == 18
+    assert leaked == [], "%d secret(s) leaked" % len(leaked)
+    for task in tasks:
+        result = run.result(task["name"], ORG)
+        option = task["name"].split(" with ")[0]
+        assert result.get("failed") is True, (task["name"], result)
+        assert option in result["msg"] and "not shown" in result["msg"], (task["name"], result["msg"])
+        assert "Invalid leading whitespace" not in result["msg"] and "Traceback" not in run.output
+    # Refused before use: not one call reached the org.
+    assert sum(emulator.admin("GET", "orgs/%s/calls" % ORG).json()["calls"].values()) == before
