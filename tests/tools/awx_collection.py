@@ -8,14 +8,19 @@ view of collections, so this downloads its wheel only (``pip download --no-deps`
 root that ``tests/tools/collections_root.py`` builds (``tests/output/.collections``), next to the
 symlink of this collection: one ``ANSIBLE_COLLECTIONS_PATH`` then serves both.
 
-The ``ansible`` release is the one bundled with the installed ansible-core (ansible N ships
-ansible-core 2.(N+7)), unless ``--ansible-spec`` says otherwise. Run as a script it prints the
-collections root. Idempotent: an extracted collection of the same release is kept.
+The ``ansible`` release is fixed (``ANSIBLE_SPEC``), whatever ansible-core is installed: the
+packages that match the newer cores no longer bundle ``awx.awx`` (``ansible`` 14, for ansible-core
+2.21, has none), and ``awx.awx`` itself does not follow ansible-core releases. The extracted
+collection must satisfy the range that ``collections/requirements.yml`` declares for the playbooks
+(what AWX installs on project sync), or this fails. ``--ansible-spec`` picks another release.
+Run as a script it prints the collections root. Idempotent: an extracted collection of the same
+release is kept; concurrent runs (parallel test lanes) take turns.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import glob
 import json
 import os
@@ -33,15 +38,37 @@ PREFIX = "ansible_collections/awx/awx/"
 CACHE = os.path.join(CHECKOUT, "tests", "output", "awx")
 # Written next to the extracted collection: which wheel it came from (to notice a changed pin).
 ORIGIN_FILE = ".extracted-from"
+# The community package line that bundles awx.awx 24.6 and installs on every Python the matrix uses
+# (3.11 and later): tests/matrix/versions.txt.
+ANSIBLE_SPEC = "ansible>=12,<13"
+REQUIREMENTS = os.path.join(CHECKOUT, "collections", "requirements.yml")
 
 
 def default_ansible_spec():
-    """``ansible`` releases that bundle collections tested with the installed ansible-core."""
-    from ansible.release import __version__ as core_version
+    """The ``ansible`` release awx.awx is taken from (the same for every ansible-core)."""
+    return ANSIBLE_SPEC
 
-    minor = int(core_version.split(".")[1])
-    major = minor - 7
-    return "ansible>=%d,<%d" % (major, major + 1)
+
+def declared_awx_range(requirements=REQUIREMENTS):
+    """The version range ``collections/requirements.yml`` gives for awx.awx."""
+    import yaml
+
+    with open(requirements, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle) or {}
+    for entry in data.get("collections") or []:
+        if isinstance(entry, dict) and entry.get("name") == "awx.awx":
+            return str(entry.get("version", "*"))
+    raise RuntimeError("%s does not declare awx.awx" % requirements)
+
+
+def check_declared_range(version, requirements=REQUIREMENTS):
+    """Fail unless ``version`` of awx.awx lies in the declared range (ansible-galaxy's syntax)."""
+    from packaging.specifiers import SpecifierSet
+
+    declared = declared_awx_range(requirements)
+    if declared != "*" and version not in SpecifierSet(declared.replace(" ", "")):
+        raise RuntimeError("awx.awx %s from the %s wheel is outside %s declared in %s"
+                           % (version, ANSIBLE_SPEC, declared, requirements))
 
 
 def cached_wheel(spec, cache=CACHE):
@@ -82,7 +109,7 @@ def extract_awx(wheel, collections_root):
             if handle.read().strip() == os.path.basename(wheel):
                 return target
     # A half-extracted or older copy is replaced whole, never merged.
-    staging = target.rstrip("/") + ".partial"
+    staging = "%s.partial-%d" % (target.rstrip("/"), os.getpid())
     shutil.rmtree(staging, ignore_errors=True)
     with zipfile.ZipFile(wheel) as archive:
         members = [m for m in archive.namelist() if m.startswith(PREFIX) and not m.endswith("/")]
@@ -108,7 +135,11 @@ def awx_version(collection_path):
 def ensure_awx_collection(spec=None):
     """Collections root holding both this collection (symlink) and ``awx.awx``."""
     root = ensure_collections_root()
-    extract_awx(download_wheel(spec or default_ansible_spec()), root)
+    os.makedirs(CACHE, exist_ok=True)
+    with open(os.path.join(CACHE, ".lock"), "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        collection = extract_awx(download_wheel(spec or default_ansible_spec()), root)
+    check_declared_range(awx_version(collection))
     return root
 
 
