@@ -231,3 +231,12 @@ def test_secrets_with_control_or_whitespace_characters_are_refused_unseen(emulat
         assert "Invalid leading whitespace" not in result["msg"] and "Traceback" not in run.output
     # Refused before use: not one call reached the org.
     assert sum(emulator.admin("GET", "orgs/%s/calls" % ORG).json()["calls"].values()) == before
+    record_figure("secrets with control characters", tried=len(tasks), leaked=len(leaked), verbosity=verbosity)
+
+
+def record_figure(row, **values):
+    """Measured counts for tests/reliability/figures.py (when it runs this file with SFOPS_FIGURES_FILE)."""
+    path = os.environ.get("SFOPS_FIGURES_FILE")
+    if path:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(dict(values, row=row)) + "\n")

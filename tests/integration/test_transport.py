@@ -17,6 +17,7 @@ import pytest
 
 from conftest import secrets_of
 from test_connection import FLOWS, play
+from test_secrets import record_figure
 
 ORG = "acme-prod"
 LOGIN_FLOWS = ("client_credentials", "jwt", "password")
@@ -95,6 +96,8 @@ def test_redirects_and_foreign_instance_urls_are_refused_before_any_credential_m
         # No data-API call was answered: none before the token answer was judged, and a redirect answer is
         # not a call (the emulator counts it under the fault rule, ``injected``); following it would be one.
         assert outcome["data_calls"] == 0, (label, outcome["data_calls"])
+    record_figure("redirects and foreign instance URLs refused", tried=len(outcomes),
+                  refused=sum(1 for o in outcomes if o["result"].get("failed")))
 
 
 def test_the_same_tasks_succeed_without_the_twins(fresh_emulator, playbook):

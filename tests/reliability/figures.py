@@ -15,6 +15,9 @@ Runs the scenarios of issue 8 and prints one table; exits 1 when a row is not me
   concurrency  two identical migrations of the same org at once both succeed and end correct
   bad input, secrets, TLS: the pytest files tests/integration/test_bad_input.py, test_secrets.py and
                test_tls.py (their passed cases are counted)
+  trust        issue 13: secrets with control characters (tried, leaked), forged plans/records/backups
+               refused, redirects and foreign instance URLs refused, writes re-sent after a broken
+               connection, lock contention, collision-free permission set names, runs-dir permissions
 
     python tests/reliability/figures.py            # CI size (demo estate, 3 crash trials)
     python tests/reliability/figures.py --full     # + a generated estate of 30 orgs, 10 crash trials
@@ -357,7 +360,98 @@ def junit_counts(path):
     return passed, failed
 
 
-SCENARIOS = ("faults", "crashes", "allocation", "concurrency", "pytest")
+# ---- issue 13: trust nothing on disk or on the wire ----------------------------------------------------
+UNIT = "tests/unit/plugins/module_utils/"
+# Each forged-file case: a plan, record or backup edited, unsigned, signed with another key, moved to another
+# org or plan, outside its run, or bound to another org/user, refused (unit tests of the file layer and of
+# the modules that read the files).
+FORGED_FILE_TESTS = [
+    UNIT + "test_run_files.py::test_tampered_documents_are_refused_naming_the_file",
+    UNIT + "test_run_files.py::test_another_key_and_another_purpose_are_refused",
+    UNIT + "test_run_files.py::test_a_recomputed_sha256_does_not_make_an_edit_valid",
+    UNIT + "test_run_files.py::test_records_not_signed_for_their_place_are_left_out_and_reported",
+    UNIT + "test_run_files.py::test_a_corrupt_record_names_its_file",
+    UNIT + "test_backup.py::test_an_edited_or_unsigned_backup_is_refused_with_a_key",
+    UNIT + "test_backup.py::test_a_backup_outside_the_run_is_refused",
+    UNIT + "test_backup.py::test_binding_problems_org_and_user_ids",
+    UNIT + "test_trust.py::test_a_signed_backup_edited_to_grant_system_administrator_is_refused",
+    UNIT + "test_trust.py::test_an_unsigned_backup_is_refused_when_a_key_is_given",
+    UNIT + "test_trust.py::test_an_unsigned_backup_not_bound_to_this_org_and_user_is_refused",
+    UNIT + "test_trust.py::test_a_hand_written_verification_record_does_not_open_the_gate",
+    UNIT + "test_trust.py::test_without_a_key_the_production_gate_refuses",
+    UNIT + "test_trust.py::test_a_plan_edited_with_its_sha256_recomputed_is_refused",
+    UNIT + "test_trust.py::test_a_plan_signed_with_another_key_is_refused",
+    UNIT + "test_trust.py::test_records_written_by_the_module_are_signed_and_accepted",
+]
+RESENT_TESTS = [UNIT + "test_client.py::test_a_composite_is_not_re_sent_after_the_connection_broke",
+                UNIT + "test_client.py::test_a_create_is_not_re_sent_after_the_connection_broke"]
+NAME_TESTS = [UNIT + "test_trust.py::test_usernames_that_read_alike_get_their_own_permission_sets",
+              UNIT + "test_trust.py::test_permission_set_name_ends_with_the_user_id_and_stays_valid"]
+RUNS_DIR_TESTS = [UNIT + "test_run_files.py::test_every_created_directory_is_0700_whatever_the_umask",
+                  UNIT + "test_run_files.py::test_a_group_or_world_writable_component_is_refused",
+                  UNIT + "test_run_files.py::test_a_component_owned_by_another_user_is_refused",
+                  UNIT + "test_run_files.py::test_a_symlink_into_an_unsafe_directory_is_refused",
+                  UNIT + "test_backup.py::test_backup_parents_are_0700_whatever_the_umask"]
+TRUST_INTEGRATION = ["tests/integration/test_secrets.py::test_secrets_with_control_or_whitespace_characters_are_refused_unseen",
+                     "tests/integration/test_transport.py", "tests/integration/test_run_lock.py"]
+
+
+def _pytest(work_dir, name, targets, env=None):
+    junit = os.path.join(work_dir, name + ".xml")
+    completed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"] + list(targets)
+                               + ["--junitxml", junit], cwd=harness.CHECKOUT, capture_output=True, text=True,
+                               check=False, timeout=1800, env=dict(os.environ, **(env or {})))
+    passed, failed = junit_counts(junit)
+    return passed, failed, completed
+
+
+def trust_rows(table, work_dir):
+    os.makedirs(work_dir, mode=0o700, exist_ok=True)
+    figures_file = os.path.join(work_dir, "figures.jsonl")
+    passed, failed, done = _pytest(work_dir, "trust_integration", TRUST_INTEGRATION,
+                                   {"SFOPS_FIGURES_FILE": figures_file})
+    rows = []
+    if os.path.exists(figures_file):
+        with open(figures_file, encoding="utf-8") as handle:
+            rows = [json.loads(line) for line in handle if line.strip()]
+    note = "" if done.returncode == 0 else done.stdout[-300:].replace("\n", " ")
+
+    def measured(row):
+        return [r for r in rows if r["row"] == row]
+
+    secrets = measured("secrets with control characters")
+    tried, leaked = sum(r["tried"] for r in secrets), sum(r["leaked"] for r in secrets)
+    table.add("secrets with control chars: tried/leaked", "%d/%d" % (tried, leaked), ">= 30 tried, 0 leaked",
+              tried >= 30 and leaked == 0 and len(secrets) == 2, note if len(secrets) != 2 else
+              "newline, CRLF, space, tab on every secret option; default and -vvvv")
+    redirects = measured("redirects and foreign instance URLs refused")
+    tried = sum(r["tried"] for r in redirects)
+    refused = sum(r["refused"] for r in redirects)
+    table.add("redirects/foreign instance URLs refused", "%d/%d" % (refused, tried), "all, >= 20",
+              bool(redirects) and tried >= 20 and refused == tried, note if not redirects else "")
+    lock = measured("lock contention")
+    table.add("lock contention: second run refused", "yes" if lock and lock[0]["second_run_refused"] else "no",
+              "refused, stale taken over", bool(lock) and lock[0]["stale_taken_over"], note if not lock else "")
+    runs = measured("runs-dir permissions")
+    unit_passed, unit_failed, unit_done = _pytest(work_dir, "runs_dir", RUNS_DIR_TESTS)
+    table.add("runs-dir permissions (0700, unsafe refused)", "%d/%d" % (unit_passed + len(runs),
+                                                                        unit_passed + unit_failed + 1),
+              "all", bool(runs) and unit_failed == 0 and unit_passed > 0, "" if unit_done.returncode == 0
+              else unit_done.stdout[-300:].replace("\n", " "))
+    forged_passed, forged_failed, forged_done = _pytest(work_dir, "forged", FORGED_FILE_TESTS)
+    table.add("forged files refused", "%d/%d" % (forged_passed, forged_passed + forged_failed), "all",
+              forged_failed == 0 and forged_passed >= len(FORGED_FILE_TESTS), "" if forged_done.returncode == 0
+              else forged_done.stdout[-300:].replace("\n", " "))
+    resent_passed, resent_failed, _done = _pytest(work_dir, "resent", RESENT_TESTS)
+    table.add("writes re-sent after a broken connection", resent_failed, "0",
+              resent_failed == 0 and resent_passed == len(RESENT_TESTS), "%d cases" % resent_passed)
+    names_passed, names_failed, _done = _pytest(work_dir, "names", NAME_TESTS)
+    table.add("permission set names colliding", names_failed, "0", names_failed == 0 and names_passed == len(NAME_TESTS),
+              "svc.sync@/svc_sync@ and long names")
+    del passed, failed
+
+
+SCENARIOS = ("faults", "crashes", "allocation", "concurrency", "pytest", "trust")
 
 
 def main(argv=None):
@@ -399,6 +493,8 @@ def main(argv=None):
         timed("concurrency", concurrency, table, os.path.join(work, "concurrency"))
     if "pytest" in chosen:
         timed("pytest rows", pytest_rows, table, work)
+    if "trust" in chosen:
+        timed("trust rows", trust_rows, table, os.path.join(work, "trust"))
     print("\n" + table.render())
     print("\n%s in %.1f min" % ("All rows met" if table.all_met else "SOME ROWS NOT MET",
                                 (time.monotonic() - started) / 60))
