@@ -7,6 +7,8 @@ Writes ``$SFOPS_PIPELINE_PROFILE`` (JSON) at the end of the run:
 
 - ``host_tasks``: per-host task results (ok, changed, failed, skipped, included), in total and by action
   (``set_fact``, ``include_tasks``, the collection's modules...): Ansible's cost is per host and task;
+- ``run_once``: the part of ``host_tasks`` run once per play (``run_once: true``: the report, its
+  statistics), by action: a cost per play, not per org;
 - ``loop_items``: per-host loop item results, by action (one task, several module calls);
 - ``task_starts``: tasks started (a task object runs once for all its hosts), by action;
 - ``task_seconds``: wall time from one task's start to the next one's, summed by action;
@@ -47,6 +49,7 @@ class CallbackModule(CallbackBase):
     def __init__(self):
         super().__init__()
         self.host_tasks = Counter()
+        self.run_once = Counter()
         self.hosts = Counter()
         self.loop_items = Counter()
         self.task_starts = Counter()
@@ -85,6 +88,8 @@ class CallbackModule(CallbackBase):
     def _count(self, result, status):
         kind = _kind(result._task)
         self.host_tasks[kind] += 1
+        if result._task.run_once:
+            self.run_once[kind] += 1
         self.hosts[result._host.get_name()] += 1
         self.statuses[status] += 1
 
@@ -115,6 +120,8 @@ class CallbackModule(CallbackBase):
             "seconds": round(now - self._started, 3),
             "host_tasks": dict(self.host_tasks.most_common()),
             "host_tasks_total": sum(self.host_tasks.values()),
+            "run_once": dict(self.run_once.most_common()),
+            "run_once_total": sum(self.run_once.values()),
             "hosts": len(self.hosts),
             "statuses": dict(self.statuses),
             "loop_items": dict(self.loop_items.most_common()),

@@ -40,6 +40,7 @@ AWX_SETTINGS_FILE = os.path.join(CHECKOUT, "playbooks", "vars", "awx_configure.y
 ACCESS_TOKEN = re.compile(r"00D[A-Za-z0-9]{12}!AQ[A-Za-z0-9._-]{8,}")
 # What ansible-runner writes about the job itself, outside the collection's control (see module doc).
 RUNNER_OWNED = ("command",)
+SIGNING_KEY = "awx-runner-test-signing-key-0123456789"
 
 
 def load_credential_type():
@@ -181,7 +182,9 @@ def awx_job(fresh_emulator, tmp_path):
         # The execution environment: collections installed, tools on PATH, no Salesforce settings.
         env = dict((k, v) for k, v in os.environ.items() if not k.startswith(("SALESFORCE_", "ANSIBLE_")))
         env.update(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_ROOT.ensure_collections_root(),
-                   PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+                   PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+                   # The run-state key, as a second credential of the job template would inject it.
+                   SFOPS_SIGNING_KEY=SIGNING_KEY)
         completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
         return AwxJob(str(pdd), ident, completed)
 

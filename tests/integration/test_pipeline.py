@@ -25,6 +25,7 @@ from conftest import ANSIBLE_PLAYBOOK, CHECKOUT, COLLECTIONS_ROOT, EMULATOR_FIXT
 
 PLAYBOOKS = os.path.join(CHECKOUT, "playbooks")
 ACCEPT_MULESOFT = ["PROFILE_NAME_REFERENCE", "CUSTOM_SETTING_PROFILE_ROW"]
+SIGNING_KEY = "pipeline-test-signing-key-0123456789abcdef"
 
 
 def role_inventory(emulator, runs_dir, **extra_vars):
@@ -43,7 +44,9 @@ def role_inventory(emulator, runs_dir, **extra_vars):
         if org["is_sandbox"]:
             host.update(license_migration_production_org="acme-prod", license_migration_sandbox_name="uat")
         hosts[name] = host
-    group_vars = dict({"license_migration_runs_dir": str(runs_dir)}, **extra_vars)
+    # Plans, records and backups are signed: without a key the migrate and rollout phases refuse.
+    group_vars = dict({"license_migration_runs_dir": str(runs_dir), "license_migration_signing_key": SIGNING_KEY},
+                      **extra_vars)
     return {"all": {"vars": group_vars, "children": {"salesforce_orgs": {"hosts": hosts}}}}
 
 
@@ -103,7 +106,9 @@ def recap(output):
 
 
 def report_of(runner, run_id=None):
-    runs = [d for d in os.listdir(runner.runs_dir) if d not in ("plans", "records")] if runner.runs_dir.exists() else []
+    # Run directories are those with a report (plans/, records/, locks/ are not runs).
+    runs = [d for d in os.listdir(runner.runs_dir) if (runner.runs_dir / d / "report.json").exists()] \
+        if runner.runs_dir.exists() else []
     run_id = run_id or sorted(runs)[-1]
     with open(runner.runs_dir / run_id / "report.json") as handle:
         return run_id, json.load(handle)

@@ -11,6 +11,7 @@ __metaclass__ = type
 import datetime
 import os
 
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_migration_plan import outcomes
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_migration_plan import plans as planning
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_migration_plan import signed
 from ansible_collections.sfops.integration_users.plugins.module_utils import run_files
@@ -18,10 +19,13 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.errors imp
     ConfigurationError,
     OperationError,
 )
+from ansible_collections.sfops.integration_users.plugins.module_utils.options import get_spec
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
 
 ARGUMENT_SPEC = dict(
-    operation=dict(type="str", required=True, choices=["write", "load", "record_migration", "record_verification", "lock", "unlock"]),
+    get_spec("users"),
+    operation=dict(type="str", required=True,
+                   choices=["write", "load", "record_migration", "record_verification", "lock", "unlock", "record_batch"]),
     runs_dir=dict(type="path", required=True),
     org=dict(type="str", required=True),
     production_org=dict(type="str"),
@@ -29,16 +33,14 @@ ARGUMENT_SPEC = dict(
     sandbox_name=dict(type="str"),
     run_id=dict(type="str"),
     licenses=dict(type="dict"),
-    users=dict(type="dict"),
+    user_info=dict(type="dict"),
     profile_check=dict(type="dict"),
     exclude=dict(type="list", elements="str", default=[]),
-    only_users=dict(type="list", elements="str"),
     accepted_findings=dict(type="list", elements="str", default=[]),
     permission_set_prefix=dict(type="str", default="Integration_Access_"),
     overwrite=dict(type="bool", default=False),
     gate=dict(type="bool", default=False),
     override_reason=dict(type="str"),
-    usernames=dict(type="list", elements="str"),
     started=dict(type="str"),
     migrated=dict(type="list", elements="dict", default=[]),
     backup_file=dict(type="str"),
@@ -50,6 +52,14 @@ ARGUMENT_SPEC = dict(
     # Issue 13: the operator's run-state key (else SFOPS_SIGNING_KEY) and the org lock's time to live.
     signing_key=dict(type="str", no_log=True),
     lock_ttl=dict(type="int", default=run_files.DEFAULT_LOCK_TTL),
+    phase=dict(type="str", choices=["migrate", "verify", "rollout"]),
+    api_usage=dict(type="dict"),
+    min_api_remaining=dict(type="int"),
+    batch_size=dict(type="int", default=5),
+    results=dict(type="list", elements="dict"),
+    rollout=dict(type="dict"),
+    batch_number=dict(type="int"),
+    applied=dict(type="dict"),
 )
 
 
@@ -86,11 +96,11 @@ def _load(params):
 
 def _write(task):
     params = task.params
-    for name in ("licenses", "users", "profile_check"):
+    for name in ("licenses", "user_info", "profile_check"):
         if not params.get(name):
             raise ConfigurationError("operation=write needs %s (the registered result of the module)" % name)
-    plan = planning.build_plan(params["org"], params["licenses"], params["users"], params["profile_check"],
-                               exclude=params["exclude"], only_users=params["only_users"],
+    plan = planning.build_plan(params["org"], params["licenses"], params["user_info"], params["profile_check"],
+                               exclude=params["exclude"], only_users=params["users"],
                                accepted_findings=params["accepted_findings"],
                                permission_set_prefix=params["permission_set_prefix"])
     path = run_files.plan_path(params["runs_dir"], params["org"])
@@ -137,12 +147,24 @@ def _edited(plan):
     return False
 
 
+def _refuse(params, message):
+    if message:
+        raise OperationError(message, org=params["org"])
+
+
 def _load_op(task):
     params = task.params
+    started = _now()
+    phase = params.get("phase")
+    _refuse(params, outcomes.org_type_error(phase, params["org"], params["org_type"]))
+    if phase in ("migrate", "rollout"):
+        # Last read before the writes: an org whose daily allocation is nearly spent is skipped untouched.
+        _refuse(params, outcomes.api_allocation_error(params["org"], params.get("api_usage"),
+                                                      params.get("min_api_remaining")))
     path, plan = _load(params)
     sandbox = params.get("sandbox_name") if params["org_type"] == "sandbox" else None
     result = {"changed": False, "path": path, "plan": plan, "checksum": plan["checksum"],
-              "moves": planning.moves(plan, sandbox, params.get("usernames")),
+              "moves": planning.moves(plan, sandbox, params.get("users")),
               "entries": [dict(e, target_username=planning.sandbox_username(e["username"], sandbox))
                           for e in plan.get("entries") or []],
               "records": [r for r in signed.records(task, plan)
@@ -153,7 +175,16 @@ def _load_op(task):
     starts = [s for s in starts if s]
     # The window of the "no failed login since the migration" check: from the earliest move.
     result["migrated_since"] = min(starts) if starts else None
-    if params["gate"]:
+    result["started"] = started
+    if phase == "verify":
+        # The users this plan's records say were moved here (every move entry when nothing was recorded,
+        # e.g. users moved before the role kept records).
+        migrated = set(n.lower() for n in result["migrated"])
+        verify = [m for m in result["moves"] if m["target_username"].lower() in migrated] if migrated else result["moves"]
+        result["verify_moves"] = verify
+        result["failed_logins_query"] = outcomes.failed_logins_query([m["target_username"] for m in verify],
+                                                                     result["migrated_since"])
+    if params["gate"] or phase == "rollout":
         verifications = signed.records(task, plan, kind="verification")
         gate = planning.gate(plan, verifications, params.get("override_reason"))
         result["gate"] = gate
@@ -161,6 +192,14 @@ def _load_op(task):
             task.warn("production gate overridden for %s: %s" % (params["org"], gate["override"]))
         allowed = set(n.lower() for n in gate["allowed"])
         result["moves"] = [m for m in result["moves"] if m["username"].lower() in allowed]
+    if phase == "rollout":
+        if params["batch_size"] < 1:
+            raise ConfigurationError("batch_size must be at least 1 (got %d)" % params["batch_size"])
+        result["batches"] = planning.batches(result["moves"], params["batch_size"])
+    section = {"plan": dict(plan, path=path, entries=result["entries"])}
+    if phase == "rollout":
+        section.update(outcomes.rollout_start(result["gate"], started, task.check_mode))
+    result["section"] = section
     return result
 
 
@@ -173,17 +212,31 @@ def _write_record(task, kind, path, document):
 def _record_migration(task):
     params = task.params
     _path, plan = _load(params)
+    outcome = {}
+    migrated, backup_file = params["migrated"], params.get("backup_file")
+    if params.get("results") is not None:
+        # The registered results of the moves: this operation tells applied users from refused ones.
+        applied = outcomes.applied_moves(params["results"], params.get("started"), task.check_mode)
+        migrated, backup_file = applied["users"], ",".join(applied["backup_files"])
+        # What to verify: the moves that were applied (none under --check); a production batch is verified
+        # only when none of its moves was refused (else it is put back).
+        verify_moves = [] if task.check_mode else outcomes.applied_entries(params["results"])
+        outcome = {"applied": applied, "verify": bool(verify_moves) and not applied["errors"],
+                   "verify_moves": verify_moves,
+                   "section": {"migrate": applied, "error": outcomes.migration_error(applied)},
+                   "failed_logins_query": outcomes.failed_logins_query(
+                       [m.get("target_username") for m in verify_moves], applied["started"])}
     path = run_files.record_path(params["runs_dir"], plan["checksum"], "migration", params["org"])
     document = signed.read_record(params, "migration", path, plan) if os.path.exists(path) else planning.record(
         "migration", plan, params["org"], params["org_type"], _production(params), _now(), params.get("run_id"),
         migrations=[])
-    changed_users = [u["username"] for u in params["migrated"] if u.get("changed")]
+    changed_users = [u["username"] for u in migrated if u.get("changed")]
     if not changed_users:
-        return {"changed": False, "path": path, "record": document}
+        return dict(outcome, changed=False, path=path, record=document)
     document["migrations"].append({"run_id": params.get("run_id"), "started": params.get("started") or _now(),
-                                   "usernames": changed_users, "backup_file": params.get("backup_file")})
+                                   "usernames": changed_users, "backup_file": backup_file})
     document["created"] = _now()
-    return {"changed": _write_record(task, "migration", path, document), "path": path, "record": document}
+    return dict(outcome, changed=_write_record(task, "migration", path, document), path=path, record=document)
 
 
 def migration_started(records, username):
@@ -200,7 +253,7 @@ def _record_verification(task):
     params = task.params
     _path, plan = _load(params)
     sandbox = params.get("sandbox_name") if params["org_type"] == "sandbox" else None
-    entries = planning.moves(plan, sandbox, params.get("usernames"))
+    entries = planning.moves(plan, sandbox, params.get("users"))
     outcome = planning.verification_outcome(plan, entries, params["user_states"], params["probes"],
                                             params["failed_logins"])
     if params.get("user_tasks_error"):
@@ -217,22 +270,45 @@ def _record_verification(task):
         document["users"] = sorted([u for u in previous.get("users") or [] if u["username"].lower() not in fresh]
                                    + outcome, key=lambda u: u["username"].lower())
     return {"changed": _write_record(task, "verification", path, document), "path": path, "users": outcome,
-            "passed": all(u["passed"] for u in outcome), "record": document}
+            "passed": all(u["passed"] for u in outcome), "record": document,
+            "section": {"verify": {"users": outcome}, "error": outcomes.verification_error(outcome)}}
+
+
+def _record_batch(task):
+    """One production batch: its verification recorded (when it was verified), its verdict, the rollout's
+    section after it and the backups to restore when it failed."""
+    params = task.params
+    if not params.get("rollout") or not params.get("batch_number"):
+        raise ConfigurationError("operation=record_batch needs rollout (the section so far) and batch_number")
+    applied = params.get("applied")
+    verified = []
+    result = {"changed": False}
+    if applied and applied.get("verify") and params.get("user_states") is not None and params.get("users"):
+        result = _record_verification(task)
+        verified = result["users"]
+    section, restore = outcomes.next_rollout(params["rollout"], params["batch_number"], params.get("users") or [],
+                                             (applied or {}).get("applied"), verified, task.check_mode, _now())
+    return dict(result, section=section, restore=restore)
 
 
 def run(task):
     if task.params["operation"] in ("lock", "unlock"):
         return signed.lock_operation(task)
     signed.warn_without_key(task)
-    operation = task.params["operation"]
+    params = task.params
+    operation = params["operation"]
+    _refuse(params, outcomes.sandbox_settings_error(params["org"], params["org_type"], params.get("production_org"),
+                                                    params.get("sandbox_name")))
     if operation == "write":
         return _write(task)
     if operation == "load":
         return _load_op(task)
     if operation == "record_migration":
         return _record_migration(task)
+    if operation == "record_batch":
+        return _record_batch(task)
     return _record_verification(task)
 
 
 SPEC = ModuleSpec("sf_migration_plan", ARGUMENT_SPEC, run, supports_check_mode=True, connects=False,
-                  required_if=[("operation", "write", ("licenses", "users", "profile_check"))])
+                  required_if=[("operation", "write", ("licenses", "user_info", "profile_check"))])

@@ -21,8 +21,54 @@ ARGUMENT_SPEC = dict(
     full_license_price=dict(type="int", default=165),
     integration_seat_price=dict(type="int", default=10),
     currency=dict(type="str", default="USD"),
+    merge_runs=dict(type="list", elements="str", default=[]),
 )
 FILES = ("report.json", "report.csv", "report.html")
+# Each run keeps the result of each of its orgs here, so the runs of one estate (the slices of a sliced
+# job, the jobs of a workflow) can be merged into one report.
+ORGS_DIR = "orgs"
+_SEAT_KEYS = ("integration", "salesforce_seats")
+
+
+def kept_result(result):
+    """What a run keeps of an org's result: its sections, the seats read before and after as the report
+    reads them (sf_license_info's ``integration`` and ``salesforce_seats``, nothing else of the read)."""
+    kept = dict(result)
+    for name in ("seats_before", "seats_after"):
+        if isinstance(kept.get(name), dict):
+            kept[name] = dict((k, kept[name].get(k)) for k in _SEAT_KEYS)
+    return kept
+
+
+def merge_results(results):
+    """One result per org from results in run order: a later section replaces an earlier one (a later
+    entry point saw the org later), the first error stays (the failure to act on first)."""
+    merged, order = {}, []
+    for result in results:
+        name = result.get("org")
+        if name not in merged:
+            merged[name] = {}
+            order.append(name)
+        error = merged[name].get("error")
+        merged[name].update(dict((k, v) for k, v in result.items() if v is not None or k not in merged[name]))
+        merged[name]["error"] = error or result.get("error")
+    return [merged[name] for name in order]
+
+
+def _run_results(task, runs_dir, run_ids):
+    results = []
+    for run_id in run_ids:
+        directory = os.path.join(run_files.run_dir(runs_dir, run_id), ORGS_DIR)
+        if not os.path.isdir(directory):
+            # A slice whose orgs had nothing to do in its playbook (production orgs in a sandbox step)
+            # writes no report.
+            task.warn("merge_runs: run %s has no org results under %s: left out (no org of that run took "
+                      "a step, or it ran in check mode)" % (run_id, directory))
+            continue
+        for name in sorted(os.listdir(directory)):
+            if name.endswith(".json"):
+                results.append(run_files.read_json(os.path.join(directory, name)))
+    return results
 
 
 def run(task):
@@ -30,7 +76,8 @@ def run(task):
     prices = {"full_license": params["full_license_price"], "integration_seat": params["integration_seat_price"],
               "currency": params["currency"]}
     created = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    results = [r for r in params["orgs"] if isinstance(r, dict) and r.get("org")]
+    given = [kept_result(r) for r in params["orgs"] if isinstance(r, dict) and r.get("org")]
+    results = merge_results(_run_results(task, params["runs_dir"], params["merge_runs"]) + given)
     doc = reporting.build_report(results, params["run_id"], created, task.check_mode, prices)
     directory = run_files.run_dir(params["runs_dir"], params["run_id"])
     paths = dict((name.split(".")[1], os.path.join(directory, name)) for name in FILES)
@@ -45,9 +92,16 @@ def run(task):
         changed = run_files.write_private(paths["json"], run_files.dump_json(doc))
         changed = run_files.write_private(paths["csv"], reporting.render_csv(doc)) or changed
         changed = run_files.write_private(paths["html"], reporting.render_html(doc)) or changed
+        for result in given:
+            changed = run_files.write_private(os.path.join(directory, ORGS_DIR, _org_file(result["org"])),
+                                              run_files.dump_json(result)) or changed
     return {"changed": changed, "report": doc, "paths": paths if not task.check_mode else {},
             "summaries": dict((o["org"], o["summary"]) for o in doc["orgs"]),
             "stats": reporting.stats(doc, paths if not task.check_mode else {})}
+
+
+def _org_file(org):
+    return run_files.safe_name(org) + ".json"
 
 
 SPEC = ModuleSpec("sf_migration_report", ARGUMENT_SPEC, run, supports_check_mode=True, connects=False)
