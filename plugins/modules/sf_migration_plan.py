@@ -25,6 +25,21 @@ description:
     O(gate=true) only the entries whose latest sandbox verification passed for the same checksum.
   - O(operation=record_migration) and O(operation=record_verification) write the records the gate
     reads, under C(<runs_dir>/records/<checksum>/).
+  - This module decides what the role's steps came to, so the role only passes results along. With
+    O(phase), O(operation=load) refuses an org of the wrong type (C(migrate) writes to sandboxes only,
+    C(rollout) to production only) and, given O(api_usage), an org with fewer than O(min_api_remaining)
+    daily API requests left, before any write; it returns RV(started), RV(section) (the org result's
+    sections so far), for C(verify) the users to verify and the query of their failed logins, for
+    C(rollout) the gate and the RV(batches) of O(batch_size).
+  - O(operation=record_migration) with O(results) (the registered loop results of
+    M(sfops.integration_users.sf_integration_user)) tells applied moves from refused ones (a refusal is a
+    result with C(error)) and returns RV(applied), the org's error, the moves to verify and the query of
+    their failed logins since O(started).
+  - O(operation=record_batch) records a production batch's verification (when it was verified), judges
+    the batch (a refused move or a failed verification puts it back and stops the rollout) and returns the
+    rollout's RV(section) after it, with the backups to RV(restore) newest first.
+  - A sandbox (O(org_type=sandbox)) needs O(production_org) and O(sandbox_name) for every operation but
+    C(lock) and C(unlock).
   - With O(signing_key) (or E(SFOPS_SIGNING_KEY)) plans and records are signed (HMAC-SHA256). A plan that is
     unsigned, edited, signed with another key or copied from another org is then refused, naming the file,
     and a record not signed for its own kind, org and plan is left out of the gate (with a warning naming it).
@@ -33,7 +48,7 @@ description:
     the run id, owner, host, process id and times), or renews it when this run holds it already; another
     run's live lease fails the task. A lease is stale, and taken over with a warning, when its process is
     gone (same host) or it was not renewed within its O(lock_ttl). O(operation=unlock) gives it back.
-  - O(users) restricts what an operation acts on: with O(operation=write), plan exactly these users, in
+  - O(users) restricts what an operation acts on. With O(operation=write), plan exactly these users, in
     this order, instead of every candidate; otherwise, restrict RV(moves) (and a verification) to these
     production usernames.
 author:
@@ -43,7 +58,7 @@ options:
     description: What to do.
     type: str
     required: true
-    choices: [write, load, record_migration, record_verification, lock, unlock]
+    choices: [write, load, record_migration, record_verification, lock, unlock, record_batch]
   runs_dir:
     description: Root directory of plans, records, reports and backups (created owner-only).
     type: path
@@ -146,6 +161,33 @@ options:
   user_tasks_error:
     description: Message of a failed user-supplied verification task file; every user verified then fails.
     type: str
+  phase:
+    description: With O(operation=load), the role's entry point the plan is loaded for (see the description).
+    type: str
+    choices: [migrate, verify, rollout]
+  api_usage:
+    description: The C(api_usage) of M(sfops.integration_users.sf_license_info) (C(limit), C(used)), read just before the writes.
+    type: dict
+  min_api_remaining:
+    description: Daily API requests O(org) must have left for O(phase=migrate) or O(phase=rollout) to go on.
+    type: int
+  batch_size:
+    description: Users per production batch (O(phase=rollout)).
+    type: int
+    default: 5
+  results:
+    description: The registered loop results of the moves (each with its C(item), the plan entry), for O(operation=record_migration).
+    type: list
+    elements: dict
+  rollout:
+    description: The RV(section) before this batch (of O(operation=load) for the first batch, else of the previous O(operation=record_batch)).
+    type: dict
+  batch_number:
+    description: Number of the batch (from 1), for O(operation=record_batch).
+    type: int
+  applied:
+    description: The registered result of O(operation=record_migration) for this batch; left out when the batch did not start.
+    type: dict
 attributes:
   check_mode:
     description: Computes everything and writes no file.
@@ -251,6 +293,44 @@ record:
   description: The record document.
   returned: with O(operation=record_migration) and O(operation=record_verification)
   type: dict
+started:
+  description: When O(operation=load) ran (UTC ISO-8601), the start of the moves that follow it.
+  returned: with O(operation=load)
+  type: str
+section:
+  description:
+    - The sections of the org's result this operation decided, for the run report (C(plan); C(migrate) and
+      C(error); C(verify) and C(error); for a rollout C(rollout) (C(gate), C(batches), C(stopped)), C(migrate),
+      C(verify) and C(error)).
+  returned: with O(operation=load), O(operation=record_migration) given O(results), O(operation=record_verification), O(operation=record_batch)
+  type: dict
+verify_moves:
+  description: The plan entries to verify (O(phase=verify) of load; the applied moves of O(operation=record_migration)).
+  returned: with O(phase=verify) and O(operation=record_migration) given O(results)
+  type: list
+  elements: dict
+failed_logins_query:
+  description: SOQL of the failed logins of those users since their move, or null when there is no window.
+  returned: with O(phase=verify) and O(operation=record_migration) given O(results)
+  type: str
+batches:
+  description: The moves the gate allows, in batches of O(batch_size).
+  returned: with O(phase=rollout)
+  type: list
+  elements: list
+applied:
+  description: C(started), C(usernames), C(users) (applied), C(backup_files), C(errors), C(failed_usernames), C(refusal) (one line), C(dry_run).
+  returned: with O(operation=record_migration) given O(results)
+  type: dict
+verify:
+  description: Whether the batch is to be verified (some moves applied, none refused, not under C(--check)).
+  returned: with O(operation=record_migration) given O(results)
+  type: bool
+restore:
+  description: Backup files to restore, newest first, when the batch failed (else empty).
+  returned: with O(operation=record_batch)
+  type: list
+  elements: str
 """
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_migration_plan import SPEC

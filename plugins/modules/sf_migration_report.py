@@ -17,6 +17,10 @@ description:
     self-contained C(report.html) (inline CSS, no script, no external resource) under
     C(<runs_dir>/<run_id>/), owner-only.
   - Returns a one-line summary per org and the statistics the role hands to C(set_stats).
+  - Each run also keeps every org's result in C(<runs_dir>/<run_id>/orgs/<org>.json) (the seats read
+    before and after reduced to what the report reads), so that O(merge_runs) can make one report of
+    several runs of one estate (the slices of a sliced AWX job, the jobs of a workflow). Merged in the
+    order given (then O(orgs)), a later section of an org replaces an earlier one and its first error stays.
   - Never talks to Salesforce. In check mode nothing is written; the report is returned with
     C(dry_run=true).
 author:
@@ -47,6 +51,13 @@ options:
     description: Currency of the prices.
     type: str
     default: USD
+  merge_runs:
+    description:
+      - Run ids whose kept org results are merged into this report, in this order (a run without any is
+        left out with a warning). Usually with O(orgs=[]), as C(playbooks/report.yml) does.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     description: Builds the report and writes nothing.
