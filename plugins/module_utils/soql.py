@@ -79,3 +79,9 @@ def soql_format(template, *args, **kwargs):
     """
     return template.format(*[soql_literal(a) for a in args],
                            **dict((k, soql_literal(v)) for k, v in kwargs.items()))
+
+
+def soql_in(field, values):
+    """``["<field> IN (...)"]`` for the distinct ``values`` (sorted, so a query is the same whatever
+    their order), or ``[]`` when there are none: a condition to join with others by OR or AND."""
+    return ["%s IN %s" % (field, soql_literal(sorted(set(values))))] if values else []

@@ -477,7 +477,7 @@ PLAYBOOK = """
       ca_path: "{{ sf_ca_path }}"
   vars:
     task_args: &migrate
-      user: svc.mulesoft@acme.example
+      users: svc.mulesoft@acme.example
       conflicting_permission_sets: remove
       permission_sets: [Sync_Read]
       backup_dir: "{{ backup_dir }}"
@@ -495,7 +495,7 @@ PLAYBOOK = """
       register: again
     - name: A misspelt option fails at run time, also under check mode
       sfops.integration_users.sf_integration_user:
-        user: svc.mulesoft@acme.example
+        users: svc.mulesoft@acme.example
         permision_sets: [Sync_Read]
       check_mode: true
       register: misspelt

@@ -29,11 +29,11 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.backup imp
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import (
     ApiError,
     OperationError,
-    error_from_rest_body,
 )
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
 from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import writes
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import read_subrequests, run_queries
 
 INTEGRATION_PSL_DEVELOPER_NAME = "SalesforceAPIIntegrationPsl"
@@ -556,38 +556,27 @@ def apply_plan(client, steps):
                 results = client.update_records(sobject, records, all_or_none=True, raise_on_error=False)
             else:
                 results = client.delete_records([s["id"] for s in chunk], all_or_none=True, raise_on_error=False)
-            failed = [(s["item"], (r.get("errors") or [{}])[0]) for s, r in zip(chunk, results)
-                      if not r.get("success")]
             # With allOrNone the records that were fine come back "rolled back": name the culprits.
-            culprits = [(item, e) for item, e in failed if e.get("statusCode") != "ALL_OR_NONE_OPERATION_ROLLED_BACK"]
-            _raise_items(client, culprits or failed)
+            _raise_items(client, writes.blame_records([s["item"] for s in chunk], results))
     return set_id
 
 
 def _raise_refused(client, steps, subrequests, answers):
-    refused = []
-    for step, sub in zip(steps, subrequests):
-        answer = answers.get(sub["referenceId"]) or {}
-        if (answer.get("status") or 500) < 300:
-            continue
-        body = answer.get("body")
-        error = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
-        if error.get("errorCode") in ("PROCESSING_HALTED", "ALL_OR_NONE_OPERATION_ROLLED_BACK"):
-            continue
-        refused.append((step["item"], error or {"message": str(body)}))
-    if refused:
-        _raise_items(client, refused)
-    if any((answers.get(s["referenceId"]) or {}).get("status", 500) >= 300 for s in subrequests):
-        raise ApiError("the write request was rolled back without naming a cause", org=client.org,
-                       user=client.user)
+    if not any(writes.failed(answers.get(sub["referenceId"])) for sub in subrequests):
+        return
+    # One unit per subrequest, so every subrequest that failed of its own accord is named.
+    blamed = writes.blame([writes.unit(index, [sub], [step["item"]])
+                           for index, (step, sub) in enumerate(zip(steps, subrequests))], answers)
+    _raise_items(client, [blamed[index] for index in sorted(blamed)])
+    raise ApiError("the write request was rolled back without naming a cause", org=client.org, user=client.user)
 
 
 def _raise_items(client, refused):
+    """Raise for ``refused`` ``[(item, code, message)]`` (nothing when empty)."""
     if not refused:
         return
-    codes = sorted(set((e.get("errorCode") or e.get("statusCode") or "?") for _i, e in refused))
-    detail = "; ".join("%s: %s %s" % (item, e.get("errorCode") or e.get("statusCode") or "",
-                                      (e.get("message") or "").strip()) for item, e in refused)
+    codes = sorted(set(code or "?" for _item, code, _message in refused))
+    detail = "; ".join("%s: %s %s" % (item, code or "", (message or "").strip()) for item, code, message in refused)
     raise ApiError("Salesforce refused %d change(s), nothing was written (all or none): %s"
                    % (len(refused), detail), error_code=codes[0] if len(codes) == 1 else None,
                    org=client.org, user=client.user,

@@ -16,7 +16,7 @@ import re
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.records import (
     profile_record, psl_record, user_license_record)
-from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_like_contains, soql_literal
+from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_in, soql_like_contains, soql_literal
 
 INTEGRATION_LICENSE = "Salesforce Integration"
 INTEGRATION_PSL_LABEL = "Salesforce API Integration"
@@ -39,10 +39,6 @@ PROFILE_FIELDS = ("Id, Name, UserLicenseId, UserLicense.Name, UserLicense.Master
                   "UserLicense.TotalLicenses, UserLicense.UsedLicenses, PermissionsApiUserOnly, PermissionsApiEnabled")
 
 
-def _in_clause(field, values):
-    return ["%s IN %s" % (field, soql_literal(sorted(set(values))))] if values else []
-
-
 def profile_soql(names=(), ids=()):
     """Profiles on the integration license or named like one (what ``integration_summary`` reports:
     ``LIKE '%API%Only%'`` also matches "API-Only" and "API_Only"), and those ``names`` / ``ids`` name.
@@ -50,7 +46,7 @@ def profile_soql(names=(), ids=()):
     Literal lists only: Salesforce refuses a semi-join combined with OR."""
     clauses = ["UserLicense.Name = %s" % soql_literal(INTEGRATION_LICENSE),
                "Name LIKE %s" % soql_like_contains("API", "Only"), "Name LIKE %s" % soql_like_contains("Integration")]
-    clauses += _in_clause("Name", names) + _in_clause("Id", [to18(i) for i in ids])
+    clauses += soql_in("Name", names) + soql_in("Id", [to18(i) for i in ids])
     return "SELECT %s FROM Profile WHERE %s ORDER BY Name" % (PROFILE_FIELDS, " OR ".join(clauses))
 
 

@@ -47,7 +47,7 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.options im
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import run_queries
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.records import license_kind_of
 from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
-from ansible_collections.sfops.integration_users.plugins.module_utils.ids import same_id, to18
+from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 
 
 # LoginHistory.LoginType values. API logins per the fidelity notes; anything SAML or "Application"

@@ -39,6 +39,7 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_integration_user import user_state
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import rules
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import users as users_reader
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import writes
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import run_queries
 from ansible_collections.sfops.integration_users.plugins.module_utils import run_files
 from ansible_collections.sfops.integration_users.plugins.module_utils.backup import (
@@ -55,10 +56,10 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.errors imp
     OperationError,
     SalesforceModuleError,
 )
-from ansible_collections.sfops.integration_users.plugins.module_utils.ids import is_id, same_id, to18
+from ansible_collections.sfops.integration_users.plugins.module_utils.ids import is_id, to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.options import checked_lookback_days, get_spec, requested_users
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
-from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_like_contains, soql_literal
+from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_in
 
 BACKUP_KIND = "integration_user"
 STATES = ("migrated", "present", "absent", "restored")
@@ -85,7 +86,6 @@ ARGUMENT_SPEC = dict(
     email_encoding=dict(type="str", default="UTF-8"),
 )
 
-_ROLLED_BACK = "ALL_OR_NONE_OPERATION_ROLLED_BACK"
 REFUSED_LICENSE_CHANGE_ADVICE = (
     "this org refuses to move users to a profile of another license through the API "
     "(FIELD_INTEGRITY_EXCEPTION); Salesforce's recommended path is a new dedicated integration user: "
@@ -104,12 +104,8 @@ def refuses_license_change(step, code, message):
 
 
 # ---- reading ------------------------------------------------------------------------------------
-def _or_clauses(field, values):
-    return ["%s IN %s" % (field, soql_literal(sorted(set(values))))] if values else []
-
-
 def permission_set_soql(names=(), ids=()):
-    clauses = _or_clauses("Name", names) + _or_clauses("Id", [to18(i) for i in ids])
+    clauses = soql_in("Name", names) + soql_in("Id", [to18(i) for i in ids])
     if not clauses:
         return None
     return ("SELECT Id, Name, Label, LicenseId FROM PermissionSet WHERE IsOwnedByProfile = false AND (%s)"
@@ -202,16 +198,9 @@ def _run_step(client, step):
         # The whole call failed (transport, 5xx after retries, limits): what got applied is unknown
         # here and is read back by the rollback.
         raise StepFailure(step["name"], [(None, exc.error_code, exc.message)])
-    errors = []
-    for index, outcome in enumerate(answer):
-        if outcome.get("success"):
-            continue
-        error = (outcome.get("errors") or [{}])[0]
-        code = error.get("statusCode") or error.get("errorCode")
-        if code in tolerated or code == _ROLLED_BACK:
-            continue
-        username = step["users"][index] if index < len(step["users"]) else None
-        errors.append((username, code, error.get("message", "failed")))
+    usernames = list(step["users"]) + [None] * max(0, len(answer) - len(step["users"]))
+    errors = [(username, code, message) for username, code, message in writes.blame_records(usernames, answer)
+              if code not in tolerated and code != writes.ROLLED_BACK]
     if len(answer) != len(step["records"]) and not errors:
         errors.append((None, None, "Salesforce answered %d results for %d records" % (len(answer), len(step["records"]))))
     if errors:
@@ -264,7 +253,6 @@ def rollback(client, saved_states):
 
 
 # ---- one all-or-none transaction per user ---------------------------------------------------------
-_HALTED = "PROCESSING_HALTED"
 
 
 def transaction_unit(client, index, username, current, desired, new_record=None, assume_held=()):
@@ -292,68 +280,18 @@ def transaction_unit(client, index, username, current, desired, new_record=None,
             sub["body"] = operation["body"]
         subrequests.append(sub)
         operations.append(operation)
-    return {"username": username, "current": current, "desired": desired, "new_record": new_record,
-            "index": index, "subrequests": subrequests, "operations": operations}
-
-
-def _first_error(body):
-    error = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else (
-        body if isinstance(body, dict) else {})
-    return error.get("errorCode") or error.get("statusCode"), error.get("message") or "failed"
-
-
-def _blame(batch, answer):
-    """``{username: (step, code, message, item_id)}`` of the users whose own subrequest failed in a
-    rolled-back composite (the others report PROCESSING_HALTED and are not to blame)."""
-    blamed = {}
-    for unit in batch:
-        for sub, operation in zip(unit["subrequests"], unit["operations"]):
-            outcome = answer.get(sub["referenceId"]) or {}
-            if (outcome.get("status") or 0) < 400:
-                continue
-            code, message = _first_error(outcome.get("body"))
-            if code != _HALTED:
-                blamed[unit["username"]] = (operation["step"], code, message, operation.get("item_id"))
-                break
-    return blamed
+    return dict(writes.unit(username, subrequests, operations), username=username, current=current,
+                desired=desired, new_record=new_record, index=index)
 
 
 def send_transactions(client, units):
-    """Send every unit as its own all-or-none transaction, whole users packed into composite calls
-    of at most 25 subrequests. A failed call applied nothing: the user to blame is taken out and
-    the others are sent again in a new call.
-
-    Returns ``(done, failed)``: ``done`` {username: {referenceId: body}}; ``failed`` {username:
-    (step, code, message, item_id)}, step None when the call itself failed (transport, limits)."""
-    pending = list(units)
-    done, failed = {}, {}
-    while pending:
-        batch, size = [], 0
-        while pending and (not batch or size + len(pending[0]["subrequests"]) <= COMPOSITE_LIMIT):
-            size += len(pending[0]["subrequests"])
-            batch.append(pending.pop(0))
-        try:
-            answer = client.composite([sub for unit in batch for sub in unit["subrequests"]],
-                                      all_or_none=True, raise_on_error=False)
-        except SalesforceModuleError as exc:
-            # allOrNone: Salesforce applied all of this call or none of it; the caller reads back which.
-            for unit in batch:
-                failed[unit["username"]] = (None, exc.error_code, exc.message, None)
-            continue
-        blamed = _blame(batch, answer)
-        if not any((answer.get(sub["referenceId"]) or {}).get("status", 500) >= 400
-                   for unit in batch for sub in unit["subrequests"]):
-            for unit in batch:
-                done[unit["username"]] = dict((sub["referenceId"], answer[sub["referenceId"]]["body"])
-                                              for sub in unit["subrequests"])
-            continue
-        if not blamed:
-            # Rolled back without a subrequest to blame: nobody of this call can be told apart.
-            for unit in batch:
-                failed[unit["username"]] = (None, _HALTED, "the transaction was rolled back without a cause", None)
-            continue
-        failed.update(blamed)
-        pending[:0] = [unit for unit in batch if unit["username"] not in blamed]
+    """``salesforce.writes.send_transactions`` of the users' units: ``(done, failed)``, ``failed``
+    {username: (step, code, message, item_id)}, step None when the call itself failed."""
+    done, refused = writes.send_transactions(client, units)
+    failed = {}
+    for username, (operation, code, message) in refused.items():
+        operation = operation or {}
+        failed[username] = (operation.get("step"), code, message, operation.get("item_id"))
     return done, failed
 
 

@@ -31,7 +31,7 @@ __metaclass__ = type
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import licenses, rules
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.access import (
     access_gap, describe_access, describe_subrequest, empty_access, fetch_access, is_empty, merge_access)
-from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError, ConfigurationError
+from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import read_all, read_subrequests
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import is_id, same_id, to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.options import checked_lookback_days, get_spec, requested_users

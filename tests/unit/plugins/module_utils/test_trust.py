@@ -39,10 +39,14 @@ def test_permission_set_name_ends_with_the_user_id_and_stays_valid():
 
 # ---- forged backups (finding 2) ---------------------------------------------------------------------------
 import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
 
 import pytest  # noqa: E402
 
-from test_integration_user import SVC, FakeClient, org, run  # noqa: E402,F401  (org is a fixture)
+# The fake org of sf_integration_user's own tests (the fixture ``org`` included).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "impl", "sf_integration_user"))
+from test_sf_integration_user import SVC, FakeClient, org, run  # noqa: E402,F401  (org is a fixture)
 
 SIGNING_KEY = "0123456789abcdef0123456789abcdef"
 SYSADMIN = "00e000000000099AAA"

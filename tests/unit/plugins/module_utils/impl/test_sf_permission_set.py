@@ -11,6 +11,7 @@ import stat
 from urllib.parse import unquote
 
 import pytest
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_permission_set as P
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError, OperationError
@@ -474,3 +475,32 @@ def test_large_plan_splits_into_composite_and_collections(tmp_path):
     result, _task = run(org, tmp_path, name="Wide_Set", object_permissions=objects)
     assert result["changed"] is True
     assert calls == [("ObjectPermissions", 6, True)]
+
+
+# ---- the option contract ----------------------------------------------------------------------
+def validate(**args):
+    return ArgumentSpecValidator(P.SPEC.full_argument_spec(), **P.SPEC.constraints).validate(args)
+
+
+def test_defaults():
+    params = validate(name="X").validated_parameters
+    assert params["license"] == "Salesforce API Integration"
+    assert params["state"] == "present" and params["purge"] is False
+    assert params["backup_dir"].endswith("sfops_backups") and not params["backup_dir"].startswith("~")
+
+
+def test_name_required_and_state_choices():
+    assert "name" in validate().errors.msg
+    assert "state" in validate(name="X", state="gone").errors.msg
+
+
+def test_access_from_needs_exactly_one_source():
+    assert validate(name="X", access_from={}).error_messages
+    both = validate(name="X", access_from={"profile": "P", "access_gap": {"objects": {}}})
+    assert "mutually exclusive" in both.errors.msg
+    assert not validate(name="X", access_from={"profile": "P"}).error_messages
+
+
+def test_action_plugin_runs_the_same_spec():
+    from ansible_collections.sfops.integration_users.plugins.action.sf_permission_set import ActionModule
+    assert ActionModule.SPEC is P.SPEC and P.SPEC.supports_check_mode

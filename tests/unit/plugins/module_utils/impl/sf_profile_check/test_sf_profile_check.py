@@ -8,7 +8,6 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_profile_check as pc
-from ansible_collections.sfops.integration_users.plugins.module_utils.client import composite_chunks
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import execute
