@@ -45,6 +45,7 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.errors imp
     ConfigurationError,
     IntegrityError,
     LockError,
+    OperationError,
 )
 
 SIGNING_KEY_ENV = "SFOPS_SIGNING_KEY"
@@ -172,7 +173,10 @@ def write_private(path, text):
     directory = make_private_dirs(os.path.dirname(path))
     if os.path.islink(path):
         raise ConfigurationError("refusing to write %s: it is a symlink" % path)
-    handle, tmp_path = tempfile.mkstemp(prefix="." + os.path.basename(path), suffix=".tmp", dir=directory)
+    try:
+        handle, tmp_path = tempfile.mkstemp(prefix="." + os.path.basename(path), suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise RunFileWriteError(path, exc)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             os.fchmod(stream.fileno(), 0o600)
@@ -180,11 +184,24 @@ def write_private(path, text):
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(tmp_path, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp_path):
             os.unlink(tmp_path)
+        if isinstance(exc, OSError):
+            # A full disk or a read-only volume: a message naming the file, never a traceback.
+            raise RunFileWriteError(path, exc)
         raise
     return True
+
+
+class RunFileWriteError(OperationError):
+    """A run file could not be written (full disk, read-only volume...); the old content, if any, is intact."""
+
+    def __init__(self, path, exc):
+        super(RunFileWriteError, self).__init__(
+            "cannot write %s: %s" % (path, getattr(exc, "strerror", None) or exc),
+            hint="free space on (or fix) the runs volume; the file was left as it was before")
+        self.path = path
 
 
 def dump_json(value):

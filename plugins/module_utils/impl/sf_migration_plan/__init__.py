@@ -206,7 +206,7 @@ def _load_op(task):
 def _write_record(task, kind, path, document):
     if task.check_mode:
         return False
-    return run_files.write_private(path, run_files.dump_json(signed.sign_record(task.params, document)))
+    return signed.write_record(task, path, document)
 
 
 def _record_migration(task):

@@ -79,6 +79,21 @@ def sign_record(params, document):
     return run_files.sign(document, key, purpose)
 
 
+def write_record(task, path, document):
+    """Write a record signed; when the file cannot be written (a full disk), the failure says which users the
+    org already holds as changed, so the run's outcome is never lost with the record (issue 13)."""
+    try:
+        return run_files.write_private(path, run_files.dump_json(sign_record(task.params, document)))
+    except run_files.RunFileWriteError as exc:
+        changed = [name for item in (document.get("migrations") or [])[-1:] for name in item.get("usernames") or []]
+        if document.get("kind") == "migration" and changed:
+            exc.message += ("; these users WERE changed in org %s and are not recorded: %s (their backup: %s)"
+                            % (document.get("org"), ", ".join(changed),
+                               (document.get("migrations") or [{}])[-1].get("backup_file") or "none"))
+        exc.org = exc.org or document.get("org")
+        raise
+
+
 def read_record(params, kind, path, plan):
     """An existing record about to be extended: refused unless authentic (with a key), never laundered by
     signing a forged file anew."""

@@ -257,3 +257,24 @@ def test_records_written_by_the_module_are_signed_and_accepted(tmp_path):
                       migrated=[{"username": "svc.etl@acme.demo.uat", "changed": True}])
     assert again["failed"] and "edited after it was signed" in again["msg"]
     assert hashlib  # noqa (kept for the checksum test above)
+
+
+def test_a_record_that_cannot_be_written_names_the_users_changed(tmp_path, monkeypatch):
+    import errno
+    runs = str(tmp_path / "runs")
+    _write_plan(runs)
+
+    def full(_fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(run_files.os, "fsync", full)
+    result = _plan_run(operation="record_migration", runs_dir=runs, org="acme-uat", production_org="acme-prod",
+                       org_type="sandbox", sandbox_name="uat", run_id="r1", signing_key=SIGNING_KEY,
+                       backup_file="/runs/r1/backups/acme-uat/b.json",
+                       migrated=[{"username": "svc.etl@acme.demo.uat", "changed": True},
+                                 {"username": "svc.other@acme.demo.uat", "changed": False}])
+    assert result["failed"], result
+    message = result["msg"]
+    assert "No space left on device" in message and "migration-acme-uat.json" in message
+    assert "WERE changed in org acme-uat" in message and "svc.etl@acme.demo.uat" in message
+    assert "svc.other@acme.demo.uat" not in message and "b.json" in message
+    assert "Traceback" not in message
