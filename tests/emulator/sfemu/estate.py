@@ -23,14 +23,25 @@ Estate schema (`estates/example.yml` shows most keys; every key but `name` is op
         licenses: {Salesforce: 40, Salesforce Integration: 5}             # user license -> seats
         permission_set_licenses: {DevName: {label: ..., total: 5, expiration: 2027-01-31}}
         profiles:     [{name, license, permissions: [ApiEnabled...], object_permissions: {Account: crud},
-                        field_permissions: {Account.Industry: rw}, description}]
+                        field_permissions: {Account.Industry: rw}, description,
+                        setup_access: {connected_apps: [..], apex_classes: [..], apex_pages: [..],
+                                       custom_permissions: [..], flows: [..]},     # SetupEntityAccess rows
+                        record_types: {Account: {visible: [Partner], default: Partner}},
+                        login_ip_ranges: [{start: 10.0.0.1, end: 10.0.0.255, description}],
+                        login_hours: {monday: "08:00-18:00", ...}}]    # org time zone; a day left out: any time
         permission_sets: [{name, label, license: <user license | PSL name or label | null>, permissions,
-                        object_permissions, field_permissions, description, namespace}]
+                        object_permissions, field_permissions, description, namespace,
+                        setup_access: {...}, record_types: {Account: [Partner]}}]   # visibility only
         users:        [{username, profile, first_name, last_name, email, alias, active, title, department,
                         permission_sets: [...], permission_set_licenses: [...], password,
-                        logins: {ui: N, api: N, sso: N}}]      # LoginHistory over the last 90 days
+                        logins: {ui: N, api: N, sso: N},       # LoginHistory over the last 90 days
+                        oauth_tokens: [{app, use_count, last_used_days_ago}]}]   # OauthToken rows
         connected_apps: [{name, client_id, client_secret: <text | generate>,
-                        certificate: <PEM | generate>, run_as: username}]
+                        certificate: <PEM | generate>, run_as: username,
+                        admin_approved: false}]    # true: "Admin approved users are pre-authorized"
+        custom_permissions: [{name, label, description}]
+        apex_pages:   [{name, label, markup, controller}]
+        record_types: [{object, name, label, active, description}]   # adds RecordTypeId to the object
         apex_classes: [{name, body, api_version, namespace}]
         apex_triggers: [{name, object, body}]
         validation_rules: [{object, name, active, formula, error_message, error_field}]  # enforced on API
@@ -59,6 +70,7 @@ import threading
 
 import yaml
 
+from . import setup_access
 from .errors import SFError
 from .ids import IdFactory
 from .objects import (
@@ -365,6 +377,7 @@ class _Loader:
             org.edition, self.full_license_total(), org.is_sandbox))
         self.load_connected_apps()
         self.load_code()
+        setup_access.load(self)
         self.load_custom_settings()
         self.load_records()
         org._journal.clear()

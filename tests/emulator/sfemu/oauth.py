@@ -11,6 +11,7 @@ import time
 import jwt
 from cryptography import x509
 
+from . import setup_access
 from .errors import OAuthError, SFError
 from .estate import PRODUCTION_AUDIENCE, SANDBOX_AUDIENCE
 from .http_util import Answer
@@ -44,9 +45,13 @@ def _secret_matches(app, secret):
 
 def _fail(org, user, status, app, error, description):
     """Record the failed login (when the user is known) and raise the OAuth error."""
+    _fail_row(org, user, status, app)
+    raise OAuthError(error, description)
+
+
+def _fail_row(org, user, status, app):
     if org is not None and user is not None:
         org.record_login(user["Id"], LOGIN_TYPE, status, app.get("name") if app else "Unknown", api_type="N/A")
-    raise OAuthError(error, description)
 
 
 def token(emulator, form, headers):
@@ -60,6 +65,8 @@ def token(emulator, form, headers):
             org, user, app = _password_grant(emulator.estate, form, headers)
         else:
             raise OAuthError("unsupported_grant_type", "grant type not supported")
+        # Connected-app pre-authorization, login IP ranges and login hours (sfemu.setup_access).
+        setup_access.check_login(org, user, app, lambda status: _fail_row(org, user, status, app))
         org.record_login(user["Id"], LOGIN_TYPE, "Success", app.get("name"), api_type="N/A")
     access_token = emulator.issue_session(org, user["Id"])
     identity = emulator.identity_url(org, user["Id"])
@@ -148,7 +155,9 @@ def _password_grant(estate, form, headers):
     if user is None:
         # Salesforce never says whether the username exists.
         raise OAuthError("invalid_grant", "authentication failure")
-    if not org.check_password(user, form.get("password") or ""):
+    password = form.get("password") or ""
+    # Inside its profile's login IP ranges the password alone is enough (no security token).
+    if not (org.check_password(user, password) or setup_access.trusted_password(org, user, password)):
         _fail(org, user, "Invalid Password", app, "invalid_grant", "authentication failure")
     if not user.get("IsActive"):
         _fail(org, user, "User is inactive", app, "invalid_grant", "authentication failure")

@@ -281,6 +281,13 @@ def _build():
             _f("OwnerId", "reference", "User", nillable=False),
         ]),
     ]
+    # Setup-entity access, connected apps, record types... (issue 12): see sfemu.setup_access.
+    from . import setup_access
+    extra, access_items = setup_access.object_defs(_obj, _f, _ro)
+    objects += extra
+    for odef in objects:
+        if odef.name == "PermissionSet":
+            odef.child_relationships[access_items.name.lower()] = access_items
     for odef in objects:
         # The one relationship that must stay nameless (see LoginHistory above).
         for fdef in odef.fields.values():
@@ -296,9 +303,12 @@ def _build():
 
 
 OBJECTS = _build()
+# Objects Tooling serves under the same name with other fields (Tooling Profile has Metadata).
+from . import setup_access as _setup_access  # noqa: E402 (it builds on the helpers above)
+TOOLING_VARIANTS = {"Profile": _setup_access.tooling_profile_def(OBJECTS["Profile"], _tooling_metadata())}
 
-# Setup objects that stay readable without View Setup (any API user can list users).
-OPEN_SETUP_OBJECTS = ("User", "UserRole")
+# Setup objects that stay readable without View Setup (any API user can list users and record types).
+OPEN_SETUP_OBJECTS = ("User", "UserRole", "RecordType")
 
 _VALUE_TYPES = ((bool, "boolean"), (int, "double"), (float, "double"))
 

@@ -10,13 +10,14 @@ import random
 import weakref
 
 from . import DEFAULT_API_VERSION
+from . import setup_access
 from . import store_formula as formula
 from .errors import SFError
 from .http_util import render_value
 from .ids import PREFIXES, is_id, to18
 from .objects import (
     DATA_OBJECTS, OBJECT_PERMISSION_DEPENDENCIES, OBJECT_PERMISSION_FIELDS, OBJECT_PERMISSION_LABELS,
-    OBJECTS, OPEN_SETUP_OBJECTS, PERMISSION_IMPLIES,
+    OBJECTS, OPEN_SETUP_OBJECTS, PERMISSION_IMPLIES, TOOLING_VARIANTS,
 )
 
 INTEGRATION_LICENSE = "Salesforce Integration"
@@ -28,6 +29,7 @@ _INDEXED_FIELDS = {
     "PermissionSetLicenseAssign": ("AssigneeId", "PermissionSetLicenseId"),
     "ObjectPermissions": ("ParentId",),
     "FieldPermissions": ("ParentId",),
+    "SetupEntityAccess": ("ParentId",),
 }
 
 _NOT_FOUND = (404, "NOT_FOUND", "The requested resource does not exist")
@@ -108,7 +110,8 @@ class _QuerySource:
         return self.org.can_read(object_name, self.ctx)
 
     def rows(self, object_name):
-        return self.org.rows(object_name)
+        odef = self.org.object_def(object_name)
+        return setup_access.query_rows(self.org, self.ctx, self.tooling, odef, self.org.rows(object_name))
 
     def get(self, object_name, id18):
         return self.org.get_row(object_name, id18)
@@ -172,6 +175,8 @@ class Org:
         odef = self._objects_lower.get((object_name or "").lower())
         if odef is None or tooling is None:
             return odef
+        if tooling and odef.name in TOOLING_VARIANTS:
+            return TOOLING_VARIANTS[odef.name]
         return odef if (odef.tooling if tooling else odef.standard) else None
 
     def new_id(self, object_name):
@@ -382,7 +387,7 @@ class Org:
             if not self.has_permission(ctx, "AssignPermissionSets"):
                 raise _insufficient_cross_reference()
             return
-        elif name in ("PermissionSet", "ObjectPermissions", "FieldPermissions"):
+        elif name in ("PermissionSet", "ObjectPermissions", "FieldPermissions", "SetupEntityAccess"):
             needed = "ManageProfilesPermissionsets"
         elif odef.setup or odef.custom_setting:
             needed = "CustomizeApplication"
@@ -438,6 +443,8 @@ class Org:
             {"cascadeDelete": False, "childSObject": rel.child_object, "deprecatedAndHidden": False,
              "field": rel.field, "relationshipName": rel.name}
             for rel in odef.child_relationships.values()]
+        if not odef.setup and not tooling:
+            body["recordTypeInfos"] = setup_access.record_type_infos(self, odef, ctx, body["urls"]["sobject"])
         return body
 
     @staticmethod
@@ -552,6 +559,7 @@ class Org:
         rule = getattr(self, "_rules_" + odef.name, None)
         if rule:
             rule(None, row, ctx)
+        setup_access.apply_record_type(self, odef, row, ctx)
         self._derive(odef, row)
         self._run_validation_rules(odef, row, ctx)
         self._put(odef.name, row)
@@ -573,6 +581,7 @@ class Org:
         rule = getattr(self, "_rules_" + odef.name, None)
         if rule:
             rule(old, row, ctx)
+        setup_access.apply_record_type(self, odef, row, ctx, old)
         self._derive(odef, row)
         self._run_validation_rules(odef, row, ctx)
         self._put(odef.name, row)
@@ -589,7 +598,7 @@ class Org:
         self.deleted_log[row["Id"]] = (odef.name, utcnow())
         # Children whose lookup is master-detail go with their parent.
         if odef.name == "PermissionSet":
-            for child in ("ObjectPermissions", "FieldPermissions"):
+            for child in ("ObjectPermissions", "FieldPermissions", "SetupEntityAccess"):
                 for perm in self._indexed(child, "ParentId", row["Id"]):
                     self._remove(child, perm["Id"])
 
@@ -734,6 +743,8 @@ class Org:
                 return _field_value(profile, rest)
             if scope == "$user":
                 return _field_value(ctx, rest)
+            if scope == "$permission":
+                return setup_access.has_custom_permission(self, ctx, rest)
             if scope == "$setup":
                 setting, _, field = rest.partition(".")
                 return _field_value(self._hierarchy_setting(setting, ctx), field)
@@ -958,6 +969,9 @@ class Org:
                 and self._license_name(self._license_of_set(pset)) == INTEGRATION_LICENSE):
             raise _integrity("The user license doesn't allow the permission: %s %s" % (
                 OBJECT_PERMISSION_LABELS[granted[0]], sobject.name))
+
+    def _rules_SetupEntityAccess(self, old, new, ctx):
+        setup_access.check_new_access(self, new)
 
     def _rules_FieldPermissions(self, old, new, ctx):
         sobject = self.object_def(new["SobjectType"])
