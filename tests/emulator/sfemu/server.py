@@ -14,7 +14,7 @@ from collections import OrderedDict
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import DEFAULT_API_VERSION
-from . import admin, oauth, query_meta
+from . import admin, oauth, query_meta, setup_access
 from .errors import OAuthError, SFError
 from .faults import FaultRequest, limit_exceeded, lock_error
 from .http_util import Answer, render_value, to_json
@@ -694,6 +694,8 @@ def handle(app, request):
             answer = Answer(200, api_versions())
         elif path.startswith("/services/data/"):
             answer = _rest(app, request, method, path, params, state)
+        elif path.startswith("/services/apexrest/"):    # Apex REST classes (issue 12)
+            answer = setup_access.serve_apex_rest(app, request, method, unquote(path), state)
         else:
             answer = Answer(404, [not_found().as_rest()])
     except OAuthError as exc:
