@@ -77,7 +77,7 @@ def run(task):
               "currency": params["currency"]}
     created = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     given = [kept_result(r) for r in params["orgs"] if isinstance(r, dict) and r.get("org")]
-    results = merge_results(_run_results(task, params["runs_dir"], params["merge_runs"]) + given)
+    results = merge_results(_run_results(task, params["runs_dir"], params.get("merge_runs") or []) + given)
     doc = reporting.build_report(results, params["run_id"], created, task.check_mode, prices)
     directory = run_files.run_dir(params["runs_dir"], params["run_id"])
     paths = dict((name.split(".")[1], os.path.join(directory, name)) for name in FILES)
