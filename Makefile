@@ -4,6 +4,13 @@
 # Use another with `make test VENV=/path/to/venv`.
 
 VENV ?= $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),.venv)
+# One ansible-core of the CI matrix (tests/matrix/versions.txt), e.g. `make test-unit ANSIBLE_CORE=2.16`
+# or `make matrix ANSIBLE_CORE=2.16`: targets then run in that version's cached venv (tests/matrix/venv.sh
+# builds it on first use, with the right Python).
+ANSIBLE_CORE ?=
+ifneq ($(ANSIBLE_CORE),)
+VENV := $(shell tests/matrix/venv.sh $(ANSIBLE_CORE))
+endif
 BIN := $(VENV)/bin
 PYTHON_FOR_VENV ?= python3.11
 PYTEST_ARGS ?=
@@ -22,7 +29,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_FORCE_COLOR := 0
 
-.PHONY: help venv test test-emulator test-unit test-integration sanity lint molecule bench bench-quick bench-pipeline \
+.PHONY: help venv test test-emulator test-unit test-integration sanity ansible-test-units matrix lint molecule bench bench-quick bench-pipeline \
 	demo reliability collections-root clean
 
 help:
@@ -31,7 +38,10 @@ help:
 	@echo "make test-emulator     pytest tests/emulator/tests (the Salesforce org emulator)"
 	@echo "make test-unit         pytest tests/unit"
 	@echo "make test-integration  pytest tests/integration (playbooks against the emulator; bad input/secrets/TLS run in reliability)"
-	@echo "make sanity            ansible-test sanity --python 3.11 (offline, on a copy; tests/sanity/run.sh)"
+	@echo "make sanity            ansible-test sanity on the venv's Python (offline, on a copy; tests/sanity/run.sh)"
+	@echo "make ansible-test-units ansible-test units (offline, on a copy; tests/sanity/ansible-test.sh)"
+	@echo "make matrix            sanity and units on every ansible-core of tests/matrix/versions.txt, integration and"
+	@echo "                       molecule on the oldest and newest; ANSIBLE_CORE=2.16 for one (any target takes it)"
 	@echo "make lint              ansible-lint, production profile (.ansible-lint)"
 	@echo "make molecule          molecule scenarios under extensions/molecule/ (on the emulator, no containers)"
 	@echo "make bench             benchmarks/run.py: 10/40/100 orgs x forks 5/10/25, action plugins vs AnsiballZ"
@@ -72,6 +82,14 @@ test-integration: collections-root
 
 sanity:
 	@$(STAGE) sanity tests/sanity/run.sh
+
+# ansible-test units (what community CI runs) on a copy of the checkout, in the venv's ansible-core.
+ansible-test-units:
+	@$(STAGE) ansible-test-units tests/sanity/ansible-test.sh units
+
+# The ansible-core x Python matrix of CI (tests/matrix/versions.txt): every row, or ANSIBLE_CORE's.
+matrix:
+	@tests/matrix/run.sh $(ANSIBLE_CORE)
 
 # Playbooks use awx.awx, which Galaxy cannot serve here: tests/tools/awx_collection.py extracts it from
 # the `ansible` wheel into the same collections root.
