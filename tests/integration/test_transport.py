@@ -116,3 +116,17 @@ def test_allowed_hosts_admits_a_named_instance_host(fresh_emulator, playbook):
     run = playbook(fresh_emulator, play(connection, [read_task()]))
     result = run.result("license info", ORG)
     assert not result.get("failed"), result.get("msg")
+
+
+def test_the_probe_never_inherits_the_operators_connection(fresh_emulator, playbook):
+    # The operator's connection set once for the group, as the role's playbooks do; the probe names only the
+    # user it logs in as. It must fail for want of that user's credentials, not log in with the operator's.
+    tasks = [{"name": "probe", "sfops.integration_users.sf_integration_probe": {
+        "username": "{{ sf_username }}", "probes": [{"name": "limits", "rest": "limits"}]},
+        "register": "out", "ignore_errors": True}]
+    before = _data_calls(fresh_emulator)
+    run = playbook(fresh_emulator, play(FLOWS["client_credentials"], tasks))
+    result = run.result("probe", ORG)
+    assert result.get("failed") or not all(p.get("passed") for p in result.get("probes") or [{}]), result
+    assert "no credentials given" in str(result), result
+    assert _data_calls(fresh_emulator) == before
