@@ -407,9 +407,9 @@ def apex_rest(org, user, method, path):
 
 def serve_apex_rest(app, request, method, path, state):
     """``/services/apexrest/...``: authenticated and counted like the REST API (one call each)."""
-    from .faults import FaultRequest
+    from .faults import FaultRequest, limit_exceeded
     from .http_util import Answer
-    from .server import _bearer, _sleep, limit_exceeded
+    from .server import _bearer, _sleep
     token = _bearer(request)
     with app.estate.lock:
         org, user = app.resolve_token(token)
