@@ -29,13 +29,14 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_FORCE_COLOR := 0
 
-.PHONY: help venv test test-emulator test-unit test-integration sanity ansible-test-units matrix lint molecule bench bench-quick bench-pipeline \
+.PHONY: help venv test test-emulator test-clients test-unit test-integration sanity ansible-test-units matrix lint molecule bench bench-quick bench-pipeline \
 	demo reliability collections-root clean
 
 help:
 	@echo "make venv              create $(VENV) and install requirements.txt + tests/requirements.txt"
-	@echo "make test              every suite CI runs: test-emulator test-unit test-integration sanity lint molecule reliability"
+	@echo "make test              every suite CI runs: test-emulator test-unit test-integration sanity lint molecule reliability test-clients"
 	@echo "make test-emulator     pytest tests/emulator/tests (the Salesforce org emulator)"
+	@echo "make test-clients      Salesforce CLI and jsforce against the emulator (tests/clients, Node.js 22 from npm)"
 	@echo "make test-unit         pytest tests/unit"
 	@echo "make test-integration  pytest tests/integration (playbooks against the emulator; bad input/secrets/TLS run in reliability)"
 	@echo "make sanity            ansible-test sanity on the venv's Python (offline, on a copy; tests/sanity/run.sh)"
@@ -62,13 +63,18 @@ $(BIN)/.installed: $(wildcard requirements.txt) tests/requirements.txt
 	touch $@
 
 # molecule is part of test (it reports and passes when no scenario exists).
-test: test-emulator test-unit test-integration sanity lint molecule reliability
+test: test-emulator test-unit test-integration sanity lint molecule reliability test-clients
 
 collections-root:
 	@$(BIN)/python tests/tools/collections_root.py >/dev/null
 
 test-emulator:
 	@$(STAGE) test-emulator $(PYTEST) tests/emulator/tests $(PYTEST_ARGS)
+
+# The Salesforce CLI and jsforce 3 on Node.js 22 against the emulator (tests/clients/README.md); the pinned
+# npm packages are installed once into tests/output/clients.
+test-clients:
+	@$(STAGE) test-clients tests/clients/run.sh $(BIN)/python
 
 test-unit: collections-root
 	@$(STAGE) test-unit $(PYTEST) tests/unit $(PYTEST_ARGS)
