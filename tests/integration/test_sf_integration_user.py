@@ -143,14 +143,14 @@ def record_id(org, soql):
 
 def before_the_write(monkeypatch, other_job):
     """Run ``other_job`` once between the module's read and its first transaction (a concurrent change)."""
-    send = iu.send_transactions
+    send = iu.send_user_transactions
     pending = [other_job]
 
     def sending(client, units):
         while pending:
             pending.pop()()
         return send(client, units)
-    monkeypatch.setattr(iu, "send_transactions", sending)
+    monkeypatch.setattr(iu, "send_user_transactions", sending)
 
 
 # ---- migrated ------------------------------------------------------------------------------------

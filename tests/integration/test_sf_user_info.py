@@ -15,7 +15,7 @@ ORG = "acme-prod"
 
 def test_candidates_of_the_example_estate_with_reasons_in_one_call(emu, tmp_path):
     before = calls(emu)
-    result = run_task(emu, tmp_path, "sf_user_info", {"candidates_only": True}, check=True)
+    result = run_task(emu, tmp_path, "sf_user_info", {"candidates_only": True, "include_inactive": True}, check=True)
     after = calls(emu)
     assert result["changed"] is False
     assert after.get("POST /composite", 0) - before.get("POST /composite", 0) == 1
@@ -74,7 +74,7 @@ def test_large_org_costs_a_constant_number_of_calls_per_page(tmp_path_factory, t
                    env=dict(os.environ, PYTHONPATH=os.path.join(CHECKOUT, "tests", "emulator")))
     emu = _emulator_fixtures.start_emulator(str(workdir / "emulator"), str(estate))
     try:
-        result = run_task(emu, tmp_path, "sf_user_info", {"candidates_only": True})
+        result = run_task(emu, tmp_path, "sf_user_info", {"candidates_only": True, "include_inactive": True})
     finally:
         emu.stop()
     assert result["counts"]["users"] == 2500

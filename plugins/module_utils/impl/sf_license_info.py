@@ -21,7 +21,7 @@ ARGUMENT_SPEC = dict(
 ORGANIZATION_SOQL = "SELECT Id, Name, OrganizationType, IsSandbox, InstanceName FROM Organization"
 
 
-def org_facts(rows):
+def organization_facts(rows):
     if not rows:
         return None
     row = rows[0]
@@ -55,7 +55,7 @@ def run(task):
     active_only = not task.params["include_inactive"]
     return {
         "changed": False,
-        "org": org_facts(rows["organization"]),
+        "org": organization_facts(rows["organization"]),
         "user_licenses": licenses.user_license_seats(rows["user_licenses"], active_only),
         "permission_set_licenses": licenses.psl_seats(rows["psls"], active_only),
         "integration": licenses.integration_summary(rows["user_licenses"], rows["psls"], rows["profiles"]),

@@ -7,7 +7,7 @@ The access a set grants uses access.py's shape ({"system", "objects", "fields"})
 access or an ``access_gap`` from sf_profile_check is already in the module's own language.
 
 Flow of ``run(task)``: read the set, its rows and the org's licenses in ONE composite call (plus one
-call when ``access_from.profile`` is given) -> pure ``desired_state`` -> pure ``plan_changes`` ->
+call when ``access_from.profile`` is given) -> pure ``desired_state`` -> pure ``write_steps_of`` ->
 backup of the set being replaced -> ONE allOrNone composite call with every write (when the plan
 holds more than 25 writes, the rest go through sObject Collections, 200 records a call).
 A converged set makes no write call; check mode makes none either.
@@ -33,12 +33,12 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.errors imp
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
 from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
+from ansible_collections.sfops.integration_users.plugins.module_utils.client import COMPOSITE_LIMIT
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import writes
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.licenses import (
+    INTEGRATION_LICENSE, INTEGRATION_PSL_DEVELOPER_NAME, INTEGRATION_PSL_LABEL)
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import read_subrequests, run_queries
 
-INTEGRATION_PSL_DEVELOPER_NAME = "SalesforceAPIIntegrationPsl"
-INTEGRATION_PSL_LABEL = "Salesforce API Integration"
-INTEGRATION_USER_LICENSE = "Salesforce Integration"
 DEFAULT_LICENSE = INTEGRATION_PSL_LABEL
 NO_LICENSE = "none"
 BACKUP_KIND = "permission_set"
@@ -68,8 +68,6 @@ PROFILE_ONLY_SYSTEM_PERMISSIONS = ("ApiUserOnly",)
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*$")
 _PREFIX = "Permissions"
-# A composite request holds at most 25 subrequests and, reportedly, at most 5 queries.
-COMPOSITE_LIMIT = 25
 _SET_FIELDS = ("Id", "Name", "Label", "Description", "LicenseId", "IsOwnedByProfile")
 
 ARGUMENT_SPEC = dict(
@@ -252,9 +250,9 @@ def resolve_license(requested, psls, user_licenses):
         if lowered in ((row.get("DeveloperName") or "").lower(), (row.get("MasterLabel") or "").lower()):
             return {"id": to18(row["Id"]), "name": row.get("MasterLabel") or row.get("DeveloperName"),
                     "kind": "permission_set_license"}
-    if lowered == INTEGRATION_USER_LICENSE.lower():
+    if lowered == INTEGRATION_LICENSE.lower():
         raise OperationError(
-            "refusing to bind the permission set to the user license %r" % INTEGRATION_USER_LICENSE,
+            "refusing to bind the permission set to the user license %r" % INTEGRATION_LICENSE,
             hint="that user license is the look-alike of the permission set license %r: a set bound to it "
                  "cannot carry standard-object access. Use license: %r (the default) or license: none"
                  % (INTEGRATION_PSL_LABEL, INTEGRATION_PSL_LABEL))
@@ -357,7 +355,7 @@ def _field_row(field, rights):
     return row
 
 
-def plan_changes(current, desired):
+def write_steps_of(current, desired):
     """Ordered writes turning ``current`` (None: absent) into ``desired`` (None: absent).
 
     Each step: ``{"op": "create"|"update"|"delete", "sobject", "id" (update/delete), "fields"
@@ -464,7 +462,7 @@ def assignments_query(name):
             "(SELECT Id FROM PermissionSet WHERE %s) ORDER BY Assignee.Username" % _set_filter(name))
 
 
-def read_org(client, name, with_assignments=False, profile_name=None):
+def read_permission_set(client, name, with_assignments=False, profile_name=None):
     """One composite call: the set (all its fields), its object/field rows, licenses, the describe;
     ``profile_sets``: the own permission set(s) of ``profile_name``."""
     subrequests = [client.query_subrequest(ref, soql) for ref, soql in read_queries(name, profile_name)]
@@ -523,7 +521,7 @@ def _subrequest(client, step, index, parent_ref):
     return {"method": "DELETE", "url": path, "referenceId": ref}
 
 
-def apply_plan(client, steps):
+def apply_steps(client, steps):
     """Write the plan: ONE allOrNone composite call when it fits, else composite + collections.
 
     Returns the Id of the set (new or existing). Refused writes raise ApiError naming each refused
@@ -627,7 +625,7 @@ def _converge(task):
     client = task.client
     absent = params["state"] == "absent"
     profile_name = None if absent else (params.get("access_from") or {}).get("profile")
-    org = read_org(client, params["name"], with_assignments=absent, profile_name=profile_name)
+    org = read_permission_set(client, params["name"], with_assignments=absent, profile_name=profile_name)
     record = org["record"]
     if record is not None and record.get("IsOwnedByProfile"):
         raise OperationError("%s is the permission set of a profile and cannot be managed here" % params["name"])
@@ -656,7 +654,7 @@ def _converge(task):
         fields = access_lib.permission_fields(org["describe"])
         listed, not_carried = wanted_access(params, fields, client, org["profile_sets"])
         desired = desired_state(params, current, license_info, listed)
-    steps = plan_changes(current, desired)
+    steps = write_steps_of(current, desired)
     result = {"changed": bool(steps), "name": params["name"], "permission_set": public_state(desired)}
     result["id"] = current["id"] if current else None
     result["changes"] = [dict(op=s["op"], item=s["item"]) for s in steps]
@@ -676,7 +674,7 @@ def _converge(task):
                                                  {"permission_set": current, "public": public_state(current)})
         except BackupError as exc:
             raise OperationError("no change made: %s" % exc)
-    set_id = apply_plan(client, steps)
+    set_id = apply_steps(client, steps)
     result["id"] = None if absent else (set_id or result["id"])
     return result
 

@@ -22,7 +22,7 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def summarize(user):
+def considered_entry(user):
     """What ``considered`` lists for each user: the verdict without the whole record."""
     return {"username": user["username"], "id": user["id"], "candidate": user["candidate"],
             "reasons": user["candidate_reasons"], "checks": user["candidate_checks"]}
@@ -32,7 +32,7 @@ def shape_result(users, running_user, candidates_only, missing):
     result = {"changed": False, "running_user": running_user}
     if candidates_only:
         result["users"] = [u for u in users if u["candidate"]]
-        result["considered"] = [summarize(u) for u in users]
+        result["considered"] = [considered_entry(u) for u in users]
     else:
         result["users"] = users
     result["counts"] = {"users": len(users), "candidates": sum(1 for u in users if u["candidate"]),

@@ -147,7 +147,7 @@ def read_snapshot(client, usernames=None, user_ids=None, profile_names=(), profi
     users = [users_reader.normalize_user(r, license_names, psl_names) for r in rows["users"]]
     if lookback_days:
         users_reader.merge_login_rows(users, rows["logins"], lookback_days)
-    facts = user_state.org_facts(
+    facts = user_state.preflight_facts(
         licenses=user_licenses, psls=rows["psls"], profiles=rows["profiles"],
         permission_sets=rows.get("permission_sets", ()),
         ui_login_counts=dict((u["id"], u["logins"]["ui"]) for u in users) if lookback_days else None,
@@ -208,7 +208,7 @@ def _run_step(client, step):
     return [outcome.get("id") for outcome in answer]
 
 
-def execute_plan(client, plan):
+def execute_steps(client, plan):
     """Run the steps in order; raises StepFailure at the first failed one."""
     for step in plan:
         _run_step(client, step)
@@ -236,7 +236,7 @@ def rollback(client, saved_states):
         pairs = [(by_id[saved["id"]], user_state.restored_state(by_id[saved["id"]], saved, facts)[0])
                  for saved in saved_states if saved["id"] in by_id]
         try:
-            execute_plan(client, user_state.write_plan(pairs))
+            execute_steps(client, user_state.write_steps(pairs))
         except StepFailure as failure:
             outcome["_failure"] = failure.describe()
         states = read_snapshot(client, user_ids=ids)[0]
@@ -284,7 +284,7 @@ def transaction_unit(client, index, username, current, desired, new_record=None,
                 desired=desired, new_record=new_record, index=index)
 
 
-def send_transactions(client, units):
+def send_user_transactions(client, units):
     """``salesforce.writes.send_transactions`` of the users' units: ``(done, failed)``, ``failed``
     {username: (step, code, message, item_id)}, step None when the call itself failed."""
     done, refused = writes.send_transactions(client, units)
@@ -336,7 +336,7 @@ def _user_results(pairs, left_changed=None):
     return results
 
 
-def _plan_summary(plan):
+def _steps_summary(plan):
     return [{"step": step["name"], "records": len(step["records"]), "users": sorted(set(step["users"]))}
             for step in plan]
 
@@ -415,12 +415,12 @@ def run(task):
 
 def _apply(task, existing, new_users, state, target, all_pairs):
     client = task.client
-    plan = user_state.write_plan(existing)
+    plan = user_state.write_steps(existing)
     if new_users:
         plan.insert(0, {"name": "create_users", "sobject": "User", "operation": "create", "tolerated_errors": [],
                         "records": [_new_user_record(task.params, name, target) for name, _desired in new_users],
                         "users": [name for name, _desired in new_users]})
-    result = {"changed": bool(plan), "state": state, "plan": _plan_summary(plan)}
+    result = {"changed": bool(plan), "state": state, "plan": _steps_summary(plan)}
     if task.diff:
         result["diff"] = user_state.user_diff(all_pairs)
     result["users"] = _user_results(all_pairs)
@@ -450,14 +450,14 @@ def _apply(task, existing, new_users, state, target, all_pairs):
 
 def _apply_atomic(task, result, units, new_users, all_pairs):
     client = task.client
-    done, failed = send_transactions(client, units)
+    done, failed = send_user_transactions(client, units)
     races = [unit for unit in units if unit["username"] in failed and _is_race(failed[unit["username"]])]
     if races:
         retried = _replanned(client, races, failed)
         for unit in races:
             if unit["username"] in retried:
                 del failed[unit["username"]]
-        more_done, more_failed = send_transactions(client, list(retried.values()))
+        more_done, more_failed = send_user_transactions(client, list(retried.values()))
         done.update(more_done)
         failed.update(more_failed)
     by_name = dict((unit["username"], unit) for unit in units)
@@ -565,8 +565,8 @@ def _apply_stepwise(task, result, plan, existing, new_users, target, saved, all_
             for (name, desired), user_id in zip(new_users, ids):
                 desired["id"] = user_id
                 created.append((user_state.new_user_state(user_id, name, target), desired))
-            plan = user_state.write_plan(existing + created)
-        execute_plan(client, plan)
+            plan = user_state.write_steps(existing + created)
+        execute_steps(client, plan)
     except StepFailure as failure:
         return _failed(task, result, failure, saved, created, all_pairs)
     # Again: created users have their Ids now.

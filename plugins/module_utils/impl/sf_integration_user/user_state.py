@@ -14,7 +14,7 @@ A *user state* is the part of a user the module manages, the same shape in resul
 
 ``assignments`` (assignment record Ids, needed to delete them) is never compared nor shown in diffs.
 
-*Org facts* (``facts``) is what the preflight needs about the org, built by ``org_facts``.
+*Org facts* (``facts``) is what the preflight needs about the org, built by ``preflight_facts``.
 
 A *write plan* is a list of steps in the order Salesforce requires: an assignment bound to a license
 must go before the profile (hence the license) changes; a permission set bound to a permission set
@@ -120,7 +120,7 @@ def comparable(state):
     return copy.deepcopy(shown)
 
 
-def org_facts(licenses=(), psls=(), profiles=(), permission_sets=(), ui_login_counts=None,
+def preflight_facts(licenses=(), psls=(), profiles=(), permission_sets=(), ui_login_counts=None,
               running_user_id=None):
     """Index what the preflight needs about the org: ``licenses`` user-license seat records
     (``records.user_license_record``), ``psls`` PermissionSetLicense rows, ``profiles`` and
@@ -277,7 +277,7 @@ def changes(current, desired):
     return found
 
 
-def write_plan(pairs):
+def write_steps(pairs):
     """Ordered write steps converging every ``(current, desired)`` pair of existing users.
 
     Each step: ``{"name", "sobject", "operation", "records", "users"}`` where ``records`` are the
@@ -338,7 +338,7 @@ def user_operations(current, desired):
     operations = []
     assigned_item = {"PermissionSetAssignment": "PermissionSetId",
                      "PermissionSetLicenseAssign": "PermissionSetLicenseId"}
-    for step in write_plan([(current, desired)]):
+    for step in write_steps([(current, desired)]):
         for record in step["records"]:
             if step["operation"] == "delete":
                 item_id = next((item for item, assignment in current["assignments"].items() if assignment == record),

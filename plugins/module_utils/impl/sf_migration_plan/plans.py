@@ -28,6 +28,7 @@ import hashlib
 import json
 import re
 
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.licenses import INTEGRATION_LICENSE
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 
 PLAN_FORMAT = "sfops.integration_users.plan/1"
@@ -246,7 +247,7 @@ def default_probes(entry):
     return [{"name": "read %s" % name, "soql": "SELECT Id FROM %s LIMIT 1" % name} for name in objects]
 
 
-def verification_outcome(plan, entries, user_states, probes, failed_logins, integration_license="Salesforce Integration"):
+def verification_outcome(plan, entries, user_states, probes, failed_logins, integration_license=INTEGRATION_LICENSE):
     """Per user of ``entries`` (from :func:`moves`): is its state as planned, did every probe pass as
     that user, and has no login failed since the move. ``user_states``: sf_user_info ``users``;
     ``probes``: sf_integration_probe results (``username``, ``passed``, ``results``);

@@ -168,10 +168,6 @@ def planned_move(user, target, summary):
 
 
 # ---- users (pure) --------------------------------------------------------------------------------
-def is_migrated(user):
-    return rules.is_migrated(user.get("license"))
-
-
 def _holds_integration_psl(user, psl):
     if psl is None:
         return False
@@ -221,7 +217,7 @@ def user_findings(user, target, fetched, running_user_id=None, license_id=None, 
     conflicts = conflicting_sets(user, license_id, psl)
     name = user["username"]
     findings = []
-    if is_migrated(user):
+    if rules.is_migrated(user.get("license")):
         findings.append(finding("ALREADY_MIGRATED", "info", "already on the '%s' license (profile '%s')"
                                 % (licenses.INTEGRATION_LICENSE, user["profile"]["name"]), user=name))
         return findings, empty_access()
@@ -431,7 +427,7 @@ def read_metadata(client, components):
     return out, errors
 
 
-def read_org(client, with_global_describe=True, target_profile=None):
+def read_licenses_and_describes(client, with_global_describe=True, target_profile=None):
     """(license rows {user_licenses, psls, profiles}, PermissionSet describe, global describe or None):
     one REST composite of three queries and two describes (describes are not queries). The profiles
     are those ``licenses.profile_soql`` reads, with the one ``target_profile`` names (name or Id)."""
@@ -485,7 +481,7 @@ def _running_user_id(client):
     return identity.get("user_id")
 
 
-def summarize(findings, users, gaps, movable_ids, conflicts):
+def user_summaries(findings, users, gaps, movable_ids, conflicts):
     by_user = {}
     for item in findings:
         if item.get("user"):
@@ -495,7 +491,7 @@ def summarize(findings, users, gaps, movable_ids, conflicts):
         own = by_user.get(user["username"].lower(), [])
         summary.append({
             "username": user["username"], "id": user["id"], "profile": user["profile"]["name"],
-            "license": user.get("license"), "migrated": is_migrated(user),
+            "license": user.get("license"), "migrated": rules.is_migrated(user.get("license")),
             "to_move": user["id"] in movable_ids,
             "ready": not any(f["severity"] == "blocker" for f in own),
             "codes": sorted(set(f["code"] for f in own)),
@@ -538,7 +534,7 @@ def run(task):
     scans = set(params["scans"] or ())
     asked = requested_users(params)
 
-    license_rows, permission_set_describe, global_describe = read_org(client, "custom_settings" in scans,
+    license_rows, permission_set_describe, global_describe = read_licenses_and_describes(client, "custom_settings" in scans,
                                                                        params.get("target_profile"))
     integration = licenses.integration_summary(license_rows["user_licenses"], license_rows["psls"],
                                                license_rows["profiles"])
@@ -550,8 +546,8 @@ def run(task):
         for name in missing_usernames(asked, users):
             findings.append(finding("USER_NOT_FOUND", "blocker", "no user named '%s'" % name, user=name))
     else:
-        users = [u for u in users if not is_migrated(u)]
-    candidates = [u for u in users if not is_migrated(u)]
+        users = [u for u in users if not rules.is_migrated(u.get("license"))]
+    candidates = [u for u in users if not rules.is_migrated(u.get("license"))]
 
     profile_ids = sorted(set(to18(u["profile"]["id"]) for u in candidates))
     set_ids = sorted(set(to18(ps["id"]) for u in candidates for ps in u.get("permission_sets") or ()))
@@ -593,7 +589,7 @@ def run(task):
         "ready": severities["blocker"] == 0,
         "target_profile": target,
         "findings": findings,
-        "users": summarize(findings, users, gaps, set(u["id"] for u in movable), conflicts),
+        "users": user_summaries(findings, users, gaps, set(u["id"] for u in movable), conflicts),
         "counts": counts,
         "severity_counts": severities,
         "scanned": scanned,

@@ -151,7 +151,7 @@ def _desired(params, current, access):
 
 def test_new_set_plan_creates_set_then_rows():
     desired = _desired({"label": "Sync read"}, None, {"objects": {"Account": ["Read"]}, "system": ["RunFlow"]})
-    steps = P.plan_changes(None, desired)
+    steps = P.write_steps_of(None, desired)
     assert [(s["op"], s["sobject"]) for s in steps] == [("create", "PermissionSet"), ("create", "ObjectPermissions")]
     assert steps[0]["fields"] == {"Name": "Sync", "Label": "Sync read", "LicenseId": PSL["Id"],
                                   "PermissionsRunFlow": True}
@@ -162,17 +162,17 @@ def test_new_set_plan_creates_set_then_rows():
 def test_converged_set_plans_nothing():
     current = _current({"Account": ["Read"]}, ["RunFlow"])
     desired = _desired({}, current, {"objects": {"account": ["Read"]}, "system": ["RunFlow"]})
-    assert P.plan_changes(current, desired) == []
+    assert P.write_steps_of(current, desired) == []
     # The org's spelling wins in results and diffs.
     assert desired["access"]["objects"] == {"Account": ["Read"]}
     purged = _desired({"purge": True}, current, {"objects": {"ACCOUNT": ["Read"]}, "system": ["RunFlow"]})
-    assert purged["access"]["objects"] == {"Account": ["Read"]} and P.plan_changes(current, purged) == []
+    assert purged["access"]["objects"] == {"Account": ["Read"]} and P.write_steps_of(current, purged) == []
 
 
 def test_without_purge_unlisted_stays_and_listed_is_exact():
     current = _current({"Account": ["Edit", "Read"], "Contact": ["Read"]}, ["RunFlow"])
     desired = _desired({}, current, {"objects": {"Account": ["Read"]}})
-    steps = P.plan_changes(current, desired)
+    steps = P.write_steps_of(current, desired)
     assert [(s["op"], s["item"]) for s in steps] == [("update", "object Account: Read")]
     assert steps[0]["fields"] == dict((P._PREFIX + r, r == "Read") for _o, r in P.OBJECT_RIGHT_OPTIONS)
     assert desired["access"]["objects"]["Contact"] == ["Read"] and desired["access"]["system"] == ["RunFlow"]
@@ -182,7 +182,7 @@ def test_purge_removes_unlisted_rows_and_system_permissions():
     current = _current({"Account": ["Read"], "Contact": ["Read"]}, ["RunFlow", "ViewSetup"],
                        fields={"Account.Industry": ["Read"]})
     desired = _desired({"purge": True}, current, {"objects": {"Account": ["Read"]}, "system": ["RunFlow"]})
-    steps = P.plan_changes(current, desired)
+    steps = P.write_steps_of(current, desired)
     assert [(s["op"], s["sobject"]) for s in steps] == [
         ("update", "PermissionSet"), ("delete", "ObjectPermissions"), ("delete", "FieldPermissions")]
     assert steps[0]["fields"] == {"PermissionsViewSetup": False}
@@ -190,16 +190,16 @@ def test_purge_removes_unlisted_rows_and_system_permissions():
 
 def test_label_and_description_changes():
     current = _current(label="Old", description="x")
-    steps = P.plan_changes(current, _desired({"label": "New", "description": ""}, current, {}))
+    steps = P.write_steps_of(current, _desired({"label": "New", "description": ""}, current, {}))
     assert steps[0]["fields"] == {"Label": "New", "Description": ""}
     # Description not given: left as it is.
-    assert P.plan_changes(current, _desired({"label": "Old"}, current, {})) == []
+    assert P.write_steps_of(current, _desired({"label": "Old"}, current, {})) == []
 
 
 def test_absent_plans_one_delete():
     current = _current({"Account": ["Read"]})
-    assert [(s["op"], s["sobject"]) for s in P.plan_changes(current, None)] == [("delete", "PermissionSet")]
-    assert P.plan_changes(None, None) == []
+    assert [(s["op"], s["sobject"]) for s in P.write_steps_of(current, None)] == [("delete", "PermissionSet")]
+    assert P.write_steps_of(None, None) == []
 
 
 # ---- run() on a fake org ---------------------------------------------------------------------

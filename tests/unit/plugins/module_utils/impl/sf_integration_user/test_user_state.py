@@ -47,7 +47,7 @@ def _profile(row_id, name, license_id, license_name):
 def make_facts(integration_free=5, psl_free=5, profiles=None, ui=None):
     rows = _rows(integration_free, psl_free, profiles)
     rows["licenses"] = [user_license_record(row) for row in rows["licenses"]]
-    facts = m.org_facts(**rows, ui_login_counts=ui or {}, running_user_id=ME)
+    facts = m.preflight_facts(**rows, ui_login_counts=ui or {}, running_user_id=ME)
     facts["default_profile"] = integration_summary(*[_rows(integration_free, psl_free, profiles)[key] for key in (
         "licenses", "psls", "profiles")])["default_profile"]
     return facts
@@ -158,7 +158,7 @@ def test_conflicting_sets_removed_plan_is_ordered():
     assert problems == []
     assert [ps["name"] for ps in desired["permission_sets"]] == ["Integration_Access", "Unbound"]
     assert desired["permission_set_licenses"] == [{"id": PSL_INTEG, "name": m.INTEGRATION_PSL}]
-    plan = m.write_plan([(current, desired)])
+    plan = m.write_steps([(current, desired)])
     assert [step["name"] for step in plan] == [
         "remove_permission_sets", "update_users", "assign_permission_set_licenses", "assign_permission_sets"]
     assert plan[0]["records"] == [to18("0Pa000000000000")]
@@ -203,7 +203,7 @@ def test_exact_mode_removes_unlisted_without_conflict_failure():
         permission_sets=["Integration_Access"], permission_sets_mode="exact")
     assert problems == []
     assert [ps["name"] for ps in desired["permission_sets"]] == ["Integration_Access"]
-    removed = m.write_plan([(current, desired)])[0]
+    removed = m.write_steps([(current, desired)])[0]
     assert removed["name"] == "remove_permission_sets" and len(removed["records"]) == 2
 
 
@@ -242,7 +242,7 @@ def test_converged_user_has_no_changes_and_ignores_old_ui_logins():
     desired, problems = m.migrated_state(current, facts, target, {"permission_sets": ["Integration_Access"]})
     assert problems == []
     assert m.changes(current, desired) == []
-    assert m.write_plan([(current, desired)]) == []
+    assert m.write_steps([(current, desired)]) == []
 
 
 def test_seats_counted_for_license_and_psl():
@@ -263,7 +263,7 @@ def test_inactive_target_needs_no_seat_and_reactivation_does():
     inactive = state(user_record(active=False))
     back = copy.deepcopy(inactive)
     back["is_active"] = True
-    facts = m.org_facts(licenses=[user_license_record(_license(FULL, "Salesforce", 10, 10))])
+    facts = m.preflight_facts(licenses=[user_license_record(_license(FULL, "Salesforce", 10, 10))])
     assert m.seat_problems([(inactive, back)], facts) == [
         "the user license 'Salesforce' has 0 free seat(s) and this run needs 1 (10 of 10 used)"]
 
@@ -276,7 +276,7 @@ def test_inactive_user_moved_needs_a_psl_seat_but_no_license_seat():
 
 def test_absent_plan_only_deactivates():
     current = state(user_record(sets=[(PS_FREE, "Unbound", None)]))
-    plan = m.write_plan([(current, m.absent_state(current))])
+    plan = m.write_steps([(current, m.absent_state(current))])
     assert plan == [{"name": "update_users", "sobject": "User", "operation": "update", "tolerated_errors": [],
                      "records": [{"attributes": {"type": "User"}, "Id": USER, "IsActive": False}],
                      "users": ["svc.mulesoft@acme.com"]}]
@@ -290,7 +290,7 @@ def test_restore_is_the_inverse_in_salesforce_order():
     migrated["assignments"] = {PS_INTEG: "0Pa00000000000NAAA", PSL_INTEG: "2LA00000000000NAAA"}
     desired, problems = m.restored_state(migrated, m.comparable(before), make_facts())
     assert problems == []
-    plan = m.write_plan([(migrated, desired)])
+    plan = m.write_steps([(migrated, desired)])
     assert [(step["name"], step["records"]) for step in plan] == [
         ("remove_permission_sets", ["0Pa00000000000NAAA"]),
         ("remove_permission_set_licenses", ["2LA00000000000NAAA"]),

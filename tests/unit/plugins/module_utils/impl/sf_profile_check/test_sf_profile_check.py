@@ -309,19 +309,19 @@ def test_custom_settings_five_queries_a_call_list_settings_skipped():
 
 def test_org_is_read_in_one_composite_with_both_describes():
     client = FakeClient({"UserLicense": license_rows()["user_licenses"]})
-    rows, ps_describe, global_describe = pc.read_org(client)
+    rows, ps_describe, global_describe = pc.read_licenses_and_describes(client)
     assert client.calls == [("composite", 5)]
     assert [r["Name"] for r in rows["user_licenses"]] == ["Salesforce", "Salesforce Integration"]
     assert ps_describe == {"described": "/services/data/v62.0/sobjects/PermissionSet/describe"}
     assert global_describe == {"described": "/services/data/v62.0/sobjects"}
-    assert pc.read_org(client, with_global_describe=False)[2] is None
+    assert pc.read_licenses_and_describes(client, with_global_describe=False)[2] is None
 
 
 # ---- a whole run with the readers replaced -----------------------------------------------------------
 @pytest.fixture
 def patched(monkeypatch):
     state = {"users": [], "asked": []}
-    monkeypatch.setattr(pc, "read_org", lambda client, with_global_describe, target_profile: (license_rows(), {}, {}))
+    monkeypatch.setattr(pc, "read_licenses_and_describes", lambda client, with_global_describe, target_profile: (license_rows(), {}, {}))
 
     def fake_read_users(client, usernames=None, active=None, lookback_days=90):
         state["asked"].append((usernames, active, lookback_days))
