@@ -561,7 +561,12 @@ class _Loader:
 
     def load_logins(self, spec, user):
         logins = spec.get("logins") or {}
-        app_names = [app["name"] for app in self.spec.get("connected_apps") or []] or ["Salesforce CLI"]
+        # OAuth logins go through the apps the user holds tokens for, else through any app that does not
+        # need pre-authorization (nobody logs in through an admin-approved app without access to it).
+        apps = self.spec.get("connected_apps") or []
+        app_names = ([token.get("app") for token in spec.get("oauth_tokens") or []]
+                     or [app["name"] for app in apps if not app.get("admin_approved")]
+                     or [app["name"] for app in apps] or ["Salesforce CLI"])
         # Each integration tends to use one API login type; humans log in through the browser.
         api_type = self.rng.choice(_API_LOGIN_TYPES)
         events = []

@@ -19,6 +19,7 @@ The model per org is `model(org)`; the rules are called by `sfemu.org` and `sfem
 """
 import datetime
 import ipaddress
+import random
 import re
 
 from .errors import OAuthError, SFError
@@ -436,24 +437,29 @@ def load(loader):
     org, spec = loader.org, loader.spec
     settings = model(org)
     now = loader.estate.now
+    # A generator of its own: what the loader draws next (records) stays what it was before issue 12.
+    rng = random.Random("%s:%s:setup" % (loader.estate.seed, spec["name"]))
+
+    def days_ago(low, high):
+        return (now - datetime.timedelta(seconds=rng.uniform(low * 86400, high * 86400))).replace(microsecond=0)
     stamps = lambda created: {"CreatedDate": created, "LastModifiedDate": created,  # noqa: E731
                               "SystemModstamp": created}
     for app in org.connected_apps:
         app_spec = next(a for a in spec.get("connected_apps") or [] if a["name"] == app["name"])
         row = loader.insert("ConnectedApplication", {}, trusted=dict(
-            stamps(loader.days_ago(100, 900)), Name=app["name"],
+            stamps(days_ago(100, 900)), Name=app["name"],
             OptionsAllowAdminApprovedUsersOnly=bool(app_spec.get("admin_approved", False)),
             RefreshTokenValidityPeriod=None, MobileSessionTimeout=None, PinLength=None),
             what="connected app %s" % app["name"])
         app["id"] = row["Id"]
     for cp in spec.get("custom_permissions") or []:
         loader.insert("CustomPermission", {}, trusted=dict(
-            stamps(loader.days_ago(30, 700)), DeveloperName=cp["name"], MasterLabel=cp.get("label") or cp["name"],
+            stamps(days_ago(30, 700)), DeveloperName=cp["name"], MasterLabel=cp.get("label") or cp["name"],
             Language="en_US", Description=cp.get("description"), NamespacePrefix=cp.get("namespace")),
             what="custom permission %s" % cp["name"])
     for page in spec.get("apex_pages") or []:
         loader.insert("ApexPage", {}, trusted=dict(
-            stamps(loader.days_ago(30, 900)), Name=page["name"], MasterLabel=page.get("label") or page["name"],
+            stamps(days_ago(30, 900)), Name=page["name"], MasterLabel=page.get("label") or page["name"],
             Markup=page.get("markup") or "<apex:page></apex:page>", ControllerType=page.get("controller_type", "0"),
             ControllerKey=page.get("controller"), ApiVersion=float(page.get("api_version", 59.0)),
             Description=page.get("description"), NamespacePrefix=page.get("namespace")),
@@ -464,7 +470,7 @@ def load(loader):
         if odef is None or odef.setup:
             loader.fail("record type %s: %r is not a data object of this org" % (rt.get("name"), rt.get("object")))
         row = loader.insert("RecordType", {}, trusted=dict(
-            stamps(loader.days_ago(30, 900)), Name=rt.get("label") or rt["name"], DeveloperName=rt["name"],
+            stamps(days_ago(30, 900)), Name=rt.get("label") or rt["name"], DeveloperName=rt["name"],
             SobjectType=odef.name, IsActive=bool(rt.get("active", True)), Description=rt.get("description")),
             what="record type %s" % rt["name"])
         record_types[(odef.name.lower(), rt["name"].lower())] = row
@@ -491,7 +497,7 @@ def load(loader):
             last_used = token.get("last_used_days_ago")
             loader.insert("OauthToken", {}, trusted={
                 "AppName": app["name"], "UserId": user["Id"], "UseCount": int(token.get("use_count", 1)),
-                "CreatedDate": loader.days_ago(100, 400),
+                "CreatedDate": days_ago(100, 400),
                 "LastUsedDate": (now - datetime.timedelta(days=float(last_used))).replace(microsecond=0)
                 if last_used is not None else None,
                 "DeleteToken": None, "RequestToken": None, "AppMenuItemId": None},

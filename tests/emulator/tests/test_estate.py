@@ -176,7 +176,7 @@ def test_sandbox_is_a_copy_of_its_production(estate):
     prod_state, uat_state = prod.dump_state(), uat.dump_state()
     assert prod_state["licenses"] == uat_state["licenses"]
     assert [u["PermissionSets"] for u in prod_state["users"]] == [u["PermissionSets"] for u in uat_state["users"]]
-    assert len(list(uat.rows("Account"))) == 25 and len(list(uat.rows("ApexClass"))) == 1
+    assert len(list(uat.rows("Account"))) == 25 and len(list(uat.rows("ApexClass"))) == 2   # OrderService too
     app = uat.connected_apps[0]
     assert app["client_id"] == "ACME_OPS_CLIENT.uat" and app["run_as"] == uat.find_user("admin@acme.example.uat")["Id"]
     assert app["certificate_pem"] == prod.connected_apps[0]["certificate_pem"]

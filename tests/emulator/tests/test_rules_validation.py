@@ -40,6 +40,8 @@ def org():
         data = yaml.safe_load(handle)
     spec = data["orgs"][0]
     spec["connected_apps"] = []
+    for profile in spec["profiles"]:          # no apps left to pre-authorize
+        (profile.get("setup_access") or {}).pop("connected_apps", None)
     spec["validation_rules"].append({
         "object": "Contact", "name": "Bypass_Aware", "active": True, "error_field": "Email",
         "error_message": "Email required unless bypassed",
