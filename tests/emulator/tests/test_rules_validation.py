@@ -42,6 +42,8 @@ def org():
     spec["connected_apps"] = []
     for profile in spec["profiles"]:          # no apps left to pre-authorize
         (profile.get("setup_access") or {}).pop("connected_apps", None)
+    for user in spec["users"]:
+        user.pop("oauth_tokens", None)
     spec["validation_rules"].append({
         "object": "Contact", "name": "Bypass_Aware", "active": True, "error_field": "Email",
         "error_message": "Email required unless bypassed",
