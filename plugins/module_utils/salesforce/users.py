@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sfops.integration_users contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one reader of users: profile, license, permission sets, PSLs, login mix, candidate checks.
+"""The one reader of users: profile, license, permission sets, PSLs, login mix.
 
 Used by sf_user_info, sf_profile_check and sf_integration_user. API:
 

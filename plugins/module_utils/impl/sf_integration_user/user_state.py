@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Pure planning for sf_integration_user: user state, desired state, preflight, write plan, diff.
+"""Pure planning for sf_integration_user: user state, desired state, preflight, write steps, diff.
 
 No HTTP here: everything takes and returns plain data so it is unit-tested without an org.
 
@@ -16,7 +16,7 @@ A *user state* is the part of a user the module manages, the same shape in resul
 
 *Org facts* (``facts``) is what the preflight needs about the org, built by ``preflight_facts``.
 
-A *write plan* is a list of steps in the order Salesforce requires: an assignment bound to a license
+The *write steps* are a list of steps in the order Salesforce requires: an assignment bound to a license
 must go before the profile (hence the license) changes; a permission set bound to a permission set
 license needs that license first. Any change, the migration and its undo alike, is expressed as
 "converge this state to that one", so restoring from a backup and rolling back a failed run use the
