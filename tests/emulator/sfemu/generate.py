@@ -4,7 +4,9 @@ Each production org gets a linked `uat` sandbox. Users are mostly humans (UI log
 logins too), with a realistic share (~5-10%) of integration users (API logins only) and the traps a
 migration meets in real orgs: integrations on System Administrator, permission sets bound to the full
 license, look-alike "API Only" profiles, Apex / validation rules / flows / custom settings that test
-profile names, orgs already short of integration seats, orgs refusing the license change.
+profile names, orgs already short of integration seats, orgs refusing the license change; and what the
+profile grants beyond permissions (issue 12): an admin-approved connected app, an Apex REST class, a
+custom permission, a default record type and a login IP range reached only through "Integration Admin".
 """
 import random
 
@@ -29,6 +31,8 @@ def generate(orgs=3, users=200, seed=0):
     for index in range(orgs):
         company = _COMPANIES[index % len(_COMPANIES)] + ("" if index < len(_COMPANIES) else str(index))
         prod = _production_org(rng, company, users)
+        # A generator of its own, so the rest of the estate stays what the seed gave before issue 12.
+        _access_traps(random.Random("generate-access:%s:%s" % (seed, company)), prod)
         estate.append(prod)
         estate.append({"name": "%s-uat" % company, "sandbox": True, "sandbox_name": "uat",
                        "production": prod["name"]})
@@ -177,3 +181,36 @@ def _code_traps(rng):
                                   "formula": "$Profile.Name = 'API Only'"}]
     return out
 
+
+
+def _access_traps(rng, org):
+    """Setup access on the "Integration Admin" profile at realistic rates (no extra keys: start-up stays cheap)."""
+    profile = next(p for p in org["profiles"] if p["name"] == "Integration Admin")
+    company = org["my_domain"]
+    access = {}
+    if rng.random() < 0.7:
+        org["connected_apps"].append({"name": "Middleware Connector", "client_id": "%s_MIDDLEWARE" % company.upper(),
+                                      "client_secret": "generate", "admin_approved": True})
+        access["connected_apps"] = ["Middleware Connector"]
+        for user in org["users"]:
+            if user["profile"] == "Integration Admin" and user.get("logins", {}).get("api") and rng.random() < 0.6:
+                user["oauth_tokens"] = [{"app": "Middleware Connector", "use_count": rng.randrange(50, 20000),
+                                         "last_used_days_ago": rng.randrange(0, 30)}]
+    if rng.random() < 0.5:
+        org["apex_classes"].append({"name": "IntegrationOrders", "body": (
+            "@RestResource(urlMapping='/integration/orders/*')\n"
+            "global with sharing class IntegrationOrders {\n"
+            "  @HttpGet global static String ping() { return 'ok'; }\n}\n")})
+        access["apex_classes"] = ["IntegrationOrders"]
+    if rng.random() < 0.5:
+        org["custom_permissions"] = [{"name": "Bypass_Validation", "label": "Bypass validation rules"}]
+        access["custom_permissions"] = ["Bypass_Validation"]
+    if access:
+        profile["setup_access"] = access
+    if rng.random() < 0.4:
+        org["record_types"] = [{"object": "Account", "name": "Partner", "label": "Partner"}]
+        profile["record_types"] = {"Account": {"visible": ["Partner"], "default": "Partner"}}
+        admin = next(p for p in org["profiles"] if p["name"] == "System Administrator")
+        admin["record_types"] = {"Account": {"visible": ["Partner"]}}
+    if rng.random() < 0.3:
+        profile["login_ip_ranges"] = [{"start": "127.0.0.1", "end": "127.0.0.255", "description": "Middleware hosts"}]

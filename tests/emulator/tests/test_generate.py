@@ -65,3 +65,26 @@ def test_many_orgs_keep_unique_names_and_client_ids():
     assert len(names) == len(set(names)) == 40
     client_ids = [o["connected_apps"][0]["client_id"] for o in data["orgs"] if not o.get("sandbox")]
     assert len(client_ids) == len(set(client_ids))
+
+
+def test_generated_orgs_carry_setup_access_traps():
+    from sfemu import setup_access
+    data = generate(orgs=6, users=40, seed=3)
+    prods = [o for o in data["orgs"] if not o.get("sandbox")]
+    profiles = [next(p for p in o["profiles"] if p["name"] == "Integration Admin") for o in prods]
+    assert any("connected_apps" in p.get("setup_access", {}) for p in profiles)
+    assert any("apex_classes" in p.get("setup_access", {}) for p in profiles)
+    assert any(p.get("record_types") for p in profiles) and any(p.get("login_ip_ranges") for p in profiles)
+    assert any(u.get("oauth_tokens") for o in prods for u in o["users"])
+    estate = Estate.from_dict(data, seed=3)
+    for spec in prods:
+        org = estate.orgs[spec["name"]]
+        apps = org.query("SELECT Name FROM ConnectedApplication WHERE OptionsAllowAdminApprovedUsersOnly = true",
+                         org.admin_user).records
+        holders = [u for u in spec["users"] if u["profile"] == "Integration Admin"]
+        if apps and holders:
+            user = org.find_user(holders[0]["username"])
+            assert "Middleware Connector" in setup_access.entity_ids(org, user)["ConnectedApplication"]
+    # The traps come from a generator of their own: everything else is what the seed gave before.
+    for spec in prods:
+        assert [a["name"] for a in spec["connected_apps"]][0] == "Ops Automation"
