@@ -17,6 +17,8 @@ __metaclass__ = type
 import json as json_module
 import random
 import re
+import socket
+import threading
 import time
 from urllib.parse import quote, urlsplit
 
@@ -24,11 +26,14 @@ from urllib.parse import quote, urlsplit
 # and through them this file, once before forking its workers.
 try:
     import requests
+    import urllib3
+    from urllib3.connection import HTTPSConnection as _HTTPSConnection
+    from urllib3.connectionpool import HTTPSConnectionPool as _HTTPSConnectionPool
     from simple_salesforce.api import Salesforce
     from simple_salesforce.exceptions import SalesforceError
 except ImportError as exc:
-    requests = Salesforce = None
-    SalesforceError = None
+    requests = Salesforce = urllib3 = None
+    SalesforceError = _HTTPSConnection = _HTTPSConnectionPool = None
     LIBRARY_IMPORT_ERROR = exc
 else:
     LIBRARY_IMPORT_ERROR = None
@@ -128,7 +133,16 @@ def new_session(verify, timeout):
     session = _TimeoutSession(timeout)
     session.trust_env = False
     session.verify = verify
+    adapter = requests.adapters.HTTPAdapter()
+    # Connections that give up at the request's deadline while waiting for the status line and headers too.
+    adapter.poolmanager.pool_classes_by_scheme = dict(adapter.poolmanager.pool_classes_by_scheme,
+                                                      https=_DeadlinePool)
+    session.mount("https://", adapter)
     return session
+
+
+# The deadline of the request this thread is sending (monotonic seconds), read by _DeadlineConnection.
+_DEADLINE = threading.local()
 
 
 if requests is not None:
@@ -148,10 +162,49 @@ if requests is not None:
             total = kwargs["timeout"] if isinstance(kwargs["timeout"], (int, float)) else None
             stream = kwargs.pop("stream", False)
             deadline = time.monotonic() + total if total else None
-            response = super(_TimeoutSession, self).request(method, url, stream=True, **kwargs)
+            _DEADLINE.value, _DEADLINE.total = deadline, total
+            try:
+                response = super(_TimeoutSession, self).request(method, url, stream=True, **kwargs)
+            finally:
+                _DEADLINE.value = None
             if not stream and response._content is False:
                 _read_body(response, deadline, total)
             return response
+
+    class _DeadlineConnection(_HTTPSConnection):
+        """Shuts its socket down when the request's deadline passes while the status line and headers are
+        still arriving (a socket timeout alone is per read: one byte a second never trips it)."""
+
+        def getresponse(self, *args, **kwargs):
+            deadline = getattr(_DEADLINE, "value", None)
+            timer = None
+            self._deadline_passed = False
+            if deadline is not None:
+                timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._expire)
+                timer.daemon = True
+                timer.start()
+            try:
+                return super(_DeadlineConnection, self).getresponse(*args, **kwargs)
+            except Exception:
+                if self._deadline_passed:
+                    raise urllib3.exceptions.ReadTimeoutError(
+                        None, None, "no answer within %s seconds (timeout)" % getattr(_DEADLINE, "total", "?"))
+                raise
+            finally:
+                if timer is not None:
+                    timer.cancel()
+
+        def _expire(self):
+            self._deadline_passed = True
+            sock = getattr(self, "sock", None)
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    class _DeadlinePool(_HTTPSConnectionPool):
+        ConnectionCls = _DeadlineConnection
 
 
     def _read_body(response, deadline, total):
@@ -179,7 +232,7 @@ if requests is not None:
         response._content_consumed = True
         response.close()
 else:
-    _TimeoutSession = None
+    _TimeoutSession = _DeadlineConnection = _DeadlinePool = None
 
 
 class Client:

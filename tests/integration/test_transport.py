@@ -130,3 +130,82 @@ def test_the_probe_never_inherits_the_operators_connection(fresh_emulator, playb
     assert result.get("failed") or not all(p.get("passed") for p in result.get("probes") or [{}]), result
     assert "no credentials given" in str(result), result
     assert _data_calls(fresh_emulator) == before
+
+
+# ---- a server that trickles its answer (finding 10) ---------------------------------------------------------
+def _trickling_server(tmp_path, headers_first):
+    """A TLS server answering every request one byte every 0.2 s: the whole answer (headers_first False) or
+    quick headers and then the body (True). Returns (url, ca file, stop)."""
+    import os
+    import socket
+    import ssl
+    import sys
+    import threading
+    import time as clock
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "emulator"))
+    from sfemu import tls
+    ca_file, cert, key = tls.generate_certificates(str(tmp_path / "tls"))
+    context = tls.server_context(cert, key)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    stopping = threading.Event()
+    body = b'{"DailyApiRequests": {"Max": 100, "Remaining": 99}}' * 50
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+
+    def serve(connection):
+        try:
+            with context.wrap_socket(connection, server_side=True) as stream:
+                stream.recv(65536)
+                if headers_first:
+                    stream.sendall(head)
+                for index in range(len(body) + len(head)):
+                    if stopping.is_set():
+                        return
+                    stream.sendall(((head if not headers_first else b"") + body)[index:index + 1])
+                    clock.sleep(0.2)
+        except (OSError, ssl.SSLError, IndexError):
+            pass
+
+    def accept():
+        listener.settimeout(0.5)
+        while not stopping.is_set():
+            try:
+                connection, _address = listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(connection,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+
+    def stop():
+        stopping.set()
+        listener.close()
+    return "https://127.0.0.1:%d" % listener.getsockname()[1], ca_file, stop
+
+
+@pytest.mark.parametrize("headers_first", [False, True], ids=["trickled headers", "trickled body"])
+def test_a_trickling_server_cannot_hold_a_task_past_its_timeout(tmp_path, headers_first):
+    import sys
+    import time as clock
+    from conftest import COLLECTIONS_ROOT
+    root = COLLECTIONS_ROOT.ensure_collections_root()
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from ansible_collections.sfops.integration_users.plugins.module_utils.client import Client
+    from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ConnectionFailure
+    url, ca_file, stop = _trickling_server(tmp_path, headers_first)
+    try:
+        client = Client({"auth": "access_token", "instance_url": url, "access_token": "00Dx!token",
+                         "ca_path": ca_file, "validate_certs": True, "timeout": 2.0, "retries": 0,
+                         "api_version": "62.0"})
+        started = clock.monotonic()
+        with pytest.raises(ConnectionFailure) as caught:
+            client.limits()
+        elapsed = clock.monotonic() - started
+    finally:
+        stop()
+    assert elapsed < 5, elapsed
+    assert "timeout" in caught.value.render().lower(), caught.value.render()
