@@ -154,36 +154,41 @@ def _truthy(value, what):
     raise OperationError("%s: expected a boolean, got %r" % (what, value))
 
 
-def parse_object_permissions(value):
-    """{SobjectType: sorted rights} from the ``object_permissions`` option (dict keyed by object)."""
+def _parse_permissions(value, option, keyed_by, parse_key, rights_of):
+    """{key: sorted rights} from a dict option keyed by object or Object.Field."""
     if value in (None, "", {}):
         return {}
     if not isinstance(value, dict):
-        raise OperationError("object_permissions must be a dict keyed by object name")
+        raise OperationError("%s must be a dict keyed by %s" % (option, keyed_by))
     out = {}
-    for sobject, spec in value.items():
-        rights = _rights_from_option(spec, OBJECT_RIGHT_OPTIONS, OBJECT_RIGHT_LETTERS,
-                                     "object_permissions.%s" % sobject)
-        out[str(sobject)] = sorted(_with_requirements(rights, OBJECT_RIGHT_REQUIRES))
+    for key, spec in value.items():
+        key = parse_key(str(key))
+        out[key] = sorted(rights_of(key, spec))
     return out
+
+
+def parse_object_permissions(value):
+    """{SobjectType: sorted rights} from the ``object_permissions`` option (dict keyed by object)."""
+    def rights_of(sobject, spec):
+        rights = _rights_from_option(spec, OBJECT_RIGHT_OPTIONS, OBJECT_RIGHT_LETTERS, "object_permissions.%s" % sobject)
+        return _with_requirements(rights, OBJECT_RIGHT_REQUIRES)
+    return _parse_permissions(value, "object_permissions", "object name", lambda key: key, rights_of)
+
+
+def _field_name(field):
+    if field.count(".") != 1 or not all(field.split(".")):
+        raise OperationError("field_permissions: %r is not of the form Object.Field" % field)
+    return field
 
 
 def parse_field_permissions(value):
     """{"Object.Field": sorted rights} from the ``field_permissions`` option."""
-    if value in (None, "", {}):
-        return {}
-    if not isinstance(value, dict):
-        raise OperationError("field_permissions must be a dict keyed by Object.Field")
-    out = {}
-    for field, spec in value.items():
-        field = str(field)
-        if field.count(".") != 1 or not all(field.split(".")):
-            raise OperationError("field_permissions: %r is not of the form Object.Field" % field)
+    def rights_of(field, spec):
         if isinstance(spec, str) and spec.lower() in ("read", "edit"):
             spec = [spec]
         rights = _rights_from_option(spec, FIELD_RIGHT_OPTIONS, None, "field_permissions.%s" % field)
-        out[field] = sorted(_with_requirements(rights, FIELD_RIGHT_REQUIRES))
-    return out
+        return _with_requirements(rights, FIELD_RIGHT_REQUIRES)
+    return _parse_permissions(value, "field_permissions", "Object.Field", _field_name, rights_of)
 
 
 def resolve_system_permissions(names, available):

@@ -44,7 +44,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
-from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
+from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_in
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import read_all, run_queries
 
 OBJECT_RIGHTS = ("Read", "Create", "Edit", "Delete", "ViewAllRecords", "ModifyAllRecords")
@@ -180,11 +180,7 @@ def permission_fields(describe):
 
 def build_permission_set_soql(permission_fields_list, profile_ids=(), permission_set_ids=()):
     """SOQL for the PermissionSet rows of the given profiles (their owned sets) and sets; None if none."""
-    conditions = []
-    if _id_list(profile_ids):
-        conditions.append("ProfileId IN %s" % soql_literal(_id_list(profile_ids)))
-    if _id_list(permission_set_ids):
-        conditions.append("Id IN %s" % soql_literal(_id_list(permission_set_ids)))
+    conditions = soql_in("ProfileId", _id_list(profile_ids)) + soql_in("Id", _id_list(permission_set_ids))
     if not conditions:
         return None
     fixed = ["Id", "Name", "ProfileId", "IsOwnedByProfile"]
@@ -195,11 +191,7 @@ def build_permission_set_soql(permission_fields_list, profile_ids=(), permission
 def build_permission_rows_soql(parent_ids=(), include_fields=True, profile_ids=()):
     """SOQL for the ObjectPermissions (and FieldPermissions) rows of the given permission sets and of
     the sets the given profiles own (through ``Parent.ProfileId``, so no earlier query is needed)."""
-    conditions = []
-    if _id_list(parent_ids):
-        conditions.append("ParentId IN %s" % soql_literal(_id_list(parent_ids)))
-    if _id_list(profile_ids):
-        conditions.append("Parent.ProfileId IN %s" % soql_literal(_id_list(profile_ids)))
+    conditions = soql_in("ParentId", _id_list(parent_ids)) + soql_in("Parent.ProfileId", _id_list(profile_ids))
     if not conditions:
         return {}
     where = " OR ".join(conditions)
