@@ -94,6 +94,23 @@ def connection_argument_spec():
 CONNECTION_OPTION_NAMES = tuple(row[0] for row in CONNECTION_OPTIONS)
 
 
+def secret_variants(values):
+    """``values`` (the no_log values of a task) plus the forms a message can hold them in: stripped,
+    JSON-escaped and repr-escaped. Masking the plain value alone misses ``'Bearer 00D...\\n'``."""
+    import json
+    found = set()
+    for value in values or ():
+        if not isinstance(value, str) or not value:
+            continue
+        found.add(value)
+        for form in (value.strip(), json.dumps(value)[1:-1], repr(value)[1:-1],
+                     value.encode("unicode_escape").decode("ascii", "replace")):
+            # Short forms would mask ordinary words of the result.
+            if len(form) >= 4:
+                found.add(form)
+    return found
+
+
 def describe_bad_characters(value):
     """Where a credential holds whitespace or control characters, in words that never quote the value:
     ``"ends with a line break"``, ``"holds a tab"``... None when the value is clean."""

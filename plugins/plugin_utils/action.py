@@ -24,6 +24,7 @@ from ansible.module_utils.errors import UnsupportedError
 from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.sfops.integration_users.plugins.module_utils.connection import secret_variants
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import execute
 
 
@@ -50,7 +51,8 @@ class SalesforceAction(ActionBase):
         spec = self.SPEC
         validator = ArgumentSpecValidator(spec.full_argument_spec(), **spec.constraints)
         validation = validator.validate(self._task.args)
-        no_log_values = validation._no_log_values
+        # Escaped and repr forms too: an error text can quote a secret as 'abc\\n' (issue 13).
+        no_log_values = secret_variants(validation._no_log_values)
         warnings = [w["warning"] if isinstance(w, dict) else str(w) for w in validation._warnings]
         deprecations = [dict(d) for d in validation._deprecations]
 

@@ -235,3 +235,13 @@ def test_check_token_url_rules():
         with pytest.raises(Exception) as caught:
             connection.check_token_url(params, "instance_url", bad, "jwt")
         assert type(caught.value).__name__ == "UnsafeTransportError", bad
+
+
+def test_masking_covers_escaped_and_repr_forms():
+    from ansible.module_utils.common.parameters import remove_values
+    secret = "00Dx!AQtokenvalue\r\n"
+    result = {"msg": "Invalid header value %r" % ("Bearer " + secret), "json": '{"t": %s}' % __import__("json").dumps(secret)}
+    masked = remove_values(result, connection.secret_variants({secret}))
+    assert "tokenvalue" not in str(masked), masked
+    # Without the variants the plain value alone misses the escaped text.
+    assert "tokenvalue" in str(remove_values(result, {secret}))
