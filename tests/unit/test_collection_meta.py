@@ -9,6 +9,7 @@ from __future__ import annotations
 __metaclass__ = type
 
 import importlib
+import importlib.util
 import os
 
 import yaml
@@ -51,3 +52,38 @@ def test_build_leaves_out_what_is_not_collection_content():
     with open(os.path.join(ROOT, "galaxy.yml"), encoding="utf-8") as handle:
         ignored = set(yaml.safe_load(handle)["build_ignore"])
     assert {".venv", "tests/output", "tests/emulator", "benchmarks", ".ci", "Makefile"} <= ignored
+
+
+def _matrix_tool():
+    """tests/matrix/readme_table.py, loaded by path (tests/ is no package)."""
+    spec = importlib.util.spec_from_file_location("readme_table", os.path.join(ROOT, "tests", "matrix", "readme_table.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_support_statement_is_the_ci_matrix():
+    """README's "Tested with" block is exactly what tests/matrix/versions.txt (what .ci/run runs) gives."""
+    tool = _matrix_tool()
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+        block = tool.current_block(handle.read())
+    assert block is not None, "README.md lacks the tested-with block"
+    assert block == tool.render(tool.read_matrix()), "run tests/matrix/readme_table.py"
+
+
+def test_matrix_covers_requires_ansible_without_gaps():
+    """The oldest tested ansible-core is the one meta/runtime.yml allows, and no minor release is skipped."""
+    rows = _matrix_tool().read_matrix()
+    minors = [int(core.split(".")[1]) for core, _python, _suites in rows]
+    assert minors == list(range(minors[0], minors[0] + len(minors))), minors
+    with open(os.path.join(ROOT, "meta", "runtime.yml"), encoding="utf-8") as handle:
+        requires = yaml.safe_load(handle)["requires_ansible"]
+    assert requires == ">=%s.0" % rows[0][0], requires
+    for core, _python, suites in rows:
+        assert {"sanity", "units"} <= set(suites), core
+        with open(os.path.join(ROOT, "tests", "matrix", "core-%s.txt" % core), encoding="utf-8") as handle:
+            pins = [line.strip() for line in handle if line.strip().startswith("ansible-core")]
+        assert len(pins) == 1 and pins[0].endswith(",<2.%d" % (int(core.split(".")[1]) + 1)), (core, pins)
+    # Integration and molecule run on the oldest and the newest at least.
+    for row in (rows[0], rows[-1]):
+        assert {"integration", "molecule"} <= set(row[2]), row[0]
