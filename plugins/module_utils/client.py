@@ -206,7 +206,6 @@ if requests is not None:
     class _DeadlinePool(_HTTPSConnectionPool):
         ConnectionCls = _DeadlineConnection
 
-
     def _read_body(response, deadline, total):
         """Read the body in pieces, failing once ``total`` seconds have passed since the request started: a
         socket timeout alone lets a server that sends one byte a second hold the task forever."""

@@ -100,8 +100,8 @@ def _unsafe_reason(path, st):
         # which must then be ours, is what counts.
         if mode & stat.S_ISVTX and st.st_uid == 0:
             return None
-        return "%s is writable by %s (mode %04o)" % (path, "group and others" if mode & 0o022 == 0o022 else
-                                                      "its group" if mode & 0o020 else "others", mode)
+        who = "group and others" if mode & 0o022 == 0o022 else "its group" if mode & 0o020 else "others"
+        return "%s is writable by %s (mode %04o)" % (path, who, mode)
     return None
 
 
@@ -127,9 +127,9 @@ def check_trusted_path(path):
             link = os.path.islink(current)
             reason = _unsafe_reason(current, st)
             if reason:
+                through = " (reached through a symlink)" if link or candidate != full else ""
                 raise ConfigurationError(
-                    "refusing the runs/backup path %s: %s%s" % (full, reason, " (reached through a symlink)" if link
-                                                                  or candidate != full else ""),
+                    "refusing the runs/backup path %s: %s%s" % (full, reason, through),
                     hint="keep runs and backups in a directory only you (or root) own and can write, for example "
                          "chmod go-w on it, or choose another license_migration_runs_dir / backup_dir")
     return full

@@ -92,8 +92,8 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.errors imp
 
 KEY = run_files.signing_key("0123456789abcdef0123456789abcdef")
 PAYLOAD = {"org_id": "00D000000000001AAA", "users": [
-    {"id": "005000000000001AAA", "username": "svc.sync@acme.com", "profile": {"id": "00e000000000001AAA",
-                                                                            "name": "Integration User"}}]}
+    {"id": "005000000000001AAA", "username": "svc.sync@acme.com",
+     "profile": {"id": "00e000000000001AAA", "name": "Integration User"}}]}
 
 
 def test_signed_backup_round_trip(tmp_path):

@@ -430,8 +430,8 @@ def test_transient_statuses_with_html_bodies_are_retried(transport, status):
 
 def test_paging_stops_on_a_repeated_cursor(transport):
     again = (200, query_page([{"Id": "2"}], done=False, next_url=V + "/query/01gX-2000", total=9))
-    transport.route("GET", r"/query$", (200, query_page([{"Id": "1"}], done=False, next_url=V + "/query/01gX-2000",
-                                                         total=9)))
+    first = query_page([{"Id": "1"}], done=False, next_url=V + "/query/01gX-2000", total=9)
+    transport.route("GET", r"/query$", (200, first))
     transport.route("GET", r"/query/01gX-2000$", again)
     with pytest.raises(ApiError) as caught:
         make(transport).query("SELECT Id FROM User")

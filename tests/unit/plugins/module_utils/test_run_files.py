@@ -106,8 +106,8 @@ def test_records_not_signed_for_their_place_are_left_out_and_reported(tmp_path, 
     refused = []
     found = run_files.read_records(runs, "sha256:abc", kind="verification", key=key, refused=refused)
     assert [r["org"] for r in found] == ["acme-uat"]
-    assert sorted(os.path.basename(r["path"]) for r in refused) == ["verification-acme-qa.json",
-                                                                   "verification-initech-qa.json"]
+    names = sorted(os.path.basename(r["path"]) for r in refused)
+    assert names == ["verification-acme-qa.json", "verification-initech-qa.json"]
 
 
 def test_a_corrupt_record_names_its_file(tmp_path):
