@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import re
 import time
 import uuid
@@ -97,7 +98,6 @@ CONNECTION_OPTION_NAMES = tuple(row[0] for row in CONNECTION_OPTIONS)
 def secret_variants(values):
     """``values`` (the no_log values of a task) plus the forms a message can hold them in: stripped,
     JSON-escaped and repr-escaped. Masking the plain value alone misses ``'Bearer 00D...\\n'``."""
-    import json
     found = set()
     for value in values or ():
         if not isinstance(value, str) or not value:
