@@ -254,6 +254,17 @@ def resources(call):
     return body
 
 
+_SERVED_HEADS = ("", "limits", "query", "queryAll", "sobjects", "composite")   # keep in step with dispatch()
+
+
+def _served(sub):
+    """Whether a path below /services/data/vNN.N names a resource family the emulator serves."""
+    parts = [p for p in sub.split("/") if p]
+    if parts and parts[0] == "tooling":
+        parts = parts[1:]
+    return (parts[0] if parts else "") in _SERVED_HEADS
+
+
 def dispatch(call, method, sub, params, body, headers):
     """Serve one REST resource below /services/data/vNN.N. Caller holds estate.lock and has counted."""
     org, user = call.org, call.user
@@ -763,7 +774,10 @@ def _rest(app, request, method, path, params, state):
         raise SFError(401, "INVALID_SESSION_ID", "Session expired or invalid")
     state["limit_org"] = org
     call = Call(app, org, user, version)
-    body = _parse_json(request.body)
+    if not _served(sub):
+        body = None                 # an unknown resource is a 404 whatever its body (dispatch says so)
+    else:
+        body = _parse_json(request.body)
     sobject, record_ids = _fault_target(sub, params, body)
     fault = FaultRequest(routed, path, org.name, sobject, (params.get("q") or [None])[0])
     app.faults.check_session(fault, token)

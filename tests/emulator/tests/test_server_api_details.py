@@ -148,3 +148,22 @@ def test_duplicate_permission_set_assignment_text(fresh):
     [error] = answer.json()
     assert error["errorCode"] == "DUPLICATE_VALUE"
     assert error["message"].startswith("Duplicate PermissionSetAssignment")
+
+
+def test_apis_not_emulated_answer_a_salesforce_404(emulator):
+    # What a real client sees for each API the emulator does not serve: one clean JSON 404, never HTML.
+    token = {"Authorization": "Bearer " + emulator.token(PROD)}
+    base = emulator.base_url
+    calls = [("POST", "/services/Soap/u/%s" % API[1:]),                        # SOAP login (jsforce loginBySoap)
+             ("POST", "/services/Soap/m/%s" % API[1:]),                        # Metadata API
+             ("POST", "/services/async/%s/job" % API[1:]),                     # Bulk API 1.0
+             ("POST", "/services/data/%s/jobs/ingest" % API),                  # Bulk API 2.0
+             ("GET", "/services/data/%s/jobs/query" % API),
+             ("GET", "/services/data/%s/search?q=FIND+%%7BAcme%%7D" % API),    # SOSL
+             ("GET", "/services/data/%s/recent" % API),
+             ("POST", "/cometd/%s" % API[1:])]                                 # streaming
+    for method, path in calls:
+        answer = emulator.http.request(method, base + path, headers=token, data=b"<x/>")
+        assert answer.status_code == 404, (method, path, answer.status_code)
+        assert answer.headers["Content-Type"].startswith("application/json"), path
+        assert answer.json() == [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}], path
