@@ -53,6 +53,8 @@ def parse_args(argv):
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--playbook", default="site.yml", help="playbook under playbooks/ (default site.yml)")
     parser.add_argument("--workdir", help="keep estate, inventory, runs, log and results here")
+    parser.add_argument("--ansible-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an Ansible setting for this run (repeatable), e.g. ANSIBLE_INTERNAL_POLL_INTERVAL=0.05")
     return parser.parse_args(argv)
 
 
@@ -110,6 +112,9 @@ def run_pipeline(args, emulator, workdir):
                 "ANSIBLE_RETRY_FILES_ENABLED": "0", "ANSIBLE_LOCALHOST_WARNING": "0",
                 "ANSIBLE_CALLBACK_PLUGINS": CALLBACKS, "ANSIBLE_CALLBACKS_ENABLED": "pipeline_profile",
                 "SFOPS_PIPELINE_PROFILE": profile_file})
+    for setting in args.ansible_env:
+        name, _sep, value = setting.partition("=")
+        env[name] = value
     # Plans, records and backups are signed (the migrate and rollout phases refuse without a key).
     env.setdefault("SFOPS_SIGNING_KEY", "benchmark-signing-key-" + "k" * 24)
     orgs = list(emulator.ready["orgs"])
@@ -146,6 +151,7 @@ def run_pipeline(args, emulator, workdir):
     return {
         "orgs": count, "production_orgs": sum(1 for o in emulator.ready["orgs"].values() if not o["is_sandbox"]),
         "users": args.users, "latency_ms": args.latency_ms, "forks": args.forks, "playbook": args.playbook,
+        "ansible_env": args.ansible_env,
         "returncode": returncode, "wall_s": round(wall, 2),
         "controller_cpu_s": round(cpu_user + cpu_sys, 2), "controller_user_s": round(cpu_user, 2),
         "controller_sys_s": round(cpu_sys, 2), "controller_cpu_per_org_s": round((cpu_user + cpu_sys) / count, 3),
