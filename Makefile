@@ -29,7 +29,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_FORCE_COLOR := 0
 
-.PHONY: help venv test test-emulator test-clients test-unit test-integration sanity ansible-test-units matrix lint molecule bench bench-quick bench-pipeline \
+.PHONY: help venv test test-emulator test-clients test-unit test-integration sanity ansible-test-units matrix release-check docs lint molecule bench bench-quick bench-pipeline \
 	demo reliability collections-root clean
 
 help:
@@ -44,6 +44,8 @@ help:
 	@echo "make matrix            sanity and units on every ansible-core of tests/matrix/versions.txt, integration and"
 	@echo "                       molecule on the oldest and newest; ANSIBLE_CORE=2.16 for one (any target takes it)"
 	@echo "make lint              ansible-lint, production profile (.ansible-lint)"
+	@echo "make release-check     build the tarball, galaxy-importer with Automation Hub settings (tests/release/)"
+	@echo "make docs              antsibull-docs lint, HTML docsite offline, headless Chromium check (docs/docsite/)"
 	@echo "make molecule          molecule scenarios under extensions/molecule/ (on the emulator, no containers)"
 	@echo "make bench             benchmarks/run.py: 10/40/100 orgs x forks 5/10/25, action plugins vs AnsiballZ"
 	@echo "make bench-quick       a small benchmark run"
@@ -96,6 +98,14 @@ ansible-test-units:
 # The ansible-core x Python matrix of CI (tests/matrix/versions.txt): every row, or ANSIBLE_CORE's.
 matrix:
 	@tests/matrix/run.sh $(ANSIBLE_CORE)
+
+# The collection tarball through galaxy-importer with Automation Hub's settings (tests/release/).
+release-check:
+	@$(STAGE) release-check tests/release/check.sh
+
+# Docs lint, the HTML docsite (offline) in tests/output/docsite/build/html, and its Chromium check.
+docs:
+	@$(STAGE) docs docs/docsite/build.sh
 
 # Playbooks use awx.awx, which Galaxy cannot serve here: tests/tools/awx_collection.py extracts it from
 # the `ansible` wheel into the same collections root.
