@@ -23,7 +23,7 @@ description:
   - Never changes the org.
 author:
   - sfops maintainers (@sfops)
-options:
+options: {}
 extends_documentation_fragment:
   - sfops.integration_users.connection
   - sfops.integration_users.users.inactive
