@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import glob
+import json
 import os
+import re
 import sys
 
 import pypandoc
@@ -25,7 +27,20 @@ HEADER = ".. Generated from docs/%s.md by docs/docsite/md2rst.py: edit the Markd
 def convert(markdown_path):
     name = os.path.splitext(os.path.basename(markdown_path))[0]
     body = pypandoc.convert_file(markdown_path, "rst", format="gfm-gfm_auto_identifiers", extra_args=["--wrap=preserve"])
-    return name, HEADER % name + ".. _%s:\n\n" % (LABEL % name) + body
+    return name, HEADER % name + ".. _%s:\n\n" % (LABEL % name) + plain_invalid_json(body)
+
+
+def plain_invalid_json(rst):
+    """A ``json`` code block that is not one JSON document (an excerpt, ``...``) becomes ``text``:
+    antsibull-docs' lint parses every block in its declared language."""
+    def fix(match):
+        content = "\n".join(line[3:] if line.startswith("   ") else line for line in match.group(2).split("\n"))
+        try:
+            json.loads(content)
+            return match.group(0)
+        except ValueError:
+            return match.group(1).replace(":: json", ":: text") + match.group(2)
+    return re.sub(r"(\.\. code:: json\n\n)((?:(?:   .*)?\n)+)", fix, rst)
 
 
 def main(argv=None):
