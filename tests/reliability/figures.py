@@ -12,7 +12,8 @@ Runs the scenarios of issue 8 and prints one table; exits 1 when a row is not me
                user unchanged or fully migrated, its backup on disk, rollback exact, a re-run completes
   allocation   an org with its allocation nearly spent is skipped before any write, one with it spent is
                asked once (no retry loop), the other orgs complete
-  concurrency  two identical migrations of the same org at once both succeed and end correct
+  concurrency  two identical migrations of the same org at once: the org lock lets one write and refuses the
+               other, which started again afterwards finds the work done; the org ends correct
   bad input, secrets, TLS: the pytest files tests/integration/test_bad_input.py, test_secrets.py and
                test_tls.py (their passed cases are counted)
   trust        issue 13: secrets with control characters (tried, leaked), forged plans/records/backups
@@ -307,18 +308,27 @@ def concurrency(table, work_dir):
         solo = ws.run("migrate_sandbox.yml", dict(target, license_migration_run_id="solo"))
         expected = harness.user_view(emulator.admin("GET", "orgs/%s/state" % CRASH_ORG))
         emulator.reset()
-        # Same migration, same plan, started together: each must treat the other's work as done.
+        # Same migration, same plan, started together. Since issue 13 the org lock lets one run write and refuses
+        # the other (naming the holder); the refused run, started again afterwards, finds the work done.
         jobs = [ws.start("migrate_sandbox.yml", dict(target, license_migration_run_id="twin-%d" % n)) for n in (1, 2)]
         for job in jobs:
             job.wait()
         final = harness.user_view(emulator.admin("GET", "orgs/%s/state" % CRASH_ORG))
         errors = [report_errors(ws.runs_dir, "twin-%d" % n).get(CRASH_ORG, "no report") for n in (1, 2)]
+        refused = [n for n, job in enumerate(jobs) if job.rc != 0]
+        again = ws.run("migrate_sandbox.yml", dict(target, license_migration_run_id="twin-%d" % (refused[0] + 1))) \
+            if len(refused) == 1 else None
+        after = harness.user_view(emulator.admin("GET", "orgs/%s/state" % CRASH_ORG))
     finally:
         emulator.stop()
-    ok = planned.rc == 0 and solo.rc == 0 and all(job.rc == 0 for job in jobs) and final == expected
-    state_note = "state %s" % ("correct" if final == expected else "WRONG")
-    table.add("concurrency: two identical runs", "rc %s/%s" % tuple(job.rc for job in jobs), "both 0, state correct",
-              ok, "; ".join(str(e)[:120] for e in errors if e) or state_note)
+    locked = len(refused) == 1 and "locked by run" in str(errors[refused[0]] or "")
+    ok = (planned.rc == 0 and solo.rc == 0 and locked and final == expected and again is not None and again.rc == 0
+          and after == expected)
+    state_note = "state %s" % ("correct" if final == expected and after == expected else "WRONG")
+    table.add("concurrency: two identical runs", "rc %s/%s" % tuple(job.rc for job in jobs),
+              "one writes, one locked out", ok,
+              "%s; the refused run again: rc %s" % (state_note, again.rc if again is not None else "-")
+              if locked else "; ".join(str(e)[:120] for e in errors if e) or state_note)
 
 
 # ---- the pytest-proven rows ------------------------------------------------------------------------
