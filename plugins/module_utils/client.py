@@ -229,7 +229,10 @@ if requests is not None:
             raise requests.exceptions.ConnectionError(exc)
         response._content = b"".join(chunks)
         response._content_consumed = True
-        response.close()
+        # Back to the pool for the next request (keep-alive), as requests does once it read a body itself.
+        release = getattr(raw, "release_conn", None)
+        if release is not None:
+            release()
 else:
     _TimeoutSession = _DeadlineConnection = _DeadlinePool = None
 
