@@ -120,13 +120,14 @@ class SetupModel:
     def entities_of(self, user):
         """Ids of every setup entity the user reaches through its profile and permission sets."""
         org = self.org
+        key = (org._version, user["ProfileId"])
         cached = self._cache.get(user["Id"])
-        if cached and cached[0] == org._version:
+        if cached and cached[0] == key:
             return cached[1]
         out = set()
         for set_id in permission_set_ids(org, user):
             out.update(row["SetupEntityId"] for row in org._indexed("SetupEntityAccess", "ParentId", set_id))
-        self._cache[user["Id"]] = (org._version, out)
+        self._cache[user["Id"]] = (key, out)
         return out
 
     def visible_record_types(self, user, object_name):
@@ -145,7 +146,10 @@ def model(org):
 
 
 def permission_set_ids(org, user):
-    ids = {psa["PermissionSetId"] for psa in org.assignments_of(user["Id"])}
+    """The user's permission sets: its profile's own one (whatever assignment rows say) and the assigned ones."""
+    sets = org.tables["PermissionSet"]
+    ids = {psa["PermissionSetId"] for psa in org.assignments_of(user["Id"])
+           if not (sets.get(psa["PermissionSetId"]) or {}).get("IsOwnedByProfile")}
     profile_set = org.profile_permission_set(user["ProfileId"])
     if profile_set:
         ids.add(profile_set["Id"])

@@ -299,3 +299,32 @@ def test_usernames_are_unique_across_the_estate(key_material):
     extra["connected_apps"] = []
     with pytest.raises(EstateError, match="DUPLICATE_USERNAME"):
         Estate.from_dict({"orgs": [data["orgs"][0], extra]}, seed=1, now=NOW, key_material=key_material)
+
+
+@pytest.mark.parametrize("estate_file, org_name, username, app, apex_path", [
+    ("example.yml", "acme-prod", "svc.mulesoft@acme.example", "MuleSoft Connector", "/orders/1"),
+    ("example.yml", "acme-uat", "svc.mulesoft@acme.example.uat", "MuleSoft Connector", "/orders/1"),
+    ("demo.yml", "acme-prod", "svc.mulesoft@acme.demo", "MuleSoft Connector", None),
+    ("demo.yml", "globex-prod", "svc.sap@globex.demo", None, "/erp/orders/7"),
+])
+def test_example_and_demo_integrations_depend_on_their_profile(estate_file, org_name, username, app, apex_path):
+    """Issue 12: what these integrations use is granted by their old profile only, so moving them onto the
+    integration profile without carrying it breaks their login (admin-approved app) or their Apex REST calls."""
+    from sfemu import setup_access
+    estate = Estate.from_file(os.path.join(ESTATES, estate_file), seed=0)
+    org = estate.orgs[org_name]
+    user = org.find_user(username)
+    moved = dict(user, ProfileId=org.query("SELECT Id FROM Profile WHERE Name = "
+                                           "'Minimum Access - API Only Integrations'", None).records[0]["Id"])
+    if app:
+        app_dict = next(a for a in org.connected_apps if a["name"] == app)
+        assert org.get_row("ConnectedApplication", app_dict["id"])["OptionsAllowAdminApprovedUsersOnly"] is True
+        setup_access.check_login(org, user, app_dict, lambda status: None)          # today: pre-authorized
+        with pytest.raises(Exception) as refused:
+            setup_access.check_login(org, moved, app_dict, lambda status: None)
+        assert "user hasn't approved this consumer" in str(refused.value.args)
+        tokens = org.query("SELECT AppName FROM OauthToken WHERE UserId = '%s'" % user["Id"], None)
+        assert [t["AppName"] for t in tokens.records] == [app]
+    if apex_path:
+        assert setup_access.apex_rest(org, user, "GET", apex_path)[0] == 200
+        assert setup_access.apex_rest(org, moved, "GET", apex_path)[0] == 403
