@@ -40,9 +40,12 @@ def start(work, emulator=EMULATOR):
         return process, json.load(handle), elapsed
 
 
-def _ms(text):
-    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+def _ms(found):
+    """wrk's latency text (850.00us, 12.3ms, 1.02s, 1.50m) in milliseconds; NaN when wrk printed none."""
+    value = re.match(r"([\d.]+)(us|ms|s|m)$", found.group(1)) if found else None
+    if value is None:
+        return float("nan")
+    return float(value.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[value.group(2)]
 
 
 def wrk(url, token, connections, seconds):
@@ -51,8 +54,8 @@ def wrk(url, token, connections, seconds):
                           "--timeout", "10s", "-H", "Authorization: Bearer " + token, url],
                          capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))
+    p50 = _ms(re.search(r"50%\s+(\S+)", out))
+    p99 = _ms(re.search(r"99%\s+(\S+)", out))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     return rate, p50, p99, int(errors.group(1)) if errors else 0, socket_errors.group(1) if socket_errors else ""
