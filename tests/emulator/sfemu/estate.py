@@ -15,6 +15,8 @@ Estate schema (`estates/example.yml` shows most keys; every key but `name` is op
         api_daily_limit: 100000          # default: by edition and Salesforce seats (sandbox: 5,000,000)
         allow_license_change_to_integration: true   # false: ProfileId changes onto the Salesforce
                                          # Integration license fail with FIELD_INTEGRITY_EXCEPTION
+        setup_access_grants: true        # false: setup_access, record_types, login_ip_ranges, login_hours of
+                                         # profiles/permission sets and users' oauth_tokens are ignored (issue 12)
         auto_assign_integration_psl: false   # true: moving a user onto the integration license also
                                          # assigns the SalesforceAPIIntegrationPsl PSL (disputed behaviour)
         require_security_token: true     # false: the password flow accepts the password alone
@@ -564,7 +566,8 @@ class _Loader:
         # OAuth logins go through the apps the user holds tokens for, else through any app that does not
         # need pre-authorization (nobody logs in through an admin-approved app without access to it).
         apps = self.spec.get("connected_apps") or []
-        app_names = ([token.get("app") for token in spec.get("oauth_tokens") or []]
+        tokens = spec.get("oauth_tokens") if setup_access.grants_on(self.spec) else None
+        app_names = ([token.get("app") for token in tokens or []]
                      or [app["name"] for app in apps if not app.get("admin_approved")]
                      or [app["name"] for app in apps] or ["Salesforce CLI"])
         # Each integration tends to use one API login type; humans log in through the browser.

@@ -480,6 +480,8 @@ def load(loader):
         record_types[(odef.name.lower(), rt["name"].lower())] = row
         if "recordtypeid" not in odef.fields:
             org.add_object(with_record_type_field(odef))
+    if not grants_on(spec):
+        return
     for kind, table in (("profile", loader.profiles), ("permission set", loader.permission_sets)):
         specs = spec.get("profiles" if kind == "profile" else "permission_sets") or []
         for item in specs:
@@ -506,6 +508,13 @@ def load(loader):
                 if last_used is not None else None,
                 "DeleteToken": None, "RequestToken": None, "AppMenuItemId": None},
                 what="user %s: oauth token" % user_spec["username"])
+
+
+def grants_on(spec):
+    """False when the org spec says `setup_access_grants: false`: its apps, classes, custom permissions and
+    record types exist, but no profile or permission set grants them, no profile restricts logins and no
+    user holds an OAuth token (an estate's switch until the collection carries these)."""
+    return bool(spec.get("setup_access_grants", True))
 
 
 def with_record_type_field(odef):

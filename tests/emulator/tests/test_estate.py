@@ -311,7 +311,13 @@ def test_example_and_demo_integrations_depend_on_their_profile(estate_file, org_
     """Issue 12: what these integrations use is granted by their old profile only, so moving them onto the
     integration profile without carrying it breaks their login (admin-approved app) or their Apex REST calls."""
     from sfemu import setup_access
-    estate = Estate.from_file(os.path.join(ESTATES, estate_file), seed=0)
+    with open(os.path.join(ESTATES, estate_file), encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    switched = [spec for spec in data["orgs"] if spec.get("setup_access_grants") is False]
+    assert switched, "the estate no longer switches the issue-12 grants off: drop this switching on"
+    for spec in switched:
+        spec["setup_access_grants"] = True
+    estate = Estate.from_dict(data, seed=0)
     org = estate.orgs[org_name]
     user = org.find_user(username)
     moved = dict(user, ProfileId=org.query("SELECT Id FROM Profile WHERE Name = "
@@ -328,3 +334,13 @@ def test_example_and_demo_integrations_depend_on_their_profile(estate_file, org_
     if apex_path:
         assert setup_access.apex_rest(org, user, "GET", apex_path)[0] == 200
         assert setup_access.apex_rest(org, moved, "GET", apex_path)[0] == 403
+
+
+@pytest.mark.parametrize("estate_file", ["example.yml", "demo.yml"])
+def test_the_issue_12_switch_leaves_declarations_and_drops_grants(estate_file):
+    from sfemu import setup_access
+    estate = Estate.from_file(os.path.join(ESTATES, estate_file), seed=0)
+    for org in estate.orgs.values():
+        assert org.tables["SetupEntityAccess"] == {} and org.tables["OauthToken"] == {}
+        assert setup_access.model(org).login_ip_ranges == {} and setup_access.model(org).record_types == {}
+        assert org.tables["ConnectedApplication"]
