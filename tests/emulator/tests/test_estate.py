@@ -313,10 +313,8 @@ def test_example_and_demo_integrations_depend_on_their_profile(estate_file, org_
     from sfemu import setup_access
     with open(os.path.join(ESTATES, estate_file), encoding="utf-8") as handle:
         data = yaml.safe_load(handle)
-    switched = [spec for spec in data["orgs"] if spec.get("setup_access_grants") is False]
-    assert switched, "the estate no longer switches the issue-12 grants off: drop this switching on"
-    for spec in switched:
-        spec["setup_access_grants"] = True
+    for spec in data["orgs"]:                 # example.yml switches them off until the collection carries them
+        spec.pop("setup_access_grants", None)
     estate = Estate.from_dict(data, seed=0)
     org = estate.orgs[org_name]
     user = org.find_user(username)
@@ -336,7 +334,7 @@ def test_example_and_demo_integrations_depend_on_their_profile(estate_file, org_
         assert setup_access.apex_rest(org, moved, "GET", apex_path)[0] == 403
 
 
-@pytest.mark.parametrize("estate_file", ["example.yml", "demo.yml"])
+@pytest.mark.parametrize("estate_file", ["example.yml"])
 def test_the_issue_12_switch_leaves_declarations_and_drops_grants(estate_file):
     from sfemu import setup_access
     estate = Estate.from_file(os.path.join(ESTATES, estate_file), seed=0)
@@ -344,3 +342,10 @@ def test_the_issue_12_switch_leaves_declarations_and_drops_grants(estate_file):
         assert org.tables["SetupEntityAccess"] == {} and org.tables["OauthToken"] == {}
         assert setup_access.model(org).login_ip_ranges == {} and setup_access.model(org).record_types == {}
         assert org.tables["ConnectedApplication"]
+
+
+def test_demo_has_the_issue_12_grants_on():
+    from sfemu import setup_access
+    org = Estate.from_file(os.path.join(ESTATES, "demo.yml"), seed=0).orgs["acme-prod"]
+    mule = org.find_user("svc.mulesoft@acme.demo")
+    assert setup_access.entity_ids(org, mule) == {"ConnectedApplication": ["MuleSoft Connector"]}
