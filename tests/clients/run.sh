@@ -13,6 +13,7 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/sfemu-clients.XXXXXX")"
 PYTHONPATH="$root/tests/emulator" "$python" -m sfemu serve --estate "$root/tests/clients/estate.yml" --port 0 \
     --ready-file "$work/READY.json" --state-dir "$work/state" --seed 5 >"$work/emulator.log" 2>&1 &
 emulator=$!
+# shellcheck disable=SC2329  # called by the EXIT trap
 cleanup() {
     kill -TERM "$emulator" 2>/dev/null && wait "$emulator" 2>/dev/null || true
     rm -rf "$work"

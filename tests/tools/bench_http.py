@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """HTTP figures of the emulator: start-up time, then throughput and latency at several concurrencies.
 
 Starts ``python -m sfemu serve`` on the example estate, then drives it over HTTPS with keep-alive

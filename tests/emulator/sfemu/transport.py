@@ -10,7 +10,6 @@ worker thread of a pool as large as the old thread-per-connection server allowed
 keeps accepting and reading the other connections meanwhile.
 """
 import asyncio
-import os
 import signal
 import socket
 import sys
@@ -53,8 +52,8 @@ class EmulatorASGI:
         if self.verbose:
             client = scope.get("client") or ("-", 0)
             target = request.path + ("?" + request.query if request.query else "")
-            sys.stderr.write('%s "%s %s HTTP/%s" %d\n' % (client[0], request.method, target, scope["http_version"],
-                                                           response.status))
+            line = '%s "%s %s HTTP/%s" %d' % (client[0], request.method, target, scope["http_version"], response.status)
+            sys.stderr.write(line + "\n")
         await send({"type": "http.response.start", "status": response.status,
                     "headers": [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers]})
         await send({"type": "http.response.body", "body": response.payload})
@@ -105,7 +104,6 @@ class EmulatorServer:
 
     def close(self):
         self.server.should_exit = True
-
 
 
 def _loop_factory():
