@@ -363,3 +363,20 @@ def test_a_failed_sandbox_verification_keeps_production_closed(run, tmp_path):
     assert done.returncode != 0
     assert "sandbox verification failed in acme-uat" in done.output
     assert users_of(run.emulator, "acme-prod") == before
+
+
+def test_the_inventory_entry_point_reads_every_org_and_writes_no_plan(run, tmp_path):
+    """playbooks/inventory.yml takes the plan entry point; the inventory entry point stays for read-only runs."""
+    playbook = tmp_path / "inventory_only.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "name": "Inventory only", "hosts": "salesforce_orgs", "gather_facts": False,
+        "module_defaults": {"group/sfops.integration_users.salesforce": "{{ salesforce_connection }}"},
+        "tasks": [{"name": "Inventory", "ansible.builtin.include_role": {
+            "name": "sfops.integration_users.license_migration", "tasks_from": "inventory"}}]}]))
+    done = run(str(playbook), license_migration_run_id="inventory-only")
+    assert done.returncode == 0, done.output[-4000:]
+    assert not (run.runs_dir / "plans").exists()
+    _run_id, report = report_of(run, "inventory-only")
+    assert sorted(o["org"] for o in report["orgs"]) == ["acme-prod", "acme-uat"]
+    assert all(o["entry_points"] == ["inventory"] for o in report["orgs"]), report["orgs"]
+    assert user_row(report, "acme-prod", "svc.etl@acme.example")["status"] == "candidate"
