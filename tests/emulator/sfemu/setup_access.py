@@ -80,7 +80,8 @@ def object_defs(obj, f, ro):
             ro("IsProtected", "boolean", nillable=False),
         ], setup=True, createable=False, updateable=False, deletable=False),
         obj("RecordType", [
-            ro("Name", nillable=False), ro("DeveloperName", nillable=False), ro("SobjectType", "picklist", nillable=False),
+            ro("Name", nillable=False), ro("DeveloperName", nillable=False),
+            ro("SobjectType", "picklist", nillable=False),
             ro("IsActive", "boolean", nillable=False), ro("Description", "textarea"), ro("NamespacePrefix"),
             ro("BusinessProcessId"), ro("IsPersonType", "boolean", nillable=False),
         ], setup=True, createable=False, updateable=False, deletable=False),
@@ -334,7 +335,8 @@ def profile_metadata(org, profile):
         "fullName": profile["Name"], "custom": bool(pset.get("IsCustom")), "description": profile.get("Description"),
         "userLicense": lic.get("Name"),
         "userPermissions": [{"name": key[len("Permissions"):], "enabled": True}
-                            for key, value in sorted(profile.items()) if key.startswith("Permissions") and value is True],
+                            for key, value in sorted(profile.items())
+                            if key.startswith("Permissions") and value is True],
         "objectPermissions": object_perms,
         "fieldPermissions": [{"field": row["Field"], "readable": row["PermissionsRead"],
                               "editable": row["PermissionsEdit"]}
@@ -498,7 +500,8 @@ def load(loader):
         for token in user_spec.get("oauth_tokens") or []:
             app = next((a for a in org.connected_apps if a["name"] == token.get("app")), None)
             if app is None:
-                loader.fail("user %s: oauth token of unknown connected app %r" % (user_spec["username"], token.get("app")))
+                loader.fail("user %s: oauth token of unknown connected app %r"
+                            % (user_spec["username"], token.get("app")))
             user = org.find_user(user_spec["username"])
             last_used = token.get("last_used_days_ago")
             loader.insert("OauthToken", {}, trusted={
@@ -563,7 +566,8 @@ def _load_record_types(loader, settings, item, owner, parent, kind, record_types
         if default is not None:
             rt = record_types.get((str(object_name).lower(), str(default).lower()))
             if rt is None or rt["Id"] not in ids:
-                loader.fail("%s: default record type %s.%s must be one of its visible ones" % (owner, object_name, default))
+                loader.fail("%s: default record type %s.%s must be one of its visible ones"
+                            % (owner, object_name, default))
             settings.default_record_type.setdefault(parent["Id"], {})[canonical] = rt["Id"]
 
 

@@ -49,7 +49,8 @@ def test_the_issue_fragment_loads_and_grants_through_the_profile(org):
         "ApexClass": ["OrderService"], "ConnectedApplication": ["MuleSoft Connector"],
         "CustomPermission": ["Bypass_Account_Rules"]}
     assert setup_access.entity_ids(org, _user(org, "svc.bare")) == {}
-    rows = org.query("SELECT Parent.Profile.Name, SetupEntityType FROM SetupEntityAccess WHERE Parent.IsOwnedByProfile = true "
+    rows = org.query("SELECT Parent.Profile.Name, SetupEntityType FROM SetupEntityAccess "
+                     "WHERE Parent.IsOwnedByProfile = true "
                      "AND SetupEntityId IN (SELECT Id FROM ConnectedApplication WHERE "
                      "OptionsAllowAdminApprovedUsersOnly = true)", org.admin_user).records
     assert [(r["Parent"]["Profile"]["Name"], r["SetupEntityType"]) for r in rows] == [
@@ -63,7 +64,8 @@ def test_setup_entity_access_create_delete_duplicate_unknown(org):
     assert app_id not in setup_access.model(org).entities_of(bare)
     new_id = org.create("SetupEntityAccess", {"ParentId": parent, "SetupEntityId": app_id}, admin)
     assert app_id in setup_access.model(org).entities_of(bare)
-    row = org.query("SELECT SetupEntityType, ParentId FROM SetupEntityAccess WHERE Id = '%s'" % new_id, admin).records[0]
+    row = org.query("SELECT SetupEntityType, ParentId FROM SetupEntityAccess WHERE Id = '%s'" % new_id,
+                    admin).records[0]
     assert row["SetupEntityType"] == "ConnectedApplication" and row["ParentId"] == parent
     with pytest.raises(SFError) as dup:
         org.create("SetupEntityAccess", {"ParentId": parent, "SetupEntityId": app_id}, admin)
@@ -117,7 +119,8 @@ def test_oauth_tokens_of_other_users_need_customize_application(data):
 
 def test_tooling_profile_metadata_one_row(org):
     admin = org.admin_user
-    rows = org.query("SELECT FullName, Metadata FROM Profile WHERE Name = 'Integration Admin'", admin, tooling=True).records
+    rows = org.query("SELECT FullName, Metadata FROM Profile WHERE Name = 'Integration Admin'", admin,
+                     tooling=True).records
     meta = rows[0]["Metadata"]
     assert rows[0]["FullName"] == "Integration Admin"
     assert meta["loginIpRanges"] == [{"startAddress": "127.0.0.1", "endAddress": "127.0.0.255", "description": None}]

@@ -45,7 +45,8 @@ def _jwt(emu, org, app_slug, client_id, username):
         key = handle.read()
     assertion = jwt.encode({"iss": client_id + _suffix(org), "sub": username + _suffix(org),
                             "aud": emu.org(org)["audience"], "exp": int(time.time()) + 120}, key, algorithm="RS256")
-    return emu.http.post(emu.base_url + "/services/oauth2/token", data={"grant_type": JWT_GRANT, "assertion": assertion})
+    return emu.http.post(emu.base_url + "/services/oauth2/token",
+                         data={"grant_type": JWT_GRANT, "assertion": assertion})
 
 
 def _mule_jwt(emu, org, username):
@@ -53,7 +54,8 @@ def _mule_jwt(emu, org, username):
 
 
 def _last_login(emu, org, username):
-    user_id = emu.query(org, "SELECT Id FROM User WHERE Username = '%s'" % (username + _suffix(org)))["records"][0]["Id"]
+    found = emu.query(org, "SELECT Id FROM User WHERE Username = '%s'" % (username + _suffix(org)))
+    user_id = found["records"][0]["Id"]
     return emu.query(org, "SELECT Status, Application FROM LoginHistory WHERE UserId = '%s' "
                           "ORDER BY LoginTime DESC LIMIT 1" % user_id)["records"][0]
 
