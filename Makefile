@@ -30,7 +30,7 @@ export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_FORCE_COLOR := 0
 
 .PHONY: help venv test test-emulator test-clients test-unit test-integration sanity ansible-test-units matrix release-check docs lint molecule bench bench-quick bench-pipeline \
-	demo reliability collections-root clean
+	demo try stop reliability collections-root clean
 
 help:
 	@echo "make venv              create $(VENV) and install requirements.txt + tests/requirements.txt"
@@ -51,6 +51,8 @@ help:
 	@echo "make bench-quick       a small benchmark run"
 	@echo "make bench-pipeline    benchmarks/pipeline.py: site.yml over a generated estate (ORGS=20 LATENCY_MS=0 FORKS=25)"
 	@echo "make demo              the migration over the demo estate on the emulator (tests/tools/demo.py)"
+	@echo "make try               the emulator left running with the demo estate and an inventory; prints the playbook commands"
+	@echo "make stop              stop the emulator of make try (tests/tools/try.py)"
 	@echo "make reliability       reliability and security figures (tests/reliability/figures.py)"
 	@echo "Variables: VENV=$(VENV) PYTEST_ARGS='...' BENCH_ARGS='...' DEMO_ARGS='...' RELIABILITY_ARGS='...'"
 
@@ -140,6 +142,13 @@ bench-pipeline: collections-root
 DEMO_ARGS ?=
 demo: venv collections-root
 	@$(BIN)/python tests/tools/demo.py $(DEMO_ARGS)
+
+# The demo estate's emulator left running, with an inventory in tests/output/try, to run each playbook by hand.
+try: venv collections-root
+	@$(BIN)/python tests/tools/try.py
+
+stop:
+	@$(BIN)/python tests/tools/try.py --stop
 
 clean:
 	rm -rf tests/output .pytest_cache
