@@ -185,10 +185,10 @@ def print_result(result):
         result["controller_cpu_per_org_s"]))
     print("  emulator CPU         %8s s (same machine, not counted above)" % result["emulator_cpu_s"])
     print("  controller peak RSS  %8.1f MB (ansible-playbook and its workers)" % result["peak_memory_mb"])
+    counts = (result["tasks_per_org"], result["host_tasks_total"], result["task_starts_total"],
+              result["run_once_tasks"], result["tasks_per_org_without_run_once"])
     print("  tasks per org        %8.2f (%d host-task results; %d task starts; %d run once per play, "
-          "%.2f per org without them)" % (result["tasks_per_org"], result["host_tasks_total"],
-                                         result["task_starts_total"], result["run_once_tasks"],
-                                         result["tasks_per_org_without_run_once"]))
+          "%.2f per org without them)" % counts)
     for kind, per_org in result["tasks_per_org_by_kind"].items():
         print("      %-48s %6.2f per org  (%s s of task wall)" % (kind, per_org, result["task_seconds"].get(kind, "-")))
     if result["loop_items_per_org"]:

@@ -60,7 +60,7 @@ class Jobs:
     @staticmethod
     def wait(job):
         ident, pdd, process = job
-        output, _ = process.communicate(timeout=900)
+        output = process.communicate(timeout=900)[0]
         with open(os.path.join(pdd, "artifacts", ident, "rc"), encoding="ascii") as handle:
             rc = int(handle.read().strip())
         return ident, rc, output

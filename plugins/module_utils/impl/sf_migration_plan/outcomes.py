@@ -136,8 +136,8 @@ def batch_failure(applied, verified_users, dry_run):
     failed = [u for u in verified_users or [] if not u.get("passed")]
     if dry_run or not failed:
         return ""
-    return "verification failed for %s: %s" % (", ".join(u["target_username"] for u in failed),
-                                                "; ".join(p for u in failed for p in u.get("problems") or []))
+    names = ", ".join(u["target_username"] for u in failed)
+    return "verification failed for %s: %s" % (names, "; ".join(p for u in failed for p in u.get("problems") or []))
 
 
 def rollout_start(gate, started, dry_run):

@@ -33,6 +33,14 @@ def params(tmp_path, **extra):
     return values
 
 
+def op(tmp_path, **extra):
+    """The result of one sf_migration_plan operation."""
+    return execute(sf_migration_plan.SPEC, params(tmp_path, **extra))[0]
+
+
+NO_SANDBOX_NAME = dict(SANDBOX, sandbox_name="")
+
+
 def moved(target, backup=None, users=None):
     result = {"item": {"username": target.rsplit(".uat", 1)[0], "target_username": target}, "changed": True,
               "users": users if users is not None else [{"username": target, "changed": True}]}
@@ -114,44 +122,37 @@ def test_a_failed_batch_is_put_back_and_stops_the_rollout():
 
 
 def test_operations_decide_the_role_steps(tmp_path):
-    result, _task = execute(sf_migration_plan.SPEC, params(tmp_path, operation="write", **WRITE_INPUTS))
+    result = op(tmp_path, operation="write", **WRITE_INPUTS)
     assert result["written"]
     # Production is refused by the migrate phase, a nearly spent allocation before any write.
-    refused_prod, _task = execute(sf_migration_plan.SPEC, params(tmp_path, operation="load", phase="migrate"))
+    refused_prod = op(tmp_path, operation="load", phase="migrate")
     assert refused_prod["failed"] and "use the rollout entry point" in refused_prod["msg"]
-    short, _task = execute(sf_migration_plan.SPEC, params(tmp_path, operation="load", phase="migrate",
-                                                         api_usage={"limit": 100, "used": 99}, min_api_remaining=5,
-                                                         **SANDBOX))
+    short = op(tmp_path, operation="load", phase="migrate", api_usage={"limit": 100, "used": 99}, min_api_remaining=5, **SANDBOX)
     assert short["failed"] and "skipped before any write" in short["msg"]
-    no_name, _task = execute(sf_migration_plan.SPEC, params(tmp_path, operation="load", **dict(SANDBOX, sandbox_name="")))
+    no_name = op(tmp_path, operation="load", **NO_SANDBOX_NAME)
     assert no_name["failed"] and "license_migration_sandbox_name" in no_name["msg"]
-    loaded, _task = execute(sf_migration_plan.SPEC, params(tmp_path, operation="load", phase="migrate", **SANDBOX))
+    loaded = op(tmp_path, operation="load", phase="migrate", **SANDBOX)
     assert loaded["started"] and loaded["section"]["plan"]["path"] == loaded["path"]
     results = [moved("svc.a@x.uat", "/b/1"), refused("svc.b@x.uat", "refused: advice")]
-    recorded, _task = execute(sf_migration_plan.SPEC, params(tmp_path, operation="record_migration", plan=loaded["plan"],
-                                                            started=loaded["started"], results=results, **SANDBOX))
+    recorded = op(tmp_path, operation="record_migration", plan=loaded["plan"], started=loaded["started"], results=results, **SANDBOX)
     assert recorded["applied"]["failed_usernames"] == ["svc.b@x.uat"] and not recorded["verify"]
     assert [m["target_username"] for m in recorded["verify_moves"]] == ["svc.a@x.uat"]
     assert "'svc.a@x.uat'" in recorded["failed_logins_query"]
     assert recorded["section"]["error"].startswith("migration refused for some users: svc.b@x.uat: refused: advice")
     assert recorded["record"]["migrations"][0]["usernames"] == ["svc.a@x.uat"]
     # The verify phase verifies what the records say moved.
-    again, _task = execute(sf_migration_plan.SPEC, params(tmp_path, operation="load", phase="verify", **SANDBOX))
+    again = op(tmp_path, operation="load", phase="verify", **SANDBOX)
     assert [m["target_username"] for m in again["verify_moves"]] == ["svc.a@x.uat"]
     # Nothing verified in the sandbox: the rollout's gate holds both users back, with no batch.
-    rollout, _task = execute(sf_migration_plan.SPEC, params(tmp_path, operation="load", phase="rollout", batch_size=1))
+    rollout = op(tmp_path, operation="load", phase="rollout", batch_size=1)
     assert rollout["batches"] == [] and rollout["section"]["error"].startswith("production gate refused svc.a@x, svc.b@x")
-    sandboxed, _task = execute(sf_migration_plan.SPEC, params(tmp_path, operation="load", phase="rollout", **SANDBOX))
+    sandboxed = op(tmp_path, operation="load", phase="rollout", **SANDBOX)
     assert sandboxed["failed"] and "use the migrate entry point" in sandboxed["msg"]
-    overridden, _task = execute(sf_migration_plan.SPEC, params(tmp_path, operation="load", phase="rollout", batch_size=1,
-                                                              override_reason="CAB-1"))
+    overridden = op(tmp_path, operation="load", phase="rollout", batch_size=1, override_reason="CAB-1")
     assert [[m["username"] for m in b] for b in overridden["batches"]] == [["svc.a@x"], ["svc.b@x"]]
     section = overridden["section"]
-    applied, _task = execute(sf_migration_plan.SPEC, params(tmp_path, operation="record_migration", plan=overridden["plan"],
-                                                           started=section["rollout"]["started"],
-                                                           results=[refused("svc.a@x", "no")]))
-    batch, _task = execute(sf_migration_plan.SPEC, params(tmp_path, operation="record_batch", plan=overridden["plan"],
-                                                         rollout=section, batch_number=1, users=["svc.a@x"], applied=applied))
+    applied = op(tmp_path, operation="record_migration", plan=overridden["plan"], started=section["rollout"]["started"], results=[refused("svc.a@x", "no")])
+    batch = op(tmp_path, operation="record_batch", plan=overridden["plan"], rollout=section, batch_number=1, users=["svc.a@x"], applied=applied)
     assert batch["section"]["rollout"]["stopped"].startswith("batch 1 rolled back and rollout stopped: move refused")
     assert batch["restore"] == []
 
