@@ -38,8 +38,8 @@ options:
   include_inactive:
     description:
       - Also return what is inactive (deactivated users, licenses whose C(Status) is not C(Active));
-        by default only active users and licenses are returned. Users named in O(users) are returned
-        whether active or not.
+        by default only active users and licenses are returned. In modules that take a C(users) option,
+        the users named there are returned whether active or not.
     type: bool
     default: false
 """
