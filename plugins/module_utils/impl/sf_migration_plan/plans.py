@@ -185,9 +185,8 @@ def build_plan(org, licenses, users, profile_check, exclude=(), only_users=None,
                 entry.update(status="blocked", reasons=blocking)
         gap = check_user.get("access_gap") or {}
         if any(gap.get(key) for key in ("system", "objects", "fields")):
-            entry["permission_set"] = {"name": permission_set_name(user["username"], permission_set_prefix,
-                                                              user.get("id")),
-                                       "access_gap": gap}
+            name = permission_set_name(user["username"], permission_set_prefix, user.get("id"))
+            entry["permission_set"] = {"name": name, "access_gap": gap}
         entry["remove_permission_sets"] = sorted(check_user.get("permission_sets_to_remove") or [])
         if entry["status"] == "move":
             if free > 0:

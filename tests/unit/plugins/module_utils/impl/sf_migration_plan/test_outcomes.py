@@ -38,7 +38,7 @@ def op(tmp_path, **extra):
     return execute(sf_migration_plan.SPEC, params(tmp_path, **extra))[0]
 
 
-NO_SANDBOX_NAME = dict(SANDBOX, sandbox_name="")
+NO_SANDBOX_NAME = {"org": "acme-uat", "org_type": "sandbox", "production_org": "acme-prod", "sandbox_name": ""}
 
 
 def moved(target, backup=None, users=None):
