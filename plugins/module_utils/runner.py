@@ -115,6 +115,10 @@ def execute(spec, params, check_mode=False, diff=False, client_factory=Client):
                   "exception": "".join(traceback.format_exception(
                       type(exc.import_error), exc.import_error, exc.import_error.__traceback__))}
     except SalesforceModuleError as exc:
+        # Every failure names the org (and the connecting user) once a client exists, even when the raiser
+        # did not know them.
+        if task._client is not None:
+            exc.with_context(task._client.org, task._client.user)
         # A partial failure carries what was done before it failed (``changed`` included): one
         # failure shape for every module, with the partial result beside it.
         result = dict(getattr(exc, "partial", None) or {"changed": False})

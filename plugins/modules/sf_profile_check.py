@@ -33,10 +33,13 @@ options:
   scans:
     description:
       - Which code and configuration to scan for references to the users' profiles.
+      - V(profile_settings) reads what only a profile holds (Tooling C(Profile.Metadata) of the users'
+        profiles and of the target profile, one call for up to five profiles) for the record types,
+        login IP ranges and login hours the move would drop.
     type: list
     elements: str
-    choices: [apex, triggers, validation_rules, flows, formula_fields, custom_settings]
-    default: [apex, triggers, validation_rules, flows, formula_fields, custom_settings]
+    choices: [apex, triggers, validation_rules, flows, formula_fields, custom_settings, profile_settings]
+    default: [apex, triggers, validation_rules, flows, formula_fields, custom_settings, profile_settings]
   extra_strings:
     description:
       - More strings to look for (case-insensitive, whole words) in the scanned code and
@@ -199,7 +202,8 @@ scanned:
   description: Number of components read per scan.
   returned: success
   type: dict
-  sample: {"apex": 12, "triggers": 3, "validation_rules": 4, "flows": 2, "formula_fields": 7, "custom_settings": 1}
+  sample: {"apex": 12, "triggers": 3, "validation_rules": 4, "flows": 2, "formula_fields": 7, "custom_settings": 1,
+           "profile_settings": 2}
 api_usage:
   description: Data-API calls made by this task, and the org's 24-hour API usage and allocation.
   returned: always

@@ -35,10 +35,10 @@ EXPECTED = [
 ]
 
 # One run, whatever the number of users: four REST composites (licenses with the two describes,
-# users, profile and permission set access, custom settings rows) and two Tooling composites (the
-# code listing, one batch of Metadata reads for 3 components).
+# users, profile and permission set access, custom settings rows) and three Tooling composites (the
+# code listing, one batch of Metadata reads for 3 components, the Profile Metadata of the profiles moved).
 REST_CALLS = {"POST /composite": 4}
-TOOLING_COMPOSITES = 2
+TOOLING_COMPOSITES = 3
 
 
 def expected_calls(tooling_composite_served, rest=None, tooling=TOOLING_COMPOSITES):
@@ -101,8 +101,8 @@ def test_example_estate_every_trap_and_nothing_else(emu, served, tmp_path):
     assert mule["access_gap"] == {"system": [], "fields": {}, "objects": {
         "Account": ["Create", "Delete", "Edit", "Read"], "Contact": ["Create", "Delete", "Edit", "Read"],
         "Opportunity": ["Create", "Delete", "Edit", "Read"]}}
-    assert result["scanned"] == {"apex": 1, "triggers": 1, "validation_rules": 1, "flows": 1,
-                                 "formula_fields": 0, "custom_settings": 1}
+    assert result["scanned"] == {"apex": 2, "triggers": 1, "validation_rules": 1, "flows": 1,
+                                 "formula_fields": 0, "custom_settings": 1, "profile_settings": 3}
 
     spent = delta(before, calls(emu))
     assert spent == expected_calls(served)
@@ -145,7 +145,7 @@ def test_named_users_inactive_missing_and_sandbox_suffix(emu, tmp_path):
         ("LOOKALIKE_PROFILE", "warning", None, "Profile", "API Only", None),
         ("USER_INACTIVE", "warning", "svc.old@acme.example", None, None, None),
     ]
-    assert result["scanned"] == {"apex": 1, "triggers": 1}
+    assert result["scanned"] == {"apex": 2, "triggers": 1}
 
 
 def test_scans_switched_off_cost_nothing(emu, tmp_path):

@@ -221,9 +221,14 @@ def resolve_system_permissions(names, available):
 
 def validate_access_gap(gap):
     """An ``access_gap`` given by the user (e.g. from sf_profile_check), as an access dict."""
-    if not isinstance(gap, dict) or not set(gap) <= set(("system", "objects", "fields")):
-        raise OperationError("access_from.access_gap must be a dict with keys system, objects, fields "
+    if not isinstance(gap, dict) or not set(gap) <= set(("system", "objects", "fields", "setup")):
+        raise OperationError("access_from.access_gap must be a dict with keys system, objects, fields, setup "
                              "(the access_gap of sf_profile_check)")
+    setup = gap.get("setup") or {}
+    if not isinstance(setup, dict) or not set(setup) <= set(access_lib.SETUP_ENTITY_NAMES) or not all(
+            isinstance(names, list) and all(isinstance(name, str) for name in names) for names in setup.values()):
+        raise OperationError("access_from.access_gap.setup must map %s to lists of names, got %r"
+                             % (", ".join(sorted(access_lib.SETUP_ENTITY_NAMES)), setup))
     for table, known in (("objects", access_lib.OBJECT_RIGHTS), ("fields", access_lib.FIELD_RIGHTS)):
         if not isinstance(gap.get(table) or {}, dict):
             raise OperationError("access_from.access_gap.%s must be a dict" % table)
@@ -286,11 +291,19 @@ def license_name_of(license_id, psls, user_licenses):
 
 # ---- state, desired state, plan, diff (pure) ------------------------------------------------
 
-def current_state(record, object_rows, field_rows, license_name):
-    """The managed state of an existing set, with the row Ids needed to change it."""
+def current_state(record, object_rows, field_rows, license_name, setup_rows=(), setup_names=None):
+    """The managed state of an existing set, with the row Ids needed to change it; ``setup_names``
+    ({SetupEntityType: {Id18: name}}) names its SetupEntityAccess rows."""
     if not record:
         return None
-    granted = access_lib.access_from_records(record, object_rows, field_rows)
+    named = []
+    setup_row_ids = {}
+    for row in setup_rows:
+        name = ((setup_names or {}).get(row.get("SetupEntityType")) or {}).get(to18(row.get("SetupEntityId")))
+        if name:
+            named.append((row["SetupEntityType"], name))
+            setup_row_ids[setup_key(row["SetupEntityType"], name)] = to18(row["Id"])
+    granted = access_lib.access_from_records(record, object_rows, field_rows, named)
     return {
         "id": to18(record.get("Id")),
         "name": record.get("Name"),
@@ -301,6 +314,7 @@ def current_state(record, object_rows, field_rows, license_name):
         "access": granted,
         "object_row_ids": dict((row["SobjectType"], to18(row["Id"])) for row in object_rows if row.get("Id")),
         "field_row_ids": dict((row["Field"], to18(row["Id"])) for row in field_rows if row.get("Id")),
+        "setup_row_ids": setup_row_ids,
     }
 
 
@@ -311,8 +325,9 @@ def _spelled_as(table, reference):
     return dict((spelling.get(name.lower(), name), rights) for name, rights in table.items())
 
 
-def desired_state(params, current, license_info, wanted_access):
-    """The state the task asks for; without ``purge`` what is not listed stays as it is."""
+def desired_state(params, current, license_info, wanted_access, setup_ids=None):
+    """The state the task asks for; without ``purge`` what is not listed stays as it is. ``setup_ids``
+    ({setup_key: Id18}) gives the Ids of the setup entities to grant."""
     base = current["access"] if current else access_lib.empty_access()
     wanted = dict(wanted_access, objects=_spelled_as(wanted_access["objects"], base["objects"]),
                   fields=_spelled_as(wanted_access["fields"], base["fields"]))
@@ -326,7 +341,7 @@ def desired_state(params, current, license_info, wanted_access):
                                   if name not in wanted[table])
             granted[table].update(wanted[table])
         granted["system"] = sorted(set(granted["system"]) | set(wanted["system"]))
-        granted = access_lib.merge_access(granted)
+        granted = access_lib.merge_access(granted, {"setup": wanted.get("setup") or {}})
     label = params.get("label")
     description = params.get("description")
     return {
@@ -336,7 +351,13 @@ def desired_state(params, current, license_info, wanted_access):
         "license_id": license_info["id"],
         "license": license_info["name"],
         "access": granted,
+        "setup_ids": dict(setup_ids or {}),
     }
+
+
+def setup_key(entity_type, name):
+    """How a setup entity is told apart: its type and its name, whose case Salesforce ignores."""
+    return "%s:%s" % (entity_type, name.lower())
 
 
 def _ci_lookup(table, name):
@@ -421,6 +442,18 @@ def write_steps_of(current, desired):
             else:
                 fields["ParentId"] = current["id"] if current else None
                 steps.append({"op": "create", "sobject": sobject, "fields": fields, "item": label})
+    before_setup = dict((setup_key(entity_type, name), (entity_type, name)) for entity_type, names
+                        in (before.get("setup") or {}).items() for name in names)
+    after_setup = dict((setup_key(entity_type, name), (entity_type, name)) for entity_type, names
+                       in (desired["access"].get("setup") or {}).items() for name in names)
+    for key in sorted(set(after_setup) - set(before_setup)):
+        steps.append({"op": "create", "sobject": "SetupEntityAccess",
+                      "fields": {"ParentId": current["id"] if current else None,
+                                 "SetupEntityId": desired["setup_ids"][key]},
+                      "item": "setup access %s: %s" % after_setup[key]})
+    for key in sorted(set(before_setup) - set(after_setup)):
+        steps.append({"op": "delete", "sobject": "SetupEntityAccess", "id": current["setup_row_ids"][key],
+                      "item": "setup access %s: %s (removed)" % before_setup[key]})
     return steps
 
 
@@ -431,7 +464,8 @@ def public_state(state):
     return {"name": state["name"], "label": state["label"], "description": state["description"],
             "license": state["license"], "system_permissions": list(state["access"]["system"]),
             "object_permissions": dict(state["access"]["objects"]),
-            "field_permissions": dict(state["access"]["fields"])}
+            "field_permissions": dict(state["access"]["fields"]),
+            "setup_entity_access": dict(state["access"].get("setup") or {})}
 
 
 # ---- reading the org ------------------------------------------------------------------------
@@ -450,7 +484,8 @@ def read_queries(name, profile_name=None):
     object_fields = ", ".join(_PREFIX + right for _o, right in OBJECT_RIGHT_OPTIONS)
     field_fields = ", ".join(_PREFIX + right for _o, right in FIELD_RIGHT_OPTIONS)
     return [
-        ("set", "SELECT %s, ProfileId FROM PermissionSet WHERE %s ORDER BY IsOwnedByProfile" % (
+        ("set", "SELECT %s, ProfileId, (SELECT Id, SetupEntityId, SetupEntityType FROM SetupEntityAccessItems) "
+                "FROM PermissionSet WHERE %s ORDER BY IsOwnedByProfile" % (
             ", ".join(_SET_FIELDS), "(%s) OR (IsOwnedByProfile = true AND Profile.Name = %s)" % (
                 _set_filter(name), soql_literal(profile_name)) if profile_name else _set_filter(name))),
         ("objects", "SELECT Id, SobjectType, %s FROM ObjectPermissions WHERE %s ORDER BY SobjectType"
@@ -506,7 +541,9 @@ def profile_access(client, profile_name, profile_sets, permission_fields):
                                                                         permission_set_ids=[set_id]))]
     queries.extend(sorted(access_lib.build_permission_rows_soql([set_id]).items()))
     rows = run_queries(client, queries)
-    by_parent = access_lib.access_by_parent(rows["permission_sets"], rows["objects"], rows.get("fields", ()))
+    names = access_lib.read_setup_entities(client, access_lib.setup_rows_by_type(rows["setup"])) if rows["setup"] else {}
+    by_parent = access_lib.access_by_parent(rows["permission_sets"], rows["objects"], rows.get("fields", ()),
+                                            rows["setup"], names)
     return by_parent["permission_sets"].get(set_id, access_lib.empty_access())
 
 
@@ -613,6 +650,47 @@ def wanted_access(params, permission_fields, client, profile_sets=()):
     return listed, dropped
 
 
+def _child_rows(value):
+    return (value or {}).get("records") or [] if isinstance(value, dict) else []
+
+
+def _setup_names(client, setup_rows, listed):
+    """{SetupEntityType: {Id18: name}} of the set's setup entities and of those ``listed`` asks for:
+    one composite call, none when neither has any."""
+    ids_by_type = access_lib.setup_rows_by_type(setup_rows)
+    names_by_type = listed.get("setup") or {}
+    if not ids_by_type and not names_by_type:
+        return {}
+    return access_lib.read_setup_entities(client, ids_by_type, names_by_type)
+
+
+def _current(org, record, setup_rows, setup_names):
+    if not record:
+        return None
+    return current_state(record, org["objects"], org["fields"],
+                         license_name_of(record.get("LicenseId"), org["psls"], org["user_licenses"]),
+                         setup_rows, setup_names)
+
+
+def _setup_ids(params, listed, setup_names):
+    """{setup_key: Id18} of the setup entities ``listed`` asks for; an entity
+    this org does not have is refused by name."""
+    ids, missing = {}, []
+    for entity_type, names in sorted((listed.get("setup") or {}).items()):
+        by_name = dict((name.lower(), entity_id) for entity_id, name in (setup_names.get(entity_type) or {}).items()
+                       if name)
+        for name in names:
+            if name.lower() in by_name:
+                ids[setup_key(entity_type, name)] = by_name[name.lower()]
+            else:
+                missing.append("%s %s" % (entity_type, name))
+    if missing:
+        raise OperationError("permission set %s: this org has no %s" % (params["name"], ", ".join(missing)),
+                             hint="deploy the missing connected app, Apex class, page or custom permission "
+                                  "first, or leave it out of the access to grant")
+    return ids
+
+
 def run(task):
     try:
         return _converge(task)
@@ -634,11 +712,11 @@ def _converge(task):
     record = org["record"]
     if record is not None and record.get("IsOwnedByProfile"):
         raise OperationError("%s is the permission set of a profile and cannot be managed here" % params["name"])
-    current = current_state(record, org["objects"], org["fields"],
-                            license_name_of(record and record.get("LicenseId"), org["psls"],
-                                            org["user_licenses"])) if record else None
+    setup_rows = _child_rows(org["set"][0].get("SetupEntityAccessItems")) if org["set"] else []
     not_carried = []
+    current = None
     if absent:
+        current = _current(org, record, setup_rows, _setup_names(client, setup_rows, {}))
         desired = None
         if current and org["assignments"]:
             users = [(row.get("Assignee") or {}).get("Username") or row.get("AssigneeId")
@@ -650,6 +728,8 @@ def _converge(task):
                      "so no user silently loses access")
     else:
         license_info = resolve_license(params.get("license"), org["psls"], org["user_licenses"])
+        # The set's license first (no call): the names of its setup entities are read only if it may stay.
+        current = _current(org, record, setup_rows, {})
         if current and current["license_id"] != license_info["id"]:
             raise OperationError(
                 "permission set %s is bound to %s, the task asks for %s" % (
@@ -658,7 +738,9 @@ def _converge(task):
                      "name, or remove this set (state: absent) and create it again")
         fields = access_lib.permission_fields(org["describe"])
         listed, not_carried = wanted_access(params, fields, client, org["profile_sets"])
-        desired = desired_state(params, current, license_info, listed)
+        setup_names = _setup_names(client, setup_rows, listed)
+        current = _current(org, record, setup_rows, setup_names)
+        desired = desired_state(params, current, license_info, listed, _setup_ids(params, listed, setup_names))
     steps = write_steps_of(current, desired)
     result = {"changed": bool(steps), "name": params["name"], "permission_set": public_state(desired)}
     result["id"] = current["id"] if current else None

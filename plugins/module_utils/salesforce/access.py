@@ -10,7 +10,9 @@ An *access* is a plain dict, JSON-ready and stable (every list sorted)::
 
     {"system":  ["ModifyAllData", "RunFlow", ...],                  # PermissionSet.Permissions<Name>
      "objects": {"Account": ["Create", "Edit", "Read"], ...},      # ObjectPermissions.Permissions<Name>
-     "fields":  {"Account.Industry": ["Edit", "Read"], ...}}       # FieldPermissions.Permissions<Name>
+     "fields":  {"Account.Industry": ["Edit", "Read"], ...},       # FieldPermissions.Permissions<Name>
+     "setup":   {"ConnectedApplication": ["MuleSoft Connector"],   # SetupEntityAccess, by entity type:
+                 "ApexClass": ["OrderService"], ...}}              # the entities' names (SETUP_ENTITY_NAMES)
 
 Pure functions (no HTTP):
 
@@ -31,8 +33,9 @@ One fetch function (constant number of API calls, whatever the number of profile
     fetch_access(client, profile_ids, permission_set_ids, include_fields=True, describe=None)
         -> {"profiles": {profile Id18: access}, "permission_sets": {permission set Id18: access}}
         ``client`` is the shared Client (composite, query_subrequest, finish_query, data_path).
-        Cost: 1 composite holding the PermissionSet, ObjectPermissions and FieldPermissions queries
-        (+ their extra pages); +1 call for the PermissionSet describe unless ``describe`` is given
+        Cost: 1 composite holding the PermissionSet, ObjectPermissions, FieldPermissions and
+        SetupEntityAccess queries (+ their extra pages); +1 composite naming the setup entities when
+        there are any; +1 call for the PermissionSet describe unless ``describe`` is given
         (put ``describe_subrequest(client)`` in a composite you send anyway). Pure builders:
         permission_fields(describe), build_permission_set_soql(...),
         build_permission_rows_soql(parent_ids, include_fields, profile_ids),
@@ -71,6 +74,17 @@ _SYSTEM_NOT_A_GAP = ("ApiUserOnly",)
 
 _PERMISSION_PREFIX = "Permissions"
 
+# SetupEntityAccess.SetupEntityType -> the field naming such an entity. Names, not Ids, are carried
+# between orgs (a sandbox's entity Ids need not be production's).
+SETUP_ENTITY_NAMES = {
+    "ConnectedApplication": "Name",
+    "ApexClass": "Name",
+    "ApexPage": "Name",
+    "CustomPermission": "DeveloperName",
+}
+# Author Apex gives access to every Apex class.
+_SETUP_IMPLIED_BY = {"ApexClass": "AuthorApex"}
+
 
 def empty_access():
     return {"system": [], "objects": {}, "fields": {}}
@@ -80,9 +94,12 @@ def _rights(record, names):
     return sorted(name for name in names if record.get(_PERMISSION_PREFIX + name) is True)
 
 
-def access_from_records(permission_set, object_permissions=(), field_permissions=()):
-    """Access granted by one PermissionSet record and its object / field permission rows."""
+def access_from_records(permission_set, object_permissions=(), field_permissions=(), setup_entities=()):
+    """Access granted by one PermissionSet record, its object / field permission rows and its setup
+    entities (``[(SetupEntityType, name)]``)."""
     access = empty_access()
+    for entity_type, name in setup_entities:
+        access.setdefault("setup", {}).setdefault(entity_type, []).append(name)
     if permission_set:
         access["system"] = sorted(
             key[len(_PERMISSION_PREFIX):] for key, value in permission_set.items()
@@ -103,18 +120,24 @@ def merge_access(*accesses):
     system = set()
     objects = {}
     fields = {}
+    setup = {}
     for access in accesses:
         if not access:
             continue
         system.update(access.get("system") or ())
-        for table, target in (("objects", objects), ("fields", fields)):
+        for table, target in (("objects", objects), ("fields", fields), ("setup", setup)):
             for name, rights in (access.get(table) or {}).items():
                 target.setdefault(name, set()).update(rights)
-    return {
+    merged = {
         "system": sorted(system),
         "objects": dict((name, sorted(rights)) for name, rights in sorted(objects.items()) if rights),
         "fields": dict((name, sorted(rights)) for name, rights in sorted(fields.items()) if rights),
     }
+    # ``setup`` only when something is granted there: an access without setup entities keeps its shape.
+    setup = dict((name, sorted(entities)) for name, entities in sorted(setup.items()) if entities)
+    if setup:
+        merged["setup"] = setup
+    return merged
 
 
 def _closure(rights, implies):
@@ -149,11 +172,19 @@ def access_gap(current, target):
             missing = sorted(set(rights) - have)
             if missing:
                 gap[table][name] = missing
+    for entity_type, names in (current.get("setup") or {}).items():
+        if _SETUP_IMPLIED_BY.get(entity_type) in target_system:
+            continue
+        held = set(name.lower() for name in (target.get("setup") or {}).get(entity_type, ()))
+        missing = sorted(name for name in names if name.lower() not in held)
+        if missing:
+            gap.setdefault("setup", {})[entity_type] = missing
     return gap
 
 
 def is_empty(access):
-    return not access or not (access.get("system") or access.get("objects") or access.get("fields"))
+    return not access or not (access.get("system") or access.get("objects") or access.get("fields")
+                              or access.get("setup"))
 
 
 def describe_access(access):
@@ -164,6 +195,8 @@ def describe_access(access):
     out = ["system:" + name for name in system]
     out.extend("%s:%s" % (name, "/".join(rights)) for name, rights in access["objects"].items())
     out.extend("%s:%s" % (name, "/".join(rights)) for name, rights in access["fields"].items())
+    out.extend("%s:%s" % (entity_type, name) for entity_type, names in (access.get("setup") or {}).items()
+               for name in names)
     return out
 
 
@@ -203,11 +236,49 @@ def build_permission_rows_soql(parent_ids=(), include_fields=True, profile_ids=(
         queries["fields"] = (
             "SELECT ParentId, SobjectType, Field, %s FROM FieldPermissions WHERE %s ORDER BY ParentId, Field"
             % (", ".join(_PERMISSION_PREFIX + r for r in FIELD_RIGHTS), where))
+    queries["setup"] = ("SELECT Id, ParentId, SetupEntityId, SetupEntityType FROM SetupEntityAccess WHERE %s "
+                        "ORDER BY ParentId, SetupEntityId" % where)
     return queries
 
 
-def access_by_parent(permission_set_records, object_rows=(), field_rows=()):
-    """{"profiles": {profile Id18: access}, "permission_sets": {set Id18: access}} from query results."""
+def setup_entity_queries(ids_by_type=None, names_by_type=None):
+    """``[(SetupEntityType, soql)]`` reading the Id and name of the setup entities with these Ids or
+    names (one query per type, at most four: one composite call)."""
+    queries = []
+    for entity_type, field in sorted(SETUP_ENTITY_NAMES.items()):
+        conditions = (soql_in("Id", _id_list((ids_by_type or {}).get(entity_type, ())))
+                      + soql_in(field, (names_by_type or {}).get(entity_type, ())))
+        if conditions:
+            queries.append((entity_type, "SELECT Id, %s FROM %s WHERE %s ORDER BY %s"
+                            % (field, entity_type, " OR ".join(conditions), field)))
+    return queries
+
+
+def read_setup_entities(client, ids_by_type=None, names_by_type=None):
+    """``{SetupEntityType: {Id18: name}}`` of the entities asked for by Id or name (no call when none)."""
+    queries = setup_entity_queries(ids_by_type, names_by_type)
+    rows = run_queries(client, queries) if queries else {}
+    return dict((entity_type, dict((to18(row["Id"]), row.get(SETUP_ENTITY_NAMES[entity_type])) for row in found))
+                for entity_type, found in rows.items())
+
+
+def setup_rows_by_type(setup_rows):
+    """``{SetupEntityType: [SetupEntityId]}`` of SetupEntityAccess rows (types the collection names)."""
+    out = {}
+    for row in setup_rows:
+        if row.get("SetupEntityType") in SETUP_ENTITY_NAMES:
+            out.setdefault(row["SetupEntityType"], []).append(row["SetupEntityId"])
+    return out
+
+
+def access_by_parent(permission_set_records, object_rows=(), field_rows=(), setup_rows=(), setup_names=None):
+    """{"profiles": {profile Id18: access}, "permission_sets": {set Id18: access}} from query results;
+    ``setup_names`` ({SetupEntityType: {Id18: name}}) names the SetupEntityAccess rows."""
+    setup_by_parent = {}
+    for row in setup_rows:
+        name = ((setup_names or {}).get(row.get("SetupEntityType")) or {}).get(to18(row.get("SetupEntityId")))
+        if name:
+            setup_by_parent.setdefault(to18(row.get("ParentId")), []).append((row["SetupEntityType"], name))
     objects_by_parent = {}
     for row in object_rows:
         objects_by_parent.setdefault(to18(row.get("ParentId")), []).append(row)
@@ -217,7 +288,8 @@ def access_by_parent(permission_set_records, object_rows=(), field_rows=()):
     out = {"profiles": {}, "permission_sets": {}}
     for record in permission_set_records:
         set_id = to18(record["Id"])
-        access = access_from_records(record, objects_by_parent.get(set_id, ()), fields_by_parent.get(set_id, ()))
+        access = access_from_records(record, objects_by_parent.get(set_id, ()), fields_by_parent.get(set_id, ()),
+                                     setup_by_parent.get(set_id, ()))
         out["permission_sets"][set_id] = access
         if record.get("IsOwnedByProfile") and record.get("ProfileId"):
             out["profiles"][to18(record["ProfileId"])] = access
@@ -240,4 +312,6 @@ def fetch_access(client, profile_ids=(), permission_set_ids=(), include_fields=T
     queries = [("permission_sets", sets_soql)]
     queries.extend(sorted(build_permission_rows_soql(permission_set_ids, include_fields, profile_ids).items()))
     rows = run_queries(client, queries)
-    return access_by_parent(rows["permission_sets"], rows["objects"], rows.get("fields", ()))
+    setup_names = read_setup_entities(client, setup_rows_by_type(rows["setup"])) if rows["setup"] else {}
+    return access_by_parent(rows["permission_sets"], rows["objects"], rows.get("fields", ()), rows["setup"],
+                            setup_names)

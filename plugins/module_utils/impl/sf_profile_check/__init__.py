@@ -42,7 +42,7 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.soql impor
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.users import (
     missing_usernames, read_users)
 
-SCANS = ("apex", "triggers", "validation_rules", "flows", "formula_fields", "custom_settings")
+SCANS = ("apex", "triggers", "validation_rules", "flows", "formula_fields", "custom_settings", "profile_settings")
 SEVERITIES = ("blocker", "warning", "info")
 
 ARGUMENT_SPEC = dict(
@@ -96,6 +96,22 @@ REMEDIATION = dict(rules.REMEDIATION, **{
     "COMMENT_REFERENCE": "No effect at run time; update the comment when the code changes.",
     "CUSTOM_SETTING_PROFILE_ROW": "Create the same setting row for the target profile (or for each user) before the "
                                   "move, or the users lose these values silently.",
+    "CONNECTED_APP_ACCESS": "The plan's permission set carries the app's setup access (sf_permission_set "
+                            "access_from.access_gap); after the move, verify a login through the app as the user.",
+    "SETUP_ACCESS_GAP": "The plan's permission set carries this setup access; verify what depends on it (Apex REST, "
+                        "validation-rule bypasses through $Permission) after the move.",
+    "ADMIN_RIGHTS": "These rights are replicated only so the integration keeps working: review whether it needs "
+                    "them, and narrow the permission set once the move is verified.",
+    "RECORD_TYPE_VISIBILITY": "Record-type visibility needs the Metadata API: add the record types to the "
+                              "integration permission set (Setup > Permission Sets > Record Type Settings) before "
+                              "the move, then accept this finding (accepted_findings: RECORD_TYPE_VISIBILITY).",
+    "LOGIN_IP_RANGES_DROPPED": "The target profile has no login IP ranges: restrict the integration another way "
+                               "(the connected app's IP relaxation policy, network controls) or add ranges to the "
+                               "target profile.",
+    "LOGIN_HOURS_DROPPED": "The target profile has no login hours: add them to it if the integration must keep "
+                           "running only in a window.",
+    "NO_ROLLBACK_SEAT": "A rollback moves users back onto the full license: keep enough 'Salesforce' seats free "
+                        "until the move is verified.",
     "SCAN_INCOMPLETE": "Grant the connecting user View Setup and Configuration and Author Apex (or View All Data) "
                        "and run the check again.",
 })
@@ -255,6 +271,88 @@ def user_findings(user, target, fetched, running_user_id=None, license_id=None, 
                                 % (user["profile"]["name"], " and the permission sets to remove" if conflicts else "",
                                    _short_list(describe_access(gap))), user=name))
     return findings, gap
+
+
+# Rights an integration rarely needs and a security review wants named when they are replicated.
+ADMIN_RIGHTS = ("ModifyAllData", "ViewAllData", "ManageUsers", "CustomizeApplication", "AuthorApex",
+                "ModifyMetadata", "ManageProfilesPermissionsets", "ResetPasswords", "ViewSetup")
+
+
+def setup_findings(user, gap):
+    """Findings about the setup access and admin-level rights in one user's access gap."""
+    name = user["username"]
+    setup = gap.get("setup") or {}
+    findings = []
+    for app in setup.get("ConnectedApplication", ()):
+        findings.append(finding("CONNECTED_APP_ACCESS", "warning",
+                                "reaches connected app '%s' only through profile '%s': once moved, logins through "
+                                "it fail unless the permission set grants it" % (app, user["profile"]["name"]),
+                                user=name))
+    others = ["%s %s" % (kind, entity) for kind, names in sorted(setup.items()) if kind != "ConnectedApplication"
+              for entity in names]
+    if others:
+        findings.append(finding("SETUP_ACCESS_GAP", "warning", "would lose setup access granted by profile '%s': %s"
+                                % (user["profile"]["name"], _short_list(others)), user=name))
+    risky = [right for right in ADMIN_RIGHTS if right in gap.get("system", ())]
+    if risky:
+        findings.append(finding("ADMIN_RIGHTS", "warning", "the access to replicate holds admin-level rights: %s"
+                                % ", ".join(risky), user=name))
+    return findings
+
+
+def profile_setting_findings(user, metadata, target_metadata):
+    """Findings about what only a profile holds (record types, login IP ranges and hours), from Tooling
+    ``Profile.Metadata`` of the user's profile and of the target profile (None when unread)."""
+    if metadata is None:
+        return []
+    name = user["username"]
+    target_metadata = target_metadata or {}
+    findings = []
+    kept = set(v.get("recordType") for v in target_metadata.get("recordTypeVisibilities") or () if v.get("visible"))
+    lost = [v for v in metadata.get("recordTypeVisibilities") or () if v.get("visible") and v.get("recordType") not in kept]
+    if lost:
+        findings.append(finding("RECORD_TYPE_VISIBILITY", "blocker",
+                                "profile '%s' makes record type(s) %s visible%s; the target profile does not"
+                                % (user["profile"]["name"], ", ".join(sorted(v["recordType"] for v in lost)),
+                                   "".join(" (default for %s)" % v["recordType"].split(".")[0] for v in lost
+                                           if v.get("default"))), user=name))
+    if metadata.get("loginIpRanges") and not target_metadata.get("loginIpRanges"):
+        ranges = ", ".join("%s-%s" % (r.get("startAddress"), r.get("endAddress")) for r in metadata["loginIpRanges"])
+        findings.append(finding("LOGIN_IP_RANGES_DROPPED", "warning",
+                                "profile '%s' limits logins to %s; the target profile does not"
+                                % (user["profile"]["name"], ranges), user=name))
+    if metadata.get("loginHours") and not target_metadata.get("loginHours"):
+        findings.append(finding("LOGIN_HOURS_DROPPED", "warning", "profile '%s' limits login hours; the target "
+                                "profile does not" % user["profile"]["name"], user=name))
+    return findings
+
+
+def rollback_seat_findings(full_license_seats, moving):
+    """A warning when the full license lacks the seats a rollback of ``moving`` users would need."""
+    if full_license_seats is None or moving <= full_license_seats["free"]:
+        return []
+    return [finding("NO_ROLLBACK_SEAT", "warning",
+                    "%d user(s) to move but %d free 'Salesforce' seat(s): moving them frees seats, but a rollback "
+                    "after other users took those seats would fail" % (moving, full_license_seats["free"]))]
+
+
+def read_profile_metadata(client, profile_ids):
+    """({profile Id18: Metadata}, [errors]): Tooling Profile.Metadata, one query per profile (the Tooling
+    API returns Metadata for one row at a time), five a call."""
+    ids = sorted(set(to18(i) for i in profile_ids if i))
+    if not ids:
+        return {}, []
+    subrequests = [client.query_subrequest("p%d" % n, "SELECT Id, Name, Metadata FROM Profile WHERE Id = %s"
+                                           % soql_literal(profile_id), tooling=True)
+                   for n, profile_id in enumerate(ids)]
+    out, errors = {}, []
+    for reference, (found, error) in sorted(_tooling_composite(client, subrequests).items()):
+        if error is not None:
+            errors.append(("Profile", error))
+            continue
+        for row in found or ():
+            out[to18(row["Id"])] = row.get("Metadata") or {}
+    return out, errors
 
 
 # ---- code and configuration (pure) ---------------------------------------------------------------
@@ -568,6 +666,16 @@ def run(task):
     # stake, so code naming "System Administrator" is not reported because the admin ran the check.
     movable = [u for u in candidates if u["id"] not in stopped]
     findings.extend(readiness_findings(integration, [planned_move(u, target, integration) for u in movable]))
+    findings.extend(rollback_seat_findings(licenses.full_license_seats(license_rows["user_licenses"]), len(movable)))
+    metadata = {}
+    if "profile_settings" in scans:
+        metadata, metadata_errors = read_profile_metadata(
+            client, [u["profile"]["id"] for u in movable] + ([target["id"]] if target and movable else []))
+        findings.extend(_scan_error_findings(metadata_errors))
+    for user in movable:
+        findings.extend(setup_findings(user, gaps[user["id"]]))
+        findings.extend(profile_setting_findings(user, metadata.get(to18(user["profile"]["id"])),
+                                                 metadata.get(to18(target["id"])) if target else None))
 
     movable_profile_ids = sorted(set(to18(u["profile"]["id"]) for u in movable))
     profile_labels = dict((to18(u["profile"]["id"]), u["profile"]["name"]) for u in movable)
@@ -578,6 +686,8 @@ def run(task):
         code_findings, scanned = scan_code(client, scans, needles, movable_profile_ids, profile_labels,
                                            global_describe)
         findings.extend(code_findings)
+    if "profile_settings" in scans:
+        scanned["profile_settings"] = len(metadata)
 
     findings = sort_findings(findings)
     counts = {}

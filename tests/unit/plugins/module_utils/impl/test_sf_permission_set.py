@@ -204,6 +204,12 @@ def test_absent_plans_one_delete():
 
 # ---- run() on a fake org ---------------------------------------------------------------------
 
+# Setup entities of the fake org: Id -> (SetupEntityType, name).
+ENTITIES = {to18("0H4000000000001"): ("ConnectedApplication", "MuleSoft Connector"),
+            to18("01p000000000001"): ("ApexClass", "OrderService"),
+            to18("0CP000000000001"): ("CustomPermission", "Bypass_Account_Rules")}
+
+
 class FakeOrg(SharedFakeClient):
     """Enough of one org for sf_permission_set: sets, rows, licenses; writes applied; calls counted."""
 
@@ -224,6 +230,8 @@ class FakeOrg(SharedFakeClient):
                               "PermissionsDelete": True, "PermissionsViewAllRecords": False,
                               "PermissionsModifyAllRecords": False}]
         self.refuse_objects = refuse_objects
+        # SetupEntityAccess rows of the profile's own set (what access_from.profile replicates).
+        self.profile_setup = []
         self.counter = 100
 
     # what the org answers, through the shared fake client
@@ -259,7 +267,10 @@ class FakeOrg(SharedFakeClient):
         elif "FROM FieldPermissions WHERE ParentId IN ('" in soql:
             rows = []
         elif soql.startswith("SELECT Id, Name, Label"):
-            rows = [dict((k, v) for k, v in s.items() if not k.startswith("Permissions")) for s in self._set_by_name(soql)]
+            rows = [dict([(k, v) for k, v in s.items() if not k.startswith("Permissions")], SetupEntityAccessItems={
+                "records": [dict(r) for r in self.rows.values()
+                            if r["type"] == "SetupEntityAccess" and r["ParentId"] == s["Id"]]} or None)
+                    for s in self._set_by_name(soql)]
             if "Profile.Name = 'Integration Admin'" in soql:
                 rows.extend(dict(r, Label=None, Description=None, LicenseId=None) for r in self.profile_sets.values())
         elif "FROM PermissionSet WHERE Id IN" in soql:
@@ -274,6 +285,12 @@ class FakeOrg(SharedFakeClient):
             rows = [FULL, INTEG]
         elif "FROM PermissionSetAssignment" in soql:
             rows = []
+        elif "FROM SetupEntityAccess WHERE ParentId IN ('" in soql:
+            rows = self.profile_setup
+        elif soql.split(" FROM ")[1].split()[0] in set(kind for kind, _name in ENTITIES.values()):
+            entity_type = soql.split(" FROM ")[1].split()[0]
+            field = "DeveloperName" if entity_type == "CustomPermission" else "Name"
+            rows = [{"Id": entity_id, field: name} for entity_id, (kind, name) in ENTITIES.items() if kind == entity_type]
         else:
             raise AssertionError(soql)
         return {"totalSize": len(rows), "done": True, "records": [dict(r) for r in rows]}
@@ -317,6 +334,9 @@ class FakeOrg(SharedFakeClient):
                 self.sets[new_id] = record
             else:
                 record["type"] = sobject
+                if sobject == "SetupEntityAccess":
+                    # Salesforce fills in the entity's type.
+                    record["SetupEntityType"] = ENTITIES[record["SetupEntityId"]][0]
                 self.rows[new_id] = record
             return {"id": new_id, "success": True, "errors": []}
         if sub["method"] == "PATCH":
@@ -504,3 +524,58 @@ def test_access_from_needs_exactly_one_source():
 def test_action_plugin_runs_the_same_spec():
     from ansible_collections.sfops.integration_users.plugins.action.sf_permission_set import ActionModule
     assert ActionModule.SPEC is P.SPEC and P.SPEC.supports_check_mode
+
+
+# ---- setup-entity access (connected apps, Apex classes, custom permissions) ----------------------
+GAP_WITH_SETUP = {"system": [], "objects": {"Account": ["Read"]}, "fields": {},
+                  "setup": {"ConnectedApplication": ["MuleSoft Connector"], "ApexClass": ["OrderService"]}}
+
+
+def test_setup_access_of_a_gap_is_carried_once_and_then_converged(tmp_path):
+    org = FakeOrg()
+    result, _task = run(org, tmp_path, name="Mule_Access", access_from={"access_gap": GAP_WITH_SETUP})
+    rows = sorted((r["SetupEntityId"], r["ParentId"]) for r in org.rows.values() if r["type"] == "SetupEntityAccess")
+    set_id = list(org.sets)[0]
+    assert rows == sorted([(to18("0H4000000000001"), set_id), (to18("01p000000000001"), set_id)])
+    assert result["permission_set"]["setup_entity_access"] == {"ApexClass": ["OrderService"],
+                                                              "ConnectedApplication": ["MuleSoft Connector"]}
+    # One read, one call naming the setup entities, one write.
+    assert org.write_calls == 1 and org.calls == 3
+    again, _task = run(org, tmp_path, name="Mule_Access", access_from={"access_gap": GAP_WITH_SETUP})
+    assert again["changed"] is False and org.write_calls == 0 and again["changes"] == []
+
+
+def test_an_unknown_setup_entity_is_refused_by_name_before_any_write(tmp_path):
+    org = FakeOrg()
+    gap = dict(GAP_WITH_SETUP, setup={"ConnectedApplication": ["Gone Connector"]})
+    with pytest.raises(OperationError, match="no ConnectedApplication Gone Connector"):
+        run(org, tmp_path, name="Mule_Access", access_from={"access_gap": gap})
+    assert org.write_calls == 0 and org.sets == {}
+
+
+def test_purge_removes_setup_access_not_asked_for(tmp_path):
+    org = FakeOrg()
+    run(org, tmp_path, name="Mule_Access", access_from={"access_gap": GAP_WITH_SETUP})
+    gap = dict(GAP_WITH_SETUP, setup={"ApexClass": ["OrderService"]})
+    kept, _task = run(org, tmp_path, name="Mule_Access", access_from={"access_gap": gap})
+    assert kept["changed"] is False  # without purge what is not listed stays
+    purged, _task = run(org, tmp_path, name="Mule_Access", purge=True, access_from={"access_gap": gap})
+    assert [c["item"] for c in purged["changes"] if "setup" in c["item"]] == [
+        "setup access ConnectedApplication: MuleSoft Connector (removed)"]
+    assert [r["SetupEntityId"] for r in org.rows.values() if r["type"] == "SetupEntityAccess"] == [
+        to18("01p000000000001")]
+
+
+def test_access_from_profile_replicates_its_setup_entities(tmp_path):
+    org = FakeOrg()
+    org.profile_setup = [{"Id": to18("0J0000000000001"), "ParentId": to18("0PS00000000000P"),
+                          "SetupEntityId": to18("0CP000000000001"), "SetupEntityType": "CustomPermission"}]
+    result, _task = run(org, tmp_path, name="Admin_Copy", access_from={"profile": "Integration Admin"})
+    assert result["permission_set"]["setup_entity_access"] == {"CustomPermission": ["Bypass_Account_Rules"]}
+
+
+def test_a_malformed_setup_gap_is_refused():
+    with pytest.raises(OperationError, match="access_gap.setup"):
+        P.validate_access_gap({"setup": {"Flow": ["x"]}})
+    with pytest.raises(OperationError, match="access_gap.setup"):
+        P.validate_access_gap({"setup": {"ApexClass": "OrderService"}})

@@ -129,9 +129,10 @@ def test_permission_set_soql_accepts_both_id_forms_and_dedups():
 
 def test_permission_rows_soql():
     queries = build_permission_rows_soql([TARGET_PS, ADMIN_PS])
-    assert sorted(queries) == ["fields", "objects"]
+    assert sorted(queries) == ["fields", "objects", "setup"]
+    assert "FROM SetupEntityAccess WHERE ParentId IN ('%s', '%s') ORDER" % (ADMIN_PS, TARGET_PS) in queries["setup"]
     assert "FROM ObjectPermissions WHERE ParentId IN ('%s', '%s') ORDER" % (ADMIN_PS, TARGET_PS) in queries["objects"]
-    assert list(build_permission_rows_soql([ADMIN_PS], include_fields=False)) == ["objects"]
+    assert sorted(build_permission_rows_soql([ADMIN_PS], include_fields=False)) == ["objects", "setup"]
     both = build_permission_rows_soql([ADMIN_PS], profile_ids=[TARGET_PROFILE[:15]])
     assert "WHERE ParentId IN ('%s') OR Parent.ProfileId IN ('%s') ORDER" % (ADMIN_PS, TARGET_PROFILE) in both["fields"]
     assert build_permission_rows_soql() == {}
@@ -187,8 +188,10 @@ TABLES = {
 def test_fetch_access_is_one_composite_given_the_describe_and_computes_the_gap():
     client = FakeClient(TABLES)
     fetched = fetch_access(client, profile_ids=[ADMIN_PROFILE, TARGET_PROFILE], describe=PS_DESCRIBE)
-    assert len(client.calls) == 1 and len(client.calls[0]) == 3
-    sets, fields, objects = client.calls[0]
+    # The setup entities ride along: still one call, and none more when no setup access is granted.
+    assert len(client.calls) == 1 and len(client.calls[0]) == 4
+    sets, fields, objects, setup = client.calls[0]
+    assert "FROM SetupEntityAccess WHERE Parent.ProfileId IN ('%s', '%s')" % (ADMIN_PROFILE, TARGET_PROFILE) in setup
     assert "PermissionsRunFlow" in sets and "FROM PermissionSet " in sets
     assert "FROM FieldPermissions WHERE Parent.ProfileId IN ('%s', '%s')" % (ADMIN_PROFILE, TARGET_PROFILE) in fields
     assert "FROM ObjectPermissions WHERE Parent.ProfileId" in objects

@@ -334,6 +334,7 @@ def patched(monkeypatch):
     monkeypatch.setattr(pc, "read_components", lambda client, scans: (
         {"ApexClass": [apex] if "apex" in scans else []}, []))
     monkeypatch.setattr(pc, "read_metadata", lambda client, wanted: ({}, []))
+    monkeypatch.setattr(pc, "read_profile_metadata", lambda client, ids: ({}, []))
     monkeypatch.setattr(pc, "read_custom_setting_rows", lambda client, ids, described: ({}, [], 0))
     return state
 
