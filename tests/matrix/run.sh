@@ -19,7 +19,7 @@ set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 checkout="$(cd "$here/../.." && pwd)"
-cd "$checkout"
+cd "$checkout" || exit 2
 out="$checkout/tests/output/matrix"
 lanes="${MATRIX_LANES:-2}"
 
@@ -76,20 +76,26 @@ run_job() {
             esac
             status=$?
         fi
-        if [[ $status -eq 0 && ( "$suite" == units || "$suite" == *-units || "$suite" == integration ) ]] &&
-            [[ -z "$(passed_count "$log")" || "$(passed_count "$log")" -eq 0 ]]; then
-            echo "ERROR: $suite exited 0 but no test passed: counted as failed"
-            status=1
-        fi
         echo "$status" >"$dir/$suite.rc"
     } >"$log" 2>&1 </dev/null
     status="$(cat "$dir/$suite.rc")"
+    # A test suite that exited 0 without a single passed test (pytest's or ansible-test's) failed.
+    if [[ $status -eq 0 && ( "$suite" == units || "$suite" == *-units || "$suite" == integration ) ]]; then
+        count="$(passed_count "$log")"
+        if [[ -z "$count" || "$count" -eq 0 ]]; then
+            echo "ERROR: $suite exited 0 but no test passed: counted as failed" >>"$log"
+            status=1
+            echo "$status" >"$dir/$suite.rc"
+        fi
+    fi
     echo "$((SECONDS - start))" >"$dir/$suite.seconds"
     if [[ "$status" -eq 0 ]]; then
         echo "matrix: $core $suite passed ($((SECONDS - start))s)"
     else
-        echo "matrix: $core $suite FAILED ($((SECONDS - start))s, exit $status); last lines of $log:"
-        tail -n 40 "$log" | sed 's/^/    /'
+        echo "matrix: $core $suite FAILED ($((SECONDS - start))s, exit $status); errors, then the last lines of $log:"
+        grep -E '^(ERROR|FATAL|FAILED|E  )' "$log" | head -n 60 | sed 's/^/    /'
+        echo "    ..."
+        tail -n 15 "$log" | sed 's/^/    /'
     fi
 }
 

@@ -46,8 +46,12 @@ fi
 
 # The row's interpreter: on PATH, else a pyenv build (3.12 and 3.13 are pyenv builds here).
 python=""
-for candidate in "python$pyver" \
-    "$(command -v pyenv >/dev/null && ls -d "$(pyenv root)/versions/$pyver".*/bin/"python$pyver" 2>/dev/null | sort -V | tail -n 1)"; do
+pyenv_builds=()
+if command -v pyenv >/dev/null; then
+    pyenv_builds=("$(pyenv root)/versions/$pyver".*/bin/"python$pyver")
+fi
+newest_build="$(printf '%s\n' "${pyenv_builds[@]}" | sort -V | tail -n 1)"
+for candidate in "python$pyver" "$newest_build"; do
     [[ -n "$candidate" ]] || continue
     if command -v "$candidate" >/dev/null &&
         "$candidate" -c "import sys; sys.exit('%d.%d' % sys.version_info[:2] != '$pyver')" 2>/dev/null; then

@@ -38,7 +38,7 @@ status=0
 problems="$(grep -E '^(WARNING|ERROR|CRITICAL)' "$out/importer.log" || true)"
 if [[ $status -ne 0 || -n "$problems" ]]; then
     echo "release-check: galaxy-importer exit $status; problems:"
-    [[ -n "$problems" ]] && sed 's/^/    /' <<<"$problems"
+    [[ -n "$problems" ]] && printf '    %s\n' "${problems//$'\n'/$'\n'    }"
     [[ $status -ne 0 ]] && tail -n 20 "$out/importer.log" | sed 's/^/    /'
     echo "release-check: FAILED (full log: $out/importer.log)"
     exit 1
