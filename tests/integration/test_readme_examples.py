@@ -460,6 +460,8 @@ def test_guide_commands_run_from_inventory_to_rollback(org_emulator, tmp_path):
     etl = "svc.etl@acme.example"
     before = {org: users_of(org_emulator, org) for org in ("acme-prod", "acme-uat")}
     playbook_lines = [l for l in lines if l.startswith("ansible-playbook")]
+    with open(GUIDE, encoding="utf-8") as handle:
+        example_line = next(l.strip() for l in handle if l.startswith("    acme-prod (production): "))
     steps = ["inventory", "migrate_sandbox", "verify", "rollout_production", "rollback"]
     for step in steps:
         assert any(("sfops.integration_users.%s" % step) in l for l in playbook_lines), "guide runs no %s" % step
@@ -473,6 +475,9 @@ def test_guide_commands_run_from_inventory_to_rollback(org_emulator, tmp_path):
         uat = users_of(org_emulator, "acme-uat")
         if "--check" in line:
             assert {"acme-prod": prod, "acme-uat": uat} == previous, line
+        elif ".inventory" in line:
+            # The org line the guide shows after the first inventory is the one the run prints.
+            assert example_line in done.output, (example_line, done.output[-3000:])
         elif ".migrate_sandbox" in line:
             assert uat[etl + ".uat"][1] == "Salesforce Integration" and prod == before["acme-prod"], line
         elif ".rollout_production" in line:
