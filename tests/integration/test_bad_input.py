@@ -95,7 +95,7 @@ CASES = {
     "migrate_lookback_zero": ("sf_integration_user", {"users": "svc.etl@acme.example", "lookback_days": 0}, None,
                               ("lookback_days",)),
     "migrate_user_option_gone": ("sf_integration_user", {"user": "a@b.c"}, None,
-                                 ("Supported parameters include",)),
+                                 ("missing: users", "Supported parameters include")),
     "migrate_bad_state": ("sf_integration_user", {"users": "a@b.c", "state": "deleted"}, None, ("state",)),
     "restore_without_backup_file": ("sf_integration_user", {"state": "restored"}, None, ("backup_file",)),
     "restore_from_not_a_backup": ("sf_integration_user", {"state": "restored", "backup_file": "{{ sf_ca_path }}"},

@@ -364,6 +364,9 @@ def run(task):
     usernames = requested_users(params)
     if state == "restored":
         return _restored(task, usernames)
+    if not usernames:
+        # ``users: []`` passes the argument spec's required_if.
+        raise ConfigurationError("name the user(s) to change in users (the list is empty)")
     checked_lookback_days(params)
     client = task.client
     states, facts, _users = read_snapshot(
