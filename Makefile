@@ -110,10 +110,12 @@ docs:
 	@$(STAGE) docs docs/docsite/build.sh
 
 # Playbooks use awx.awx, which Galaxy cannot serve here: tests/tools/awx_collection.py extracts it from
-# the `ansible` wheel into the same collections root.
+# the `ansible` wheel into the same collections root. --offline: that root already holds both
+# collections (.ansible-lint is not offline, for a plain checkout, where ansible-lint installs this
+# collection into its own cache; with a collections path given it would install into ~/.ansible).
 lint: collections-root
 	@$(BIN)/python tests/tools/awx_collection.py >/dev/null
-	@ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_PATH) $(STAGE) lint $(BIN)/ansible-lint
+	@ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_PATH) $(STAGE) lint $(BIN)/ansible-lint --offline
 
 molecule: collections-root
 	@if ls extensions/molecule/*/molecule.yml >/dev/null 2>&1; then \
