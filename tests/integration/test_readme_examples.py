@@ -59,7 +59,7 @@ def blocks(path, language=None):
 def plays_of(path):
     """YAML blocks that are playbooks (a list of mappings with ``hosts``)."""
     found = []
-    for _, text, line in blocks(path, "yaml"):
+    for _language, text, line in blocks(path, "yaml"):
         data = yaml.safe_load(text)
         if isinstance(data, list) and data and all(isinstance(p, dict) and "hosts" in p for p in data):
             found.append((text, line))
@@ -69,7 +69,7 @@ def plays_of(path):
 def files_of(path):
     """``{relative path: text}`` of the YAML blocks whose first line is ``# <path>.yml``."""
     found = {}
-    for _, text, _line in blocks(path, "yaml"):
+    for _language, text, _line in blocks(path, "yaml"):
         first = text.splitlines()[0] if text.strip() else ""
         # "# inventory/hosts.yml", or a variant of a file: "# inventory/group_vars/x.yml (client credentials)"
         match = re.match(r"#\s*(\S+\.ya?ml(?:\s+\([^)]*\))?)\s*$", first)
@@ -81,7 +81,7 @@ def files_of(path):
 def commands_of(path, language="sh"):
     """The shell blocks' lines in order, comments and continuation lines joined, blank lines dropped."""
     lines = []
-    for _, text, _line in blocks(path, language):
+    for _language, text, _line in blocks(path, language):
         pending = ""
         for raw in text.splitlines():
             stripped = raw.strip()
@@ -246,7 +246,7 @@ class Shell:
             self.cwd = os.path.normpath(os.path.join(self.cwd, os.path.expanduser(words[1])))
             return None
         if words[0] == "export":
-            name, _, value = words[1].partition("=")
+            name, _equals, value = words[1].partition("=")
             if name != "ANSIBLE_COLLECTIONS_PATH" or name not in self.env:    # the test's root stays
                 self.env[name] = os.path.expandvars(value.replace("~", self.env["HOME"], 1)
                                                     if value.startswith("~") else value)
@@ -309,7 +309,7 @@ def test_readme_files_it_names_exist():
 def test_readme_requirements_name_the_collection():
     with open(os.path.join(CHECKOUT, "galaxy.yml"), encoding="utf-8") as handle:
         galaxy = yaml.safe_load(handle)
-    requirements = [yaml.safe_load(t) for _, t, _ in blocks(README, "yaml") if t.lstrip().startswith("collections:")]
+    requirements = [yaml.safe_load(t) for _lang, t, _line in blocks(README, "yaml") if t.lstrip().startswith("collections:")]
     assert requirements
     for data in requirements:
         assert [c["name"] for c in data["collections"]] == ["%(namespace)s.%(name)s" % galaxy]
@@ -367,7 +367,7 @@ def test_readme_commands_run_the_safe_path(org_emulator, tmp_path):
         elif "rollback.yml" in line:
             assert state == before, (line, state)
         if "--check" not in line:
-            _, report = latest_run(runs_dir)
+            report = latest_run(runs_dir)[1]
             worked = set(h for h, c in ran.items() if c["ok"])
             assert worked <= set(o["org"] for o in report["orgs"]), (line, ran)
     assert any("rollback.yml" in d.line for d in shell.runs) and any("verify.yml" in d.line for d in shell.runs)
@@ -486,7 +486,7 @@ def test_guide_commands_run_from_inventory_to_rollback(org_emulator, tmp_path):
             target = "acme-uat" if "acme-uat" in line else "acme-prod"
             assert users_of(org_emulator, target) == before[target], line
     # The report the guide tells the reader to open.
-    _, report = latest_run(str(project / "runs"))
+    report = latest_run(str(project / "runs"))[1]
     assert report["orgs"]
 
 
