@@ -569,6 +569,14 @@ class Client:
         """GET a resource below ``/services/data/vNN.N/`` (``path`` relative, e.g. ``limits``)."""
         return self._rest(path.lstrip("/"), params=params)
 
+    def apex_get(self, path):
+        """GET an Apex REST resource, ``/services/apexrest/<path>`` (a class declared ``@RestResource``),
+        with the client's retries; the path is checked as a data-API path is."""
+        path = check_data_path(str(path).lstrip("/"))
+        self.connect()
+        return self._retrying(lambda: self._sf.apexecute(path, method="GET"), what="GET apexrest/%s" % path,
+                              idempotent=True)
+
     def limits(self):
         return self.get("limits")
 

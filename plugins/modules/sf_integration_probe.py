@@ -28,7 +28,9 @@ options:
   probes:
     description:
       - Probes to run, each a dict with C(name), and C(soql) (with optional C(tooling) and
-        C(min_records)) or C(rest) (a path below C(/services/data/vNN.N/), for example C(limits)).
+        C(min_records)), C(rest) (a path below C(/services/data/vNN.N/), for example C(limits)) or
+        C(apexrest) (a path below C(/services/apexrest/), for example C(orders/1), of an Apex REST class the
+        integration calls, which answers 403 C(FORBIDDEN) when the user lost access to the class).
       - With no probe, only the login is checked.
     type: list
     elements: dict
@@ -60,6 +62,7 @@ EXAMPLES = r"""
     probes:
       - {name: read accounts, soql: SELECT Id FROM Account LIMIT 1}
       - {name: limits, rest: limits}
+      - {name: order service, apexrest: orders/1}
   register: probe
 """
 

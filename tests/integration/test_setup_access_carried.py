@@ -19,6 +19,7 @@ import pytest
 from test_rules_agree import _run  # noqa: F401  pylint: disable=unused-import
 from test_sf_permission_set_harness import _emulator_fixtures as EMU
 
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_integration_probe
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_integration_user
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_permission_set
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_profile_check
@@ -49,6 +50,22 @@ def _jwt_login(emulator, org, username):
 def _apex_rest(emulator, org, token):
     return emulator.http.get(emulator.org(org)["instance_url"] + "/services/apexrest/orders/1",
                              headers={"Authorization": "Bearer " + token})
+
+
+def _probe_as(emulator, org, username, tmp_path):
+    """sf_integration_probe as ``username`` itself: JWT through MuleSoft Connector, then its Apex REST class."""
+    suffix = ".uat" if org == "acme-uat" else ""
+    ready = emulator.ready
+    params = dict(auth="jwt", login_url=ready["orgs"][org]["login_url"], audience=ready["orgs"][org]["audience"],
+                  client_id="ACME_MULE_CLIENT" + suffix, username=username,
+                  private_key_file=os.path.join(ready["state_dir"], "keys", "%s-mulesoft_connector.key" % org),
+                  ca_path=ready["ca_file"], probes=[{"name": "orders", "apexrest": "orders/1"}])
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    from ansible_collections.sfops.integration_users.plugins.module_utils.runner import execute
+    spec = sf_integration_probe.SPEC
+    validation = ArgumentSpecValidator(spec.full_argument_spec(), **spec.constraints).validate(params)
+    assert not validation.error_messages, validation.error_messages
+    return execute(spec, validation.validated_parameters)[0]
 
 
 def _move(emulator, org, username, tmp_path, carry):
@@ -83,6 +100,8 @@ def test_profile_only_access_is_found_and_carried(access_emulator, tmp_path):
     after = _jwt_login(emulator, "acme-prod", MULE)
     assert after.status_code == 200, after.text
     assert _apex_rest(emulator, "acme-prod", after.json()["access_token"]).status_code == 200
+    probe = _probe_as(emulator, "acme-prod", MULE, tmp_path)
+    assert probe["passed"] and probe["results"][0]["passed"], probe
 
 
 def test_moved_without_carrying_the_login_and_the_apex_call_break(access_emulator, tmp_path):
@@ -90,3 +109,5 @@ def test_moved_without_carrying_the_login_and_the_apex_call_break(access_emulato
     _move(emulator, "acme-uat", MULE + ".uat", tmp_path, carry=False)
     refused = _jwt_login(emulator, "acme-uat", MULE)
     assert refused.status_code == 400 and "approved" in refused.json().get("error_description", ""), refused.text
+    probe = _probe_as(emulator, "acme-uat", MULE + ".uat", tmp_path)
+    assert not probe["login"]["passed"] and "approved" in probe["login"]["error"], probe

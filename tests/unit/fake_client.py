@@ -206,6 +206,14 @@ class FakeClient:
             raise error_from_rest_body(body, status).with_context(self.org, self.user)
         return body
 
+    def apex_get(self, path):
+        self._count("apex_get", path)
+        status, body = self.answer_resource({"method": "GET", "referenceId": "apex",
+                                             "url": "/services/apexrest/" + path}, False)
+        if status >= 300:
+            raise error_from_rest_body(body, status).with_context(self.org, self.user)
+        return body
+
     def limits(self):
         return self.get("limits")
 

@@ -2,7 +2,7 @@
 # Copyright: sfops.integration_users contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Implementation of sf_integration_probe: log in as an integration user with its own credentials and
-run read probes (SOQL, REST GET), reporting each outcome instead of failing."""
+run read probes (SOQL, REST GET, Apex REST GET), reporting each outcome instead of failing."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -19,10 +19,15 @@ ARGUMENT_SPEC = dict(
 )
 
 
+# What a probe reads: a SOQL query, a data-API resource, or an Apex REST resource (/services/apexrest/).
+PROBE_KINDS = ("soql", "rest", "apexrest")
+
+
 def _describe(probe, index):
-    if not isinstance(probe, dict) or bool(probe.get("soql")) == bool(probe.get("rest")):
-        raise ConfigurationError("probe %d needs exactly one of soql or rest: %r" % (index + 1, probe))
-    kind = "soql" if probe.get("soql") else "rest"
+    kinds = [kind for kind in PROBE_KINDS if isinstance(probe, dict) and probe.get(kind)]
+    if len(kinds) != 1:
+        raise ConfigurationError("probe %d needs exactly one of soql, rest or apexrest: %r" % (index + 1, probe))
+    kind = kinds[0]
     if not isinstance(probe[kind], str):
         raise ConfigurationError("probe %d: %s must be a string, got %r" % (index + 1, kind, probe[kind]))
     try:
@@ -66,6 +71,9 @@ def run(task):
                     item["passed"] = answer["total_size"] >= probe["min_records"]
                     if not item["passed"]:
                         item["error"] = "%d record(s), at least %d expected" % (answer["total_size"], probe["min_records"])
+                elif probe["kind"] == "apexrest":
+                    client.apex_get(probe["target"])
+                    item["passed"] = True
                 else:
                     client.get(probe["target"])
                     item["passed"] = True

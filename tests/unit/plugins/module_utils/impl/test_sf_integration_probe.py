@@ -65,7 +65,7 @@ def test_min_records_and_refused_login():
 @pytest.mark.parametrize("probe", [{"name": "both", "soql": "SELECT Id FROM User", "rest": "limits"}, {"name": "none"}])
 def test_a_probe_needs_exactly_one_target(probe):
     result = run(FakeTransport(), [probe])
-    assert result["failed"] and "exactly one of soql or rest" in result["msg"]
+    assert result["failed"] and "exactly one of soql, rest or apexrest" in result["msg"]
 
 
 def test_a_login_as_another_user_fails_the_login_and_runs_no_probe():
@@ -94,3 +94,17 @@ def test_malformed_probe_is_a_configuration_error_before_any_call(probe, message
     assert result["failed"] and message in result["msg"], result
     assert result["error"]["type"] == "ConfigurationError"
     assert transport.requests == []
+
+
+def test_an_apex_rest_probe_calls_the_class_as_the_user():
+    transport = as_user(FakeTransport()).route("POST", r"/oauth2/token$", token_ok()) \
+        .route("GET", r"/services/apexrest/orders/1$", (200, "ok")) \
+        .route("GET", r"/services/apexrest/erp/orders$", (403, [
+            {"errorCode": "FORBIDDEN", "message": "You do not have access to the Apex class named: ErpOrderService"}]))
+    result = run(transport, [{"name": "orders", "apexrest": "/orders/1"}, {"name": "erp", "apexrest": "erp/orders"}])
+    outcome = dict((r["name"], r) for r in result["results"])
+    assert outcome["orders"]["passed"] and outcome["orders"]["kind"] == "apexrest"
+    assert not outcome["erp"]["passed"] and "FORBIDDEN" in outcome["erp"]["error"]
+    assert "ErpOrderService" in outcome["erp"]["error"] and result["passed"] is False
+    assert [r.path for r in transport.requests if "apexrest" in r.path] == [
+        "/services/apexrest/orders/1", "/services/apexrest/erp/orders"]
