@@ -36,7 +36,7 @@ def test_built_collection_installs_and_runs(emulator, playbook, tmp_path):
     built = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path",
                             str(tmp_path), source], capture_output=True, text=True, timeout=300, check=False)
     assert built.returncode == 0, built.stderr
-    artifact = tmp_path / "sfops-integration_users-0.1.0.tar.gz"
+    artifact, = tmp_path.glob("sfops-integration_users-*.tar.gz")  # the version is galaxy.yml's
     with tarfile.open(artifact) as archive:
         names = archive.getnames()
     assert "plugins/action/sf_license_info.py" in names and "meta/runtime.yml" in names
