@@ -210,7 +210,7 @@ def allowed_endpoints(params):
         if entry.startswith("."):
             suffixes.append(entry)
             continue
-        host, _, port = entry.partition(":")
+        host, _sep, port = entry.partition(":")
         exact.add((host, int(port) if port.isdigit() else 443))
     return exact, suffixes
 
@@ -464,7 +464,7 @@ def auth_flow(params):
     check_secrets(params)
     api_version_of(params)
     for entry in params.get("allowed_hosts") or []:
-        host, _, port = str(entry).strip().partition(":")
+        host, _sep, port = str(entry).strip().partition(":")
         if not re.match(r"^\.?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$", host) or (port and not port.isdigit()):
             raise ConfigurationError("allowed_hosts entry %r is not a host name, host:port or .domain suffix"
                                      % str(entry)[:80], org=org_label(params))

@@ -44,7 +44,7 @@ def _start(work, name, plays, umask=None):
 
 
 def _finish(process, timeout=300):
-    output, _ = process.communicate(timeout=timeout)
+    output, _errors = process.communicate(timeout=timeout)
     return process.returncode, output
 
 

@@ -184,7 +184,7 @@ class FakeClient:
 
     def get_record(self, sobject, record_id, fields=None, tooling=False):
         status, body = self.answer_resource({"method": "GET", "referenceId": "record",
-                                      "url": self.data_path("sobjects/%s/%s" % (sobject, record_id))}, tooling)
+                                             "url": self.data_path("sobjects/%s/%s" % (sobject, record_id))}, tooling)
         self._count("get_record", (sobject, record_id))
         if status >= 300:
             raise error_from_rest_body(body, status).with_context(self.org, self.user)

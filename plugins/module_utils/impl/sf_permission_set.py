@@ -486,8 +486,8 @@ def read_queries(name, profile_name=None):
     return [
         ("set", "SELECT %s, ProfileId, (SELECT Id, SetupEntityId, SetupEntityType FROM SetupEntityAccessItems) "
                 "FROM PermissionSet WHERE %s ORDER BY IsOwnedByProfile" % (
-            ", ".join(_SET_FIELDS), "(%s) OR (IsOwnedByProfile = true AND Profile.Name = %s)" % (
-                _set_filter(name), soql_literal(profile_name)) if profile_name else _set_filter(name))),
+                    ", ".join(_SET_FIELDS), "(%s) OR (IsOwnedByProfile = true AND Profile.Name = %s)" % (
+                        _set_filter(name), soql_literal(profile_name)) if profile_name else _set_filter(name))),
         ("objects", "SELECT Id, SobjectType, %s FROM ObjectPermissions WHERE %s ORDER BY SobjectType"
          % (object_fields, parent)),
         ("fields", "SELECT Id, SobjectType, Field, %s FROM FieldPermissions WHERE %s ORDER BY Field"

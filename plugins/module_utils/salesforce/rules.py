@@ -149,8 +149,8 @@ def seat_findings(needed, seats):
     findings = []
     by_id = dict((key, value) for key, value in seats.items())
     # User licenses first: the seat a person asks about first.
-    for license_id, count in sorted(needed.items(), key=lambda item: (license_kind_of(item[0]) != "user_license",
-                                                                     str(item[0]))):
+    for license_id, count in sorted(needed.items(),
+                                    key=lambda item: (license_kind_of(item[0]) != "user_license", str(item[0]))):
         entry = next((value for key, value in by_id.items() if same_id(key, license_id)), None)
         if entry is None or entry.get("total") is None or entry.get("used") is None:
             continue

@@ -85,7 +85,6 @@ LICENSE_NAMES_SOQL = "SELECT Id, Name FROM UserLicense"
 PSL_NAMES_SOQL = "SELECT Id, DeveloperName, MasterLabel FROM PermissionSetLicense"
 
 
-
 def classify_login_type(login_type):
     """'api', 'ui' or 'other' for a LoginHistory.LoginType value."""
     text = (login_type or "").strip().lower()

@@ -121,7 +121,7 @@ def comparable(state):
 
 
 def preflight_facts(licenses=(), psls=(), profiles=(), permission_sets=(), ui_login_counts=None,
-              running_user_id=None):
+                    running_user_id=None):
     """Index what the preflight needs about the org: ``licenses`` user-license seat records
     (``records.user_license_record``), ``psls`` PermissionSetLicense rows, ``profiles`` and
     ``permission_sets`` rows as SOQL returns them; ``ui_login_counts`` {user Id: UI logins in the window}."""

@@ -632,8 +632,8 @@ def run(task):
     scans = set(params["scans"] or ())
     asked = requested_users(params)
 
-    license_rows, permission_set_describe, global_describe = read_licenses_and_describes(client, "custom_settings" in scans,
-                                                                       params.get("target_profile"))
+    license_rows, permission_set_describe, global_describe = read_licenses_and_describes(
+        client, "custom_settings" in scans, params.get("target_profile"))
     integration = licenses.integration_summary(license_rows["user_licenses"], license_rows["psls"],
                                                license_rows["profiles"])
     target, findings = resolve_target(integration, params.get("target_profile"))

@@ -159,7 +159,7 @@ def plan_params(tmp_path, **extra):
 WRITE_INPUTS = dict(
     licenses={"integration": INTEGRATION},
     user_info={"users": [{"username": "svc.a@x", "id": "005000000000001AAA", "candidate": True, "license": "Salesforce",
-                      "profile": {"id": "00e000000000002AAA", "name": "P"}}]},
+                          "profile": {"id": "00e000000000002AAA", "name": "P"}}]},
     profile_check={"target_profile": {"id": "00e000000000003AAA", "name": "Minimum"}, "findings": [],
                    "users": [{"username": "svc.a@x", "access_gap": {}, "permission_sets_to_remove": []}]})
 

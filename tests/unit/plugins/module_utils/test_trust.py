@@ -46,7 +46,7 @@ import pytest  # noqa: E402
 
 # The fake org of sf_integration_user's own tests (the fixture ``org`` included).
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "impl", "sf_integration_user"))
-from test_sf_integration_user import SVC, FakeClient, org, run  # noqa: E402,F401  (org is a fixture)
+from test_sf_integration_user import SVC, FakeClient, org, run  # noqa: E402,F401  pylint: disable=unused-import
 
 SIGNING_KEY = "0123456789abcdef0123456789abcdef"
 SYSADMIN = "00e000000000099AAA"

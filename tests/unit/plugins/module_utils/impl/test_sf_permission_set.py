@@ -537,8 +537,8 @@ def test_setup_access_of_a_gap_is_carried_once_and_then_converged(tmp_path):
     rows = sorted((r["SetupEntityId"], r["ParentId"]) for r in org.rows.values() if r["type"] == "SetupEntityAccess")
     set_id = list(org.sets)[0]
     assert rows == sorted([(to18("0H4000000000001"), set_id), (to18("01p000000000001"), set_id)])
-    assert result["permission_set"]["setup_entity_access"] == {"ApexClass": ["OrderService"],
-                                                              "ConnectedApplication": ["MuleSoft Connector"]}
+    assert result["permission_set"]["setup_entity_access"] == {
+        "ApexClass": ["OrderService"], "ConnectedApplication": ["MuleSoft Connector"]}
     # One read, one call naming the setup entities, one write.
     assert org.write_calls == 1 and org.calls == 3
     again, _task = run(org, tmp_path, name="Mule_Access", access_from={"access_gap": GAP_WITH_SETUP})

@@ -8,7 +8,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import users as U
-from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import records, rules
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import rules
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 
 from fake_client import FakeClient as SharedFakeClient

@@ -20,7 +20,6 @@ import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_integration_user as iu
-from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import users
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import execute

@@ -354,7 +354,7 @@ def test_run_reports_everything_sorted_and_ready_false(patched):
              profile="Minimum Access - API Only Integrations", license_name="Salesforce Integration"),
     ]
     result = run_module({"users": ["svc.mulesoft@acme.com", "jane.doe@acme.com", "svc.done@acme.com",
-                                       "ghost@acme.com"]})
+                                   "ghost@acme.com"]})
     assert result["changed"] is False and result["ready"] is False
     assert [(f["code"], f["user"]) for f in result["findings"]] == [
         ("PERMISSION_SET_LICENSE_CONFLICT", "svc.mulesoft@acme.com"),
@@ -376,7 +376,7 @@ def test_run_reports_everything_sorted_and_ready_false(patched):
     assert mule["access_gap"]["system"] == ["RunFlow"] and mule["permission_sets_to_remove"] == ["Sales_Ops"]
     assert result["scanned"]["apex"] == 1
     assert run_module({"users": ["svc.mulesoft@acme.com", "jane.doe@acme.com", "svc.done@acme.com",
-                                     "ghost@acme.com"]}) == result
+                                 "ghost@acme.com"]}) == result
 
 
 def test_run_default_users_are_active_and_not_migrated(patched):
