@@ -525,10 +525,9 @@ class Client:
         """Raise ApiError for the first failed record of a collection answer."""
         for index, result in enumerate(results):
             if not result.get("success", False):
-                error = (result.get("errors") or [{}])[0]
-                raise ApiError("record %s (%s): %s" % (index, result.get("id") or "new",
-                                                       error.get("message", "failed")),
-                               error_code=error.get("statusCode"), fields=error.get("fields"),
+                error = error_from_rest_body(result.get("errors") or [{"message": "failed"}], 400)
+                raise ApiError("record %s (%s): %s" % (index, result.get("id") or "new", error.message),
+                               error_code=error.error_code, fields=getattr(error, "fields", None),
                                org=self.org, user=self.user)
 
     def create_records(self, sobject, records, all_or_none=False, raise_on_error=True):
@@ -602,8 +601,7 @@ def _record_error_code(result):
     """The error code of a failed record of an sObject Collections answer (None when it succeeded)."""
     if not isinstance(result, dict) or result.get("success", False):
         return None
-    error = (result.get("errors") or [{}])[0]
-    return error.get("statusCode") or error.get("errorCode")
+    return error_from_rest_body(result.get("errors") or [{}], 400).error_code
 
 
 def secret_forms(value):
