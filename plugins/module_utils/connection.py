@@ -302,10 +302,16 @@ class AuthFlow:
     name = None
     renewable = True
     needs = ()
+    # Options of which the flow needs one at least, and what to say when none is set.
+    needs_one_of = ()
+    needs_one_of_message = None
 
     def __init__(self, params):
         self.params = params
         _require(params, self.name, self.needs)
+        if self.needs_one_of and not any(params.get(name) for name in self.needs_one_of):
+            raise ConfigurationError(self.needs_one_of_message, org=org_label(params),
+                                     user=params.get("username"))
 
     @property
     def token_url(self):
@@ -352,13 +358,8 @@ def _oauth_hint(description, method):
 class ClientCredentialsFlow(AuthFlow):
     name = "client_credentials"
     needs = ("client_id", "client_secret")
-
-    def __init__(self, params):
-        super(ClientCredentialsFlow, self).__init__(params)
-        if not (params.get("login_url") or params.get("instance_url")):
-            raise ConfigurationError(
-                "auth client_credentials needs the org's My Domain URL in login_url (or instance_url)",
-                org=None)
+    needs_one_of = ("login_url", "instance_url")
+    needs_one_of_message = "auth client_credentials needs the org's My Domain URL in login_url (or instance_url)"
 
     def token_request(self):
         return {"grant_type": "client_credentials", "client_id": self.params["client_id"],
@@ -368,12 +369,8 @@ class ClientCredentialsFlow(AuthFlow):
 class JwtFlow(AuthFlow):
     name = "jwt"
     needs = ("client_id", "username")
-
-    def __init__(self, params):
-        super(JwtFlow, self).__init__(params)
-        if not (params.get("private_key") or params.get("private_key_file")):
-            raise ConfigurationError("auth jwt needs private_key or private_key_file",
-                                     org=org_label(params), user=params.get("username"))
+    needs_one_of = ("private_key", "private_key_file")
+    needs_one_of_message = "auth jwt needs private_key or private_key_file"
 
     @property
     def audience(self):
