@@ -70,7 +70,9 @@ def test_every_auth_flow_reads_licenses(emulator, playbook, flow):
 def test_auth_is_inferred_and_options_come_from_the_environment(emulator, playbook):
     org = emulator.org(ORG)
     env = {"SALESFORCE_LOGIN_URL": org["login_url"], "SALESFORCE_CLIENT_ID": org["admin"]["client_id"],
-           "SALESFORCE_CLIENT_SECRET": org["admin"]["client_secret"], "SALESFORCE_CA_PATH": emulator.ca_file}
+           "SALESFORCE_CLIENT_SECRET": org["admin"]["client_secret"], "SALESFORCE_CA_PATH": emulator.ca_file,
+           # ansible-core 2.21 adds `invocation` only when asked (earlier releases ignore the setting).
+           "ANSIBLE_INJECT_INVOCATION": "true"}
     run = playbook(emulator, [{"hosts": ORG, "gather_facts": False, "tasks": [license_task()]}], env=env, verbosity=3)
     result = run.result("license info", ORG)
     assert not result.get("failed"), result.get("msg")
