@@ -113,9 +113,9 @@ def check_data_path(path):
     text = str(path)
     segments = text.split("?", 1)[0].split("/")
     lowered = text.lower()
-    if (any(segment in (".", "..") for segment in segments) or "//" in text or "\\" in text or "%2e" in lowered
-            or "%2f" in lowered or "%5c" in lowered or "://" in text or text.startswith(("/", "~"))
-            or any(ord(c) < 33 or ord(c) == 127 for c in text)):
+    if (any(segment in (".", "..") for segment in segments) or "//" in text or "\\" in text or "%2e" in lowered or
+            "%2f" in lowered or "%5c" in lowered or "://" in text or text.startswith(("/", "~")) or
+            any(ord(c) < 33 or ord(c) == 127 for c in text)):
         raise ConfigurationError("the REST path %r could leave /services/data/: dot segments, empty segments, "
                                  "encoded slashes, schemes and whitespace are refused" % text[:120],
                                  hint="give a path relative to /services/data/vNN.N/, such as limits or "

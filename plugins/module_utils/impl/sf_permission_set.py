@@ -274,8 +274,8 @@ def resolve_license(requested, psls, user_licenses):
             "this org has no %r permission set license" % INTEGRATION_PSL_LABEL,
             hint="the Salesforce Integration license is not provisioned in this org (Professional "
                  "Edition, or an org before Spring '23): use license: none")
-    available = sorted(set([r.get("MasterLabel") for r in psls if r.get("MasterLabel")]
-                           + [r.get("Name") for r in user_licenses if r.get("Name")]))
+    available = sorted(set([r.get("MasterLabel") for r in psls if r.get("MasterLabel")] +
+                           [r.get("Name") for r in user_licenses if r.get("Name")]))
     raise OperationError("no permission set license or user license named %r in this org" % text,
                          hint="use one of: %s, or none" % ", ".join(available))
 

@@ -183,8 +183,8 @@ def access_gap(current, target):
 
 
 def is_empty(access):
-    return not access or not (access.get("system") or access.get("objects") or access.get("fields")
-                              or access.get("setup"))
+    return not access or not (access.get("system") or access.get("objects") or access.get("fields") or
+                              access.get("setup"))
 
 
 def describe_access(access):
@@ -246,8 +246,8 @@ def setup_entity_queries(ids_by_type=None, names_by_type=None):
     names (one query per type, at most four: one composite call)."""
     queries = []
     for entity_type, field in sorted(SETUP_ENTITY_NAMES.items()):
-        conditions = (soql_in("Id", _id_list((ids_by_type or {}).get(entity_type, ())))
-                      + soql_in(field, (names_by_type or {}).get(entity_type, ())))
+        conditions = (soql_in("Id", _id_list((ids_by_type or {}).get(entity_type, ()))) +
+                      soql_in(field, (names_by_type or {}).get(entity_type, ())))
         if conditions:
             queries.append((entity_type, "SELECT Id, %s FROM %s WHERE %s ORDER BY %s"
                             % (field, entity_type, " OR ".join(conditions), field)))

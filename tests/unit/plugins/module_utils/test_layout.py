@@ -40,14 +40,20 @@ def _kind(path):
     parts = path.split(os.sep)
     if parts[0] != "module_utils":
         return parts[0]
-    if len(parts) > 2 and parts[1] in ("impl", "salesforce"):
+    if len(parts) > 2 and parts[1] == "salesforce" or len(parts) > 2 and parts[1] == "impl" and parts[2] != "__init__.py":
         return parts[1]
     return "infrastructure"
 
 
 def _impl_home(path):
-    """``sf_<name>`` of a file under module_utils/impl/."""
-    return os.path.splitext(path.split(os.sep)[2])[0]
+    """``sf_<name>`` of a file under module_utils/impl/: ``sf_<name>.py`` itself, or a helper
+    ``sf_<name>_<part>.py`` of it (the longest module name the file name starts with)."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    modules = sorted(os.path.splitext(name)[0] for name in os.listdir(os.path.join(PLUGINS, "modules"))
+                     if name.startswith("sf_"))
+    found = [module for module in modules if stem == module or stem.startswith(module + "_")]
+    assert found, "%s is named after no module (impl/sf_<name>.py or impl/sf_<name>_<part>.py)" % path
+    return max(found, key=len)
 
 
 @pytest.mark.parametrize("path", list(_python_files("module_utils")))
@@ -59,7 +65,8 @@ def test_each_layer_imports_only_what_the_rule_allows(path):
         elif kind == "salesforce":
             assert not target.startswith("module_utils.impl"), (path, target)
         elif kind == "impl" and target.startswith("module_utils.impl."):
-            assert target.split(".")[2] == _impl_home(path), "%s imports another module's home %s" % (path, target)
+            assert _impl_home(os.path.join("module_utils", "impl", target.split(".")[2] + ".py")) == _impl_home(path), (
+                "%s imports another module's home %s" % (path, target))
 
 
 def test_a_module_spec_is_declared_only_in_its_impl_home():

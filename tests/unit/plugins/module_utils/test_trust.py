@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_migration_plan import plans as planning
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_migration_plan_plans as planning
 
 GAP = {"objects": {"Account": ["Read"]}, "system": [], "fields": {}}
 
@@ -45,7 +45,7 @@ import sys  # noqa: E402
 import pytest  # noqa: E402
 
 # The fake org of sf_integration_user's own tests (the fixture ``org`` included).
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "impl", "sf_integration_user"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "impl"))
 from test_sf_integration_user import SVC, FakeClient, org, run  # noqa: E402,F401  pylint: disable=unused-import
 
 SIGNING_KEY = "0123456789abcdef0123456789abcdef"

@@ -36,7 +36,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import licenses
-from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_integration_user import user_state
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_integration_user_state as user_state
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import rules
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import users as users_reader
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import writes
@@ -99,8 +99,8 @@ def refuses_license_change(step, code, message):
     FIELD_INTEGRITY_EXCEPTION also covers other refusals of the same write (for example a permission
     set the new license cannot hold), whose own message says what to do: the new-user advice would
     mislead there."""
-    return (step == "update_users" and code == "FIELD_INTEGRITY_EXCEPTION"
-            and "profile of the current license" in (message or ""))
+    return (step == "update_users" and code == "FIELD_INTEGRITY_EXCEPTION" and
+            "profile of the current license" in (message or ""))
 
 
 # ---- reading ------------------------------------------------------------------------------------
@@ -634,8 +634,8 @@ def _write_failure(org, message, result, errors):
 def _saved_user(saved):
     """One user of a backup with its Ids in 18-character form, or None when an entry a restore
     reads is missing or of the wrong type."""
-    if not (isinstance(saved, dict) and is_id(saved.get("id")) and isinstance(saved.get("username"), str)
-            and isinstance(saved.get("profile"), dict)):
+    if not (isinstance(saved, dict) and is_id(saved.get("id")) and isinstance(saved.get("username"), str) and
+            isinstance(saved.get("profile"), dict)):
         return None
     items = {}
     for key in ("permission_sets", "permission_set_licenses"):

@@ -90,13 +90,13 @@ def applied_moves(results, started, dry_run):
 
 def applied_entries(results):
     """The plan entries (loop items) of the moves that were not refused."""
-    return [r["item"] for r in results or [] if isinstance(r, dict) and isinstance(r.get("item"), dict)
-            and not _refused(r)]
+    return [r["item"] for r in results or [] if isinstance(r, dict) and isinstance(r.get("item"), dict) and
+            not _refused(r)]
 
 
 def _target(result):
-    return ((result.get("item") or {}).get("target_username") or (result.get("users") or [{}])[0].get("username")
-            or "?")
+    return ((result.get("item") or {}).get("target_username") or (result.get("users") or [{}])[0].get("username") or
+            "?")
 
 
 def migration_error(applied):

@@ -36,7 +36,7 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import is_id, same_id, to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.options import checked_lookback_days, get_spec, requested_users
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
-from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_profile_check.scanner import (
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_profile_check_scanner import (
     find_identifiers, find_references, scan_metadata)
 from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.users import (
@@ -200,8 +200,8 @@ def conflicting_sets(user, target_license_id, psl):
 
 def _sets_on_integration_user_license(user):
     return [ps for ps in user.get("permission_sets") or ()
-            if ps.get("license_kind") == "user_license"
-            and (ps.get("license") or "").lower() == licenses.INTEGRATION_LICENSE.lower()]
+            if ps.get("license_kind") == "user_license" and
+            (ps.get("license") or "").lower() == licenses.INTEGRATION_LICENSE.lower()]
 
 
 def _names(sets):

@@ -10,7 +10,7 @@ __metaclass__ = type
 import datetime
 import os
 
-from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_migration_report import render as reporting
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_migration_report_render as reporting
 from ansible_collections.sfops.integration_users.plugins.module_utils import run_files
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
 

@@ -8,7 +8,7 @@ import copy
 
 import pytest
 
-from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_integration_user import user_state as m
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_integration_user_state as m
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.users import normalize_user
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import rules

@@ -8,7 +8,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
-from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_profile_check.scanner import (
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_profile_check_scanner import (
     find_identifiers, find_references, scan_metadata)
 
 NAME = "Integration Admin"

@@ -284,8 +284,8 @@ def verification_outcome(plan, entries, user_states, probes, failed_logins, inte
                     problems.append("probe %s failed: %s" % (item.get("name"), item.get("error")))
         user_id = (state or {}).get("id")
         failures = [row for row in failed_logins or []
-                    if (row.get("username") or "").lower() == name.lower()
-                    or (user_id and str(row.get("UserId") or "")[:15] == user_id[:15])]
+                    if (row.get("username") or "").lower() == name.lower() or
+                    (user_id and str(row.get("UserId") or "")[:15] == user_id[:15])]
         if failures:
             problems.append("%d failed login(s) since the migration (last: %s)" % (
                 len(failures), ", ".join(sorted(set(str(r.get("Status")) for r in failures)))))

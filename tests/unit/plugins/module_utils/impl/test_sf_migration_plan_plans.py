@@ -9,7 +9,7 @@ import copy
 
 import pytest
 
-from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_migration_plan import plans as planning
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_migration_plan_plans as planning
 
 TARGET = {"id": "00e000000000003AAA", "name": "Minimum Access - API Only Integrations"}
 

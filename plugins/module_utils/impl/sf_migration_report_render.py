@@ -101,8 +101,8 @@ def _user_rows(result):
             item = row(name)
             if batch.get("rolled_back"):
                 item.update(status="rolled_back",
-                            reasons=["batch %s rolled back: %s" % (batch.get("number"), batch.get("reason"))]
-                            + item["reasons"])
+                            reasons=["batch %s rolled back: %s" % (batch.get("number"), batch.get("reason"))] +
+                            item["reasons"])
             elif batch.get("skipped"):
                 item.update(status="not_started", reasons=[batch["skipped"]])
     for name in (result.get("rollback") or {}).get("usernames") or []:
@@ -120,8 +120,8 @@ def _org_report(result, prices):
                                   "not_candidate", "gated", "rolled_back", "restored", "failed", "candidate"))
     verified = [u for u in users if u["verification"]]
     # Seats read just before this run's moves, else at inventory time, else as the plan saw them.
-    seats_before = (_read_seats(result.get("seats_before"))
-                    or _seats(inventory.get("integration"), inventory.get("salesforce_seats")) or plan.get("seats"))
+    seats_before = (_read_seats(result.get("seats_before")) or
+                    _seats(inventory.get("integration"), inventory.get("salesforce_seats")) or plan.get("seats"))
     free = (seats_before or {}).get("integration_free") or 0
     production = result.get("org_type") == "production"
     candidates = sum(1 for u in users if u["status"] not in ("not_candidate", None))
@@ -280,25 +280,25 @@ def render_html(doc):
     out.append('<h3>Production</h3><table class="figures"><tr><th>Moved</th><th>Waiting</th><th>Blocked</th>'
                '<th>Refused by the org</th><th>Refused by the gate</th><th>Verified (passed / failed)</th>'
                '<th>Rolled back</th><th>Monthly saving</th><th>Potential monthly saving</th></tr><tr>')
-    out.append(_figure("totals.moved", totals["moved"]) + _figure("totals.waiting", totals["waiting"])
-               + _figure("totals.blocked", totals["blocked"]) + _figure("totals.failed", totals["failed"])
-               + _figure("totals.gated", totals["gated"])
-               + "<td>%s / %s</td>" % (_span("totals.verified_passed", totals["verified_passed"]),
-                                       _span("totals.verified_failed", totals["verified_failed"]))
-               + _figure("totals.rolled_back", totals["rolled_back"])
-               + _figure("totals.monthly_saving", totals["monthly_saving"], money(totals["monthly_saving"], prices))
-               + _figure("totals.potential_monthly_saving", totals["potential_monthly_saving"],
-                         money(totals["potential_monthly_saving"], prices)))
+    out.append(_figure("totals.moved", totals["moved"]) + _figure("totals.waiting", totals["waiting"]) +
+               _figure("totals.blocked", totals["blocked"]) + _figure("totals.failed", totals["failed"]) +
+               _figure("totals.gated", totals["gated"]) +
+               "<td>%s / %s</td>" % (_span("totals.verified_passed", totals["verified_passed"]),
+                                     _span("totals.verified_failed", totals["verified_failed"])) +
+               _figure("totals.rolled_back", totals["rolled_back"]) +
+               _figure("totals.monthly_saving", totals["monthly_saving"], money(totals["monthly_saving"], prices)) +
+               _figure("totals.potential_monthly_saving", totals["potential_monthly_saving"],
+                       money(totals["potential_monthly_saving"], prices)))
     out.append("</tr></table>")
     if totals["sandbox_orgs"]:
         out.append('<h3>Sandbox rehearsals <small>(copies of production users: not counted above, no saving)'
                    '</small></h3><table class="figures"><tr><th>Moved</th><th>Refused by the org</th>'
                    '<th>Verified (passed / failed)</th><th>Restored</th></tr><tr>')
-        out.append(_figure("totals.sandbox_moved", totals["sandbox_moved"])
-                   + _figure("totals.sandbox_failed", totals["sandbox_failed"])
-                   + "<td>%s / %s</td>" % (_span("totals.sandbox_verified_passed", totals["sandbox_verified_passed"]),
-                                           _span("totals.sandbox_verified_failed", totals["sandbox_verified_failed"]))
-                   + _figure("totals.sandbox_restored", totals["sandbox_restored"]))
+        out.append(_figure("totals.sandbox_moved", totals["sandbox_moved"]) +
+                   _figure("totals.sandbox_failed", totals["sandbox_failed"]) +
+                   "<td>%s / %s</td>" % (_span("totals.sandbox_verified_passed", totals["sandbox_verified_passed"]),
+                                         _span("totals.sandbox_verified_failed", totals["sandbox_verified_failed"])) +
+                   _figure("totals.sandbox_restored", totals["sandbox_restored"]))
         out.append("</tr></table>")
     for org in doc["orgs"]:
         key = "orgs.%s" % org["org"]

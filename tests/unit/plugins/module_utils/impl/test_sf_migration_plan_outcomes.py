@@ -10,7 +10,7 @@ __metaclass__ = type
 import os
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_migration_plan, sf_migration_report
-from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_migration_plan import outcomes
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_migration_plan_outcomes as outcomes
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import execute
 
 KEY = "0123456789abcdef0123456789abcdef"

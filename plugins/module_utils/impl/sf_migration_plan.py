@@ -11,9 +11,9 @@ __metaclass__ = type
 import datetime
 import os
 
-from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_migration_plan import outcomes
-from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_migration_plan import plans as planning
-from ansible_collections.sfops.integration_users.plugins.module_utils.impl.sf_migration_plan import signed
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_migration_plan_outcomes as outcomes
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_migration_plan_plans as planning
+from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_migration_plan_signed as signed
 from ansible_collections.sfops.integration_users.plugins.module_utils import run_files
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import (
     ConfigurationError,
@@ -267,8 +267,8 @@ def _record_verification(task):
         # Users verified before and not verified again (another batch) keep their last result.
         previous = signed.read_record(params, "verification", path, plan)
         fresh = set(u["username"].lower() for u in outcome)
-        document["users"] = sorted([u for u in previous.get("users") or [] if u["username"].lower() not in fresh]
-                                   + outcome, key=lambda u: u["username"].lower())
+        document["users"] = sorted([u for u in previous.get("users") or [] if u["username"].lower() not in fresh] +
+                                   outcome, key=lambda u: u["username"].lower())
     return {"changed": _write_record(task, "verification", path, document), "path": path, "users": outcome,
             "passed": all(u["passed"] for u in outcome), "record": document,
             "section": {"verify": {"users": outcome}, "error": outcomes.verification_error(outcome)}}
