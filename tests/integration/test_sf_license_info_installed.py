@@ -43,7 +43,9 @@ def test_built_collection_installs_and_runs(emulator, playbook, tmp_path):
     assert not [n for n in names if n.startswith(("tests/emulator", "benchmarks", "tests/output")) or "__pycache__" in n]
 
     installed = tmp_path / "installed"
-    done = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--offline", "-p",
+    # --force: a copy of the collection elsewhere on the default paths (ansible-lint installs one into
+    # ~/.ansible/collections) must not make the install a no-op.
+    done = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--offline", "--force", "-p",
                            str(installed), str(artifact)], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 
