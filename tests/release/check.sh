@@ -35,7 +35,9 @@ status=0
 (cd "$out" && GALAXY_IMPORTER_CONFIG="$here/galaxy-importer.cfg" \
     "$venv/bin/python" -m galaxy_importer.main "$tarball") >"$out/importer.log" 2>&1 || status=$?
 # Lines the importer logs at warning level or above (its log prints the level name first).
-problems="$(grep -E '^(WARNING|ERROR|CRITICAL)' "$out/importer.log" || true)"
+# W503 and W504 (a line break before / after a binary operator) contradict each other and pycodestyle
+# ignores both by default; the importer's flake8 reports whichever a continued expression meets.
+problems="$(grep -E '^(WARNING|ERROR|CRITICAL)' "$out/importer.log" | grep -vE ': W50[34] line break (before|after) binary operator$' || true)"
 if [[ $status -ne 0 || -n "$problems" ]]; then
     echo "release-check: galaxy-importer exit $status; problems:"
     [[ -n "$problems" ]] && printf '    %s\n' "${problems//$'\n'/$'\n'    }"
