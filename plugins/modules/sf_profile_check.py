@@ -24,9 +24,17 @@ description:
     and C(component) it is about, a C(message) and a C(remediation). Findings come in a stable
     order with stable wording, so two reports can be compared.
   - Never changes the org; always reports RV(ignore:changed=false) and runs the same in check mode.
-  - API cost does not grow with the number of users beyond paging. Reading the Tooling
-    C(Metadata) of validation rules, flows and custom fields costs one call per 25 of them
-    (Salesforce serves that field one record at a time).
+  - What only the old profile grants is reported per user. C(CONNECTED_APP_ACCESS) is a blocker when the
+    user logs in through an admin-approved connected app (its OAuth token used in the window) that only its
+    profile pre-authorizes, a warning for other apps of its profile; C(SETUP_ACCESS_GAP) names the Apex
+    classes, Visualforce pages and custom permissions; C(RECORD_TYPE_VISIBILITY), C(LOGIN_IP_RANGES_DROPPED)
+    and C(LOGIN_HOURS_DROPPED) what the profile holds alone; C(ADMIN_RIGHTS) the admin-level rights of the
+    access to replicate; C(NO_ROLLBACK_SEAT) a rollback that would find no free full seat. Each user's
+    C(access_gap) holds the setup entities under C(setup).
+  - API cost does not grow with the number of users beyond paging. For up to 50 users it is at most 10
+    calls (8 on the emulator's example estate, all scans on). Reading the Tooling C(Metadata) of validation
+    rules, flows and custom fields costs one call per 25 of them (Salesforce serves that field one record
+    at a time).
 author:
   - sfops maintainers (@sfops)
 options:
@@ -66,6 +74,9 @@ notes:
   - Code and configuration are searched for the profiles of the users that would be moved; users
     with user-interface logins (people) and the connecting user get one blocker each and are not
     counted further.
+  - Which connected apps the integrations log in through comes from other users' C(OauthToken) rows, which
+    Salesforce shows only to a connecting user with Customize Application; without it no token is seen and
+    app findings stay warnings.
   - A reference inside a comment is reported with severity C(info) and says so.
   - Apex that calls a class with a profile reference is reported as C(INDIRECT_PROFILE_REFERENCE).
   - Strings joined in code (C('Integration ' + 'Admin')) that spell a profile name are reported as

@@ -17,13 +17,17 @@ description:
     (API, UI, other) over the last O(lookback_days) days.
   - For every user, says whether it is a candidate for the free Salesforce Integration user
     license, and why or why not. A candidate is active, has API Enabled, logged in only through
-    the API in the window (at least once), holds a paid license (C(Salesforce) or
+    the API in the window (at least once) or, with no login in the window, used an OAuth token of a
+    connected app in it (an integration that keeps a refresh token); holds a paid license (C(Salesforce) or
     C(Salesforce Platform)), is not the user the task connects as, and is not migrated yet.
   - Only standard users (C(UserType = 'Standard')) are read. Without O(users), every active standard
     user of the org (inactive ones too with O(include_inactive)); users of O(users) not found are
     listed in RV(missing) with a warning.
-  - Costs one API call (a composite request) for up to 2000 users, plus one per further page of
-    2000 users; the login mix of very large orgs adds one call per 2000 users.
+  - Costs one API call (a composite request of users, login mix and OAuth tokens) for up to 2000 users, plus
+    one per further page of 2000 users; the login mix of very large orgs adds one call per 2000 users.
+  - Every user's C(candidate_evidence) says what LoginHistory and C(OauthToken) show of its use. Reading
+    other users' tokens needs Manage Users or Customize Application; without it the tokens are null and
+    the verdict rests on LoginHistory alone.
   - Never changes the org; it runs in check mode too and always reports RV(ignore:changed=false).
 author:
   - sfops maintainers (@sfops)
@@ -135,6 +139,20 @@ users:
       description: Why the user is not a candidate (the failed checks), or why it is.
       type: list
       elements: str
+    oauth_tokens:
+      description:
+        - OAuth tokens (connected apps' refresh tokens) the user used in the window, most recent first,
+          each with C(app), C(use_count) and C(last_used). An integration that keeps a refresh token may
+          have no login in the window; such a user is a candidate on this evidence alone (UI logins still
+          make it a person). Null when the connecting user may not read C(OauthToken).
+      type: list
+      elements: dict
+    candidate_evidence:
+      description:
+        - What the org records of the user's use, one entry per source (C(source) is C(LoginHistory) or
+          C(OauthToken), C(detail) says what it shows): the evidence that made it a candidate or not.
+      type: list
+      elements: dict
   sample:
     - id: 0055g00000AbCdEAAV
       username: svc.mulesoft@acme.com
@@ -152,7 +170,9 @@ considered:
   elements: dict
   sample:
     - {username: jane.doe@acme.com, candidate: false,
-       reasons: ["12 UI and 0 other logins in the last 90 days besides 40 API logins: a person uses this account"]}
+       reasons: ["12 UI and 0 other logins in the last 90 days besides 40 API logins: a person uses this account"],
+       evidence: [{source: LoginHistory, detail: "40 API, 12 UI, 0 other successful logins in the last 90 days"},
+                  {source: OauthToken, detail: no token used in the window}]}
 counts:
   description: Numbers of users read, active users and candidates.
   returned: success

@@ -24,12 +24,14 @@ import yaml
 from conftest import ANSIBLE_PLAYBOOK, CHECKOUT, COLLECTIONS_ROOT, EMULATOR_FIXTURES, HERE
 
 PLAYBOOKS = os.path.join(CHECKOUT, "playbooks")
-ACCEPT_MULESOFT = ["PROFILE_NAME_REFERENCE", "CUSTOM_SETTING_PROFILE_ROW"]
+# RECORD_TYPE_VISIBILITY: the manual step (record types on the permission set) acknowledged.
+ACCEPT_MULESOFT = ["PROFILE_NAME_REFERENCE", "CUSTOM_SETTING_PROFILE_ROW", "RECORD_TYPE_VISIBILITY"]
 SIGNING_KEY = "pipeline-test-signing-key-0123456789abcdef"
 
 
-def role_inventory(emulator, runs_dir, **extra_vars):
-    """Each org a host, connected by JWT as its admin; probes log in by JWT as each migrated user."""
+def role_inventory(emulator, runs_dir, host_vars=None, **extra_vars):
+    """Each org a host, connected by JWT as its admin; probes log in by JWT as each migrated user.
+    ``host_vars(name, org)``: more variables of that org's host."""
     ready = emulator.ready
     hosts = {}
     for name, org in ready["orgs"].items():
@@ -43,6 +45,7 @@ def role_inventory(emulator, runs_dir, **extra_vars):
                 "license_migration_org_type": "sandbox" if org["is_sandbox"] else "production"}
         if org["is_sandbox"]:
             host.update(license_migration_production_org="acme-prod", license_migration_sandbox_name="uat")
+        host.update(host_vars(name, org) if host_vars else {})
         hosts[name] = host
     # Plans, records and backups are signed: without a key the migrate and rollout phases refuse.
     group_vars = dict({"license_migration_runs_dir": str(runs_dir), "license_migration_signing_key": SIGNING_KEY},
@@ -51,8 +54,9 @@ def role_inventory(emulator, runs_dir, **extra_vars):
 
 
 class Runner:
-    def __init__(self, emulator, tmp_path):
+    def __init__(self, emulator, tmp_path, host_vars=None):
         self.emulator = emulator
+        self.host_vars = host_vars
         self.tmp_path = tmp_path
         self.runs_dir = tmp_path / "runs"
         self.count = 0
@@ -62,7 +66,7 @@ class Runner:
         work = self.tmp_path / ("run-%d" % self.count)
         work.mkdir()
         inventory = work / "inventory.yml"
-        inventory.write_text(yaml.safe_dump(role_inventory(self.emulator, self.runs_dir)))
+        inventory.write_text(yaml.safe_dump(role_inventory(self.emulator, self.runs_dir, self.host_vars)))
         results = work / "results.jsonl"
         env = dict((k, v) for k, v in os.environ.items() if not k.startswith("SALESFORCE_"))
         env.update({"ANSIBLE_COLLECTIONS_PATH": COLLECTIONS_ROOT.ensure_collections_root(),
@@ -78,6 +82,7 @@ class Runner:
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=str(work),
                               check=False)
         done.output = done.stdout + done.stderr
+        (work / "output.txt").write_text(done.output)      # the whole output, for a failure's post-mortem
         done.results = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
         return done
 
@@ -380,3 +385,75 @@ def test_the_inventory_entry_point_reads_every_org_and_writes_no_plan(run, tmp_p
     assert sorted(o["org"] for o in report["orgs"]) == ["acme-prod", "acme-uat"]
     assert all(o["entry_points"] == ["inventory"] for o in report["orgs"]), report["orgs"]
     assert user_row(report, "acme-prod", "svc.etl@acme.example")["status"] == "candidate"
+
+
+MULE = "svc.mulesoft@acme.example"
+
+
+def mulesoft_probes(emulator):
+    """Issue 12: the probes of svc.mulesoft log in through the app its OAuth token shows it uses (the
+    admin-approved MuleSoft Connector, each org's copy) and call its Apex REST class as the user."""
+    keys = os.path.join(emulator.ready["state_dir"], "keys")
+
+    def host_vars(name, org):
+        return {"license_migration_probe_apps": {"MuleSoft Connector": {
+                    "client_id": "ACME_MULE_CLIENT" + (".uat" if org["is_sandbox"] else ""),
+                    "private_key_file": os.path.join(keys, "%s-mulesoft_connector.key" % name)}},
+                "license_migration_probes": {MULE: [{"name": "orders API", "apexrest": "/orders/1"}]}}
+    return host_vars
+
+
+def strip_carried_access(emulator, org, entity_type):
+    """What a migration that does not carry setup access leaves: svc.mulesoft's integration permission set
+    without its SetupEntityAccess row of ``entity_type``."""
+    rows = emulator.query(org, "SELECT Id FROM SetupEntityAccess WHERE Parent.Name LIKE "
+                               "'Integration_Access_svc_mulesoft%%' AND SetupEntityType = '%s'" % entity_type)["records"]
+    assert len(rows) == 1, rows
+    for row in rows:
+        answer = emulator.rest(org, "DELETE", "sobjects/SetupEntityAccess/" + row["Id"])
+        assert answer.status_code == 204, answer.text
+
+
+def test_setup_access_carried_is_what_keeps_the_jwt_login_and_the_apex_rest_call_working(fresh_emulator, tmp_path):
+    run = Runner(fresh_emulator, tmp_path, mulesoft_probes(fresh_emulator))
+    done = run("inventory.yml", license_migration_accepted_findings=ACCEPT_MULESOFT)
+    assert done.returncode == 0, done.output[-4000:]
+    plan = json.loads((run.runs_dir / "plans" / "acme-prod.json").read_text())
+    entry = next(e for e in plan["entries"] if e["username"] == MULE)
+    assert entry["status"] == "move" and entry["login_app"] == "MuleSoft Connector"
+    assert entry["carried"] == {"ApexClass": ["OrderService"], "ConnectedApplication": ["MuleSoft Connector"],
+                                "CustomPermission": ["Bypass_Account_Rules"]}
+    assert [(step["code"], step["accepted"]) for step in entry["manual_steps"]] == [
+        ("RECORD_TYPE_VISIBILITY", True), ("LOGIN_IP_RANGES_DROPPED", False)]
+
+    # Without the carried setup access, the sandbox verification catches both breakages...
+    assert run("migrate_sandbox.yml").returncode == 0
+    strip_carried_access(run.emulator, "acme-uat", "ApexClass")
+    assert run("verify.yml").returncode != 0
+    _run_id, report = report_of(run)
+    problems = " ".join(user_row(report, "acme-uat", MULE + ".uat")["reasons"])
+    assert "login as the user failed" not in problems, problems
+    assert "probe orders API failed" in problems and "You do not have access to the Apex class named: OrderService" \
+        in problems, problems
+    strip_carried_access(run.emulator, "acme-uat", "ConnectedApplication")
+    assert run("verify.yml").returncode != 0
+    _run_id, report = report_of(run)
+    problems = " ".join(user_row(report, "acme-uat", MULE + ".uat")["reasons"])
+    assert "login as the user failed" in problems and "user hasn't approved this consumer" in problems, problems
+    # ...and the gate keeps production untouched.
+    before = users_of(run.emulator, "acme-prod")
+    done = run("rollout_production.yml")
+    assert "production gate refused %s: sandbox verification failed" % MULE in done.output, done.output[-3000:]
+    assert users_of(run.emulator, "acme-prod")[MULE] == before[MULE]
+
+    # With the plan's permission set (the migration converges it again), both pass in the sandbox...
+    done = run("migrate_sandbox.yml")
+    assert done.returncode == 0, done.output[-4000:]
+    _run_id, report = report_of(run)
+    assert user_row(report, "acme-uat", MULE + ".uat")["verification"] == "passed"
+    # ...and then in production, where the same probes run as the moved user.
+    done = run("rollout_production.yml")
+    assert done.returncode == 0, done.output[-4000:]
+    assert users_of(run.emulator, "acme-prod")[MULE]["license"] == "Salesforce Integration"
+    _run_id, report = report_of(run)
+    assert user_row(report, "acme-prod", MULE)["verification"] == "passed"

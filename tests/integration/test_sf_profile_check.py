@@ -22,22 +22,31 @@ SANDBOX = "acme-uat"
 
 # (code, severity, user, component type, component name, line)
 EXPECTED = [
+    # Issue 12: what only the profile grants svc.mulesoft. Its OAuth token shows it logs in through the
+    # admin-approved MuleSoft Connector (a blocker the plan resolves by carrying the app); the record type
+    # is a manual step; the IP ranges are dropped; the Apex class and custom permission are carried.
+    ("CONNECTED_APP_ACCESS", "blocker", "svc.mulesoft@acme.example", "ConnectedApplication", "MuleSoft Connector", None),
     ("CUSTOM_SETTING_PROFILE_ROW", "blocker", None, "CustomSetting", "Trigger_Bypass__c", None),
     ("PERMISSION_SET_LICENSE_CONFLICT", "blocker", "svc.mulesoft@acme.example", None, None, None),
     ("PROFILE_NAME_REFERENCE", "blocker", None, "ApexClass", "AccountTriggerHandler", 3),
     ("PROFILE_NAME_REFERENCE", "blocker", None, "Flow", "Case_Routing-1", None),
     ("PROFILE_NAME_REFERENCE", "blocker", None, "ValidationRule", "Account.Require_Industry", 1),
+    ("RECORD_TYPE_VISIBILITY", "blocker", "svc.mulesoft@acme.example", None, None, None),
     ("RUNNING_USER", "blocker", "admin@acme.example", None, None, None),
     ("UI_LOGINS", "blocker", "jane.doe@acme.example", None, None, None),
     ("ACCESS_GAP", "warning", "svc.mulesoft@acme.example", None, None, None),
     ("INDIRECT_PROFILE_REFERENCE", "warning", None, "ApexTrigger", "AccountTrigger", 1),
+    ("LOGIN_IP_RANGES_DROPPED", "warning", "svc.mulesoft@acme.example", None, None, None),
     ("LOOKALIKE_PROFILE", "warning", None, "Profile", "API Only", None),
+    ("SETUP_ACCESS_GAP", "warning", "svc.mulesoft@acme.example", None, None, None),
 ]
 
-# One run, whatever the number of users: four REST composites (licenses with the two describes,
-# users, profile and permission set access, custom settings rows) and three Tooling composites (the
-# code listing, one batch of Metadata reads for 3 components, the Profile Metadata of the profiles moved).
-REST_CALLS = {"POST /composite": 4}
+# One run, whatever the number of users: five REST composites (licenses with the two describes,
+# users with their OAuth tokens, profile and permission set access, the names of the setup entities that
+# access holds with the connected apps' admin-approved flag, custom settings rows) and three Tooling
+# composites (the code listing, one batch of Metadata reads for 3 components, the Profile Metadata of
+# the profiles moved): 8 calls, within issue 12's budget of 10 for up to 50 users.
+REST_CALLS = {"POST /composite": 5}
 TOOLING_COMPOSITES = 3
 
 
@@ -78,7 +87,7 @@ def test_example_estate_every_trap_and_nothing_else(emu, served, tmp_path):
     assert result["changed"] is False and result["ready"] is False
     assert summary_of(result["findings"]) == EXPECTED
     assert result["target_profile"]["name"] == "Minimum Access - API Only Integrations"
-    assert result["severity_counts"] == {"blocker": 7, "warning": 3, "info": 0}
+    assert result["severity_counts"] == {"blocker": 9, "warning": 5, "info": 0}
     assert result["counts"]["PROFILE_NAME_REFERENCE"] == 3
 
     by_code = dict((f["code"], f) for f in result["findings"])
@@ -100,7 +109,10 @@ def test_example_estate_every_trap_and_nothing_else(emu, served, tmp_path):
     # Integration Admin grants Account/Contact crud and Opportunity read; Sales_Ops Opportunity crud.
     assert mule["access_gap"] == {"system": [], "fields": {}, "objects": {
         "Account": ["Create", "Delete", "Edit", "Read"], "Contact": ["Create", "Delete", "Edit", "Read"],
-        "Opportunity": ["Create", "Delete", "Edit", "Read"]}}
+        "Opportunity": ["Create", "Delete", "Edit", "Read"]},
+        "setup": {"ApexClass": ["OrderService"], "ConnectedApplication": ["MuleSoft Connector"],
+                  "CustomPermission": ["Bypass_Account_Rules"]}}
+    assert "OAuth token used 4200 times" in by_code["CONNECTED_APP_ACCESS"]["message"]
     assert result["scanned"] == {"apex": 2, "triggers": 1, "validation_rules": 1, "flows": 1,
                                  "formula_fields": 0, "custom_settings": 1, "profile_settings": 3}
 
@@ -128,9 +140,10 @@ def test_cost_does_not_grow_with_users(emu, served, tmp_path):
     assert delta(before, calls(emu)) == spent_one == expected_calls(served)
     # Asked alone, svc.mulesoft still meets every code trap of its profile, not the other users' ones.
     assert [f["code"] for f in one["findings"]] == [
-        "CUSTOM_SETTING_PROFILE_ROW", "PERMISSION_SET_LICENSE_CONFLICT", "PROFILE_NAME_REFERENCE",
-        "PROFILE_NAME_REFERENCE", "PROFILE_NAME_REFERENCE", "ACCESS_GAP", "INDIRECT_PROFILE_REFERENCE",
-        "LOOKALIKE_PROFILE"]
+        "CONNECTED_APP_ACCESS", "CUSTOM_SETTING_PROFILE_ROW", "PERMISSION_SET_LICENSE_CONFLICT",
+        "PROFILE_NAME_REFERENCE", "PROFILE_NAME_REFERENCE", "PROFILE_NAME_REFERENCE", "RECORD_TYPE_VISIBILITY",
+        "ACCESS_GAP", "INDIRECT_PROFILE_REFERENCE", "LOGIN_IP_RANGES_DROPPED", "LOOKALIKE_PROFILE",
+        "SETUP_ACCESS_GAP"]
 
 
 def test_named_users_inactive_missing_and_sandbox_suffix(emu, tmp_path):
@@ -141,8 +154,11 @@ def test_named_users_inactive_missing_and_sandbox_suffix(emu, tmp_path):
         ("PROFILE_NAME_REFERENCE", "blocker", None, "ApexClass", "AccountTriggerHandler", 3),
         ("USER_NOT_FOUND", "blocker", "ghost@acme.example", None, None, None),
         ("ACCESS_GAP", "warning", "svc.old@acme.example", None, None, None),
+        # Its profile pre-authorizes MuleSoft Connector, but no token shows svc.old uses it: a warning.
+        ("CONNECTED_APP_ACCESS", "warning", "svc.old@acme.example", "ConnectedApplication", "MuleSoft Connector", None),
         ("INDIRECT_PROFILE_REFERENCE", "warning", None, "ApexTrigger", "AccountTrigger", 1),
         ("LOOKALIKE_PROFILE", "warning", None, "Profile", "API Only", None),
+        ("SETUP_ACCESS_GAP", "warning", "svc.old@acme.example", None, None, None),
         ("USER_INACTIVE", "warning", "svc.old@acme.example", None, None, None),
     ]
     assert result["scanned"] == {"apex": 2, "triggers": 1}

@@ -34,6 +34,7 @@ REVIEWED = {
         "field-name constants",
     ("module_utils/salesforce/access.py", "where"): "clauses each built with soql_in",
     ("module_utils/salesforce/access.py", "field"): "name field of a SETUP_ENTITY_NAMES constant",
+    ("module_utils/salesforce/access.py", "fields"): "Id, the SETUP_ENTITY_NAMES name field and _SETUP_ENTITY_EXTRA_FIELDS constants",
     ("module_utils/salesforce/access.py", "entity_type"): "object name of a SETUP_ENTITY_NAMES constant",
     ("module_utils/salesforce/licenses.py", "PROFILE_FIELDS"): "field-name constant",
     ("module_utils/salesforce/licenses.py", "' OR '.join(clauses)"): "clauses each built with soql_literal/soql_in",

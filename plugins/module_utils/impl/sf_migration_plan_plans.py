@@ -42,6 +42,9 @@ RESOLVED_BY_PLAN = frozenset(["PERMISSION_SET_LICENSE_CONFLICT", "ACCESS_GAP", "
 ORG_BLOCKERS = frozenset(["NO_INTEGRATION_LICENSE", "NO_INTEGRATION_PSL", "TARGET_PROFILE_MISSING",
                           "TARGET_PROFILE_WRONG_LICENSE"])
 _API_NAME_MAX = 80
+# What only the profile holds and the REST API cannot put in a permission set: each is a manual step the
+# plan lists for the user (and blocks on when it is a blocker, until accepted).
+MANUAL_STEP_CODES = ("RECORD_TYPE_VISIBILITY", "LOGIN_IP_RANGES_DROPPED", "LOGIN_HOURS_DROPPED")
 
 
 class PlanError(Exception):
@@ -125,21 +128,44 @@ def _names_profile(finding, profile):
     return bool(profile_id) and (profile_id in message or profile_id[:15] in message)
 
 
-def _blockers_for(user, findings, accepted):
-    """(blocking messages, accepted messages) for one user."""
+def _about(finding, user):
+    return finding.get("user") is not None and finding["user"].lower() == user["username"].lower()
+
+
+def _carried_app(finding, carried):
+    """A connected app the user logs in through is resolved when the plan's permission set carries it."""
+    app = (finding.get("component") or {}).get("name")
+    return (finding.get("code") == "CONNECTED_APP_ACCESS" and bool(app) and
+            app.lower() in set(name.lower() for name in carried.get("ConnectedApplication", ())))
+
+
+def _blockers_for(user, findings, accepted, carried=None):
+    """(blocking messages, accepted messages) for one user; ``carried``: the setup access its permission
+    set will carry ({SetupEntityType: [names]})."""
     blocking, waived = [], []
     profile = user.get("profile") or {}
     for finding in findings:
         if finding.get("severity") != "blocker" or finding.get("code") in RESOLVED_BY_PLAN:
             continue
-        about_user = finding.get("user") is not None and finding["user"].lower() == user["username"].lower()
+        if _about(finding, user) and _carried_app(finding, carried or {}):
+            continue
+        about_user = _about(finding, user)
         org_wide = finding.get("user") is None and finding.get("code") in ORG_BLOCKERS
         about_profile = finding.get("user") is None and finding.get("component") and _names_profile(finding, profile)
         if not (about_user or org_wide or about_profile):
             continue
         text = "%s: %s" % (finding.get("code"), finding.get("message"))
+        if finding.get("code") == "CONNECTED_APP_ACCESS":
+            text += " (the plan's permission set does not carry it)"
         (waived if _accepted(finding, accepted) else blocking).append(text)
     return blocking, waived
+
+
+def _manual_steps(user, findings, accepted):
+    """What the move needs done by hand for this user (MANUAL_STEP_CODES), whether accepted or not."""
+    return [{"code": f["code"], "message": f.get("message"), "remediation": f.get("remediation"),
+             "accepted": bool(_accepted(f, accepted))}
+            for f in findings if f.get("code") in MANUAL_STEP_CODES and _about(f, user)]
 
 
 def build_plan(org, licenses, users, profile_check, exclude=(), only_users=None, accepted_findings=(),
@@ -166,27 +192,32 @@ def build_plan(org, licenses, users, profile_check, exclude=(), only_users=None,
     for username in wanted:
         user = by_name.get(username.lower())
         entry = {"username": username, "user_id": None, "profile": None, "license": None, "status": "move",
-                 "reasons": [], "accepted_findings": [], "permission_set": None, "remove_permission_sets": []}
+                 "reasons": [], "accepted_findings": [], "permission_set": None, "remove_permission_sets": [],
+                 "carried": {}, "manual_steps": [], "login_app": None}
         if user is None:
             entry.update(status="blocked", reasons=["user not found in the org"])
             entries.append(entry)
             continue
         entry.update(username=user["username"], user_id=user.get("id"),
-                     profile=(user.get("profile") or {}).get("name"), license=user.get("license"))
+                     profile=(user.get("profile") or {}).get("name"), license=user.get("license"),
+                     login_app=login_app(user))
         check_user = checks.get(user["username"].lower()) or {}
+        gap = check_user.get("access_gap") or {}
+        if any(gap.get(key) for key in ("system", "objects", "fields", "setup")):
+            name = permission_set_name(user["username"], permission_set_prefix, user.get("id"))
+            entry["permission_set"] = {"name": name, "access_gap": gap}
+            # Setup access (connected apps, Apex classes, custom permissions...) goes into that set too.
+            entry["carried"] = dict((kind, sorted(names)) for kind, names in sorted((gap.get("setup") or {}).items()))
         if user["username"].lower() in excluded:
             entry.update(status="excluded", reasons=["listed in license_migration_exclude"])
         elif not user.get("candidate"):
             entry.update(status="blocked", reasons=list(user.get("candidate_reasons") or ["not a candidate"]))
         else:
-            blocking, waived = _blockers_for(user, findings, accepted)
+            blocking, waived = _blockers_for(user, findings, accepted, entry["carried"])
             entry["accepted_findings"] = waived
+            entry["manual_steps"] = _manual_steps(user, findings, accepted)
             if blocking:
                 entry.update(status="blocked", reasons=blocking)
-        gap = check_user.get("access_gap") or {}
-        if any(gap.get(key) for key in ("system", "objects", "fields")):
-            name = permission_set_name(user["username"], permission_set_prefix, user.get("id"))
-            entry["permission_set"] = {"name": name, "access_gap": gap}
         entry["remove_permission_sets"] = sorted(check_user.get("permission_sets_to_remove") or [])
         if entry["status"] == "move":
             if free > 0:
@@ -206,13 +237,20 @@ def build_plan(org, licenses, users, profile_check, exclude=(), only_users=None,
         "seats": seats,
         "settings": {"exclude": sorted(excluded), "users": list(only_users or []),
                      "accepted_findings": sorted(accepted)},
-        "findings": [dict((k, f.get(k)) for k in ("code", "severity", "user", "message", "remediation"))
+        "findings": [dict((k, f.get(k)) for k in ("code", "severity", "user", "component", "message", "remediation"))
                      for f in findings],
         "entries": entries,
         "counts": counts,
     }
     plan["checksum"] = plan_checksum(plan)
     return plan
+
+
+def login_app(user):
+    """The connected app the user logs in through today: that of its most recently used OAuth token (the
+    probe logs in through the same app, so a pre-authorization lost with the profile shows in the sandbox)."""
+    tokens = user.get("oauth_tokens") or []
+    return tokens[0]["app"] if tokens else None
 
 
 def _ready_count(entries, current):

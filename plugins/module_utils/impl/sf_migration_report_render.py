@@ -26,7 +26,10 @@ import io
 
 REPORT_FORMAT = "sfops.integration_users.report/1"
 CSV_COLUMNS = ("run_id", "org", "org_type", "username", "status", "profile", "license", "permission_set",
-               "verification", "reasons")
+               "verification", "reasons", "carried", "manual_steps")
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection): such cells get a
+# leading apostrophe, which spreadsheets show as text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Later stages say more about a user than earlier ones.
 _STAGES = ("inventory", "plan", "migrate", "verify", "rollout", "rollback")
 
@@ -58,7 +61,7 @@ def _user_rows(result):
     def row(username):
         return rows.setdefault(username.lower(), {
             "username": username, "status": None, "profile": None, "license": None, "permission_set": None,
-            "verification": None, "reasons": []})
+            "verification": None, "reasons": [], "carried": [], "manual_steps": []})
 
     inventory = result.get("inventory") or {}
     for user in inventory.get("users") or []:
@@ -71,7 +74,8 @@ def _user_rows(result):
         item = row(entry.get("target_username") or entry["username"])
         item.update(status={"move": "planned"}.get(entry["status"], entry["status"]),
                     reasons=list(entry.get("reasons") or []),
-                    permission_set=(entry.get("permission_set") or {}).get("name"))
+                    permission_set=(entry.get("permission_set") or {}).get("name"),
+                    carried=carried_text(entry.get("carried")), manual_steps=manual_step_text(entry.get("manual_steps")))
         if entry.get("profile"):
             item.update(profile=entry["profile"], license=entry.get("license"))
     migrate = result.get("migrate") or {}
@@ -109,6 +113,23 @@ def _user_rows(result):
         row(name).update(status="restored", reasons=["restored from the backups of run %s"
                                                      % (result.get("rollback") or {}).get("run_id")])
     return sorted(rows.values(), key=lambda r: r["username"].lower())
+
+
+# How a SetupEntityType reads in the report.
+_ENTITY_LABELS = {"ConnectedApplication": "connected app", "ApexClass": "Apex class", "ApexPage": "Visualforce page",
+                  "CustomPermission": "custom permission"}
+
+
+def carried_text(carried):
+    """The setup access a plan entry's permission set carries over, one line per entity."""
+    return ["%s %s" % (_ENTITY_LABELS.get(kind, kind), name) for kind, names in sorted((carried or {}).items())
+            for name in names]
+
+
+def manual_step_text(steps):
+    """A plan entry's manual steps, each saying whether it was acknowledged (accepted_findings)."""
+    return ["%s (%s): %s. %s" % (step["code"], "accepted" if step.get("accepted") else "to do", step.get("message"),
+                                 step.get("remediation") or "") for step in steps or ()]
 
 
 def _org_report(result, prices):
@@ -220,10 +241,18 @@ def render_csv(doc):
     writer.writerow(CSV_COLUMNS)
     for org in doc["orgs"]:
         for user in org["users"]:
-            writer.writerow([doc["run_id"], org["org"], org["org_type"], user["username"], user["status"] or "",
-                             user["profile"] or "", user["license"] or "", user["permission_set"] or "",
-                             user["verification"] or "", " | ".join(user["reasons"])])
+            writer.writerow([csv_cell(value) for value in (
+                doc["run_id"], org["org"], org["org_type"], user["username"], user["status"] or "",
+                user["profile"] or "", user["license"] or "", user["permission_set"] or "", user["verification"] or "",
+                " | ".join(user["reasons"]), " | ".join(user.get("carried") or ()),
+                " | ".join(user.get("manual_steps") or ()))])
     return out.getvalue()
+
+
+def csv_cell(value):
+    """``value`` as a CSV cell no spreadsheet runs as a formula (names and messages come from the org)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 # Long unbroken values (usernames, permission set names, backup paths in messages) may break anywhere, and
@@ -341,8 +370,11 @@ def render_html(doc):
                 out.append("<tr><td>%s</td><td%s>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>" % (
                     _e(user["username"]), ' class="failed"' if refused else "",
                     _e(_STATUS_LABELS.get(user["status"], user["status"])), _e(user["profile"]), _e(user["license"]),
-                    _e(user["permission_set"]), _e(user["verification"]),
-                    "<br>".join(_e(r) for r in user["reasons"])))
+                    _e(user["permission_set"]) + "".join("<br><small>carries %s</small>" % _e(item)
+                                                         for item in user.get("carried") or ()),
+                    _e(user["verification"]),
+                    "<br>".join([_e(r) for r in user["reasons"]] +
+                                ["<b>Manual step</b> %s" % _e(step) for step in user.get("manual_steps") or ()])))
             out.append("</table>")
         if org["findings"]:
             out.append("<details><summary>Profile-check findings (%d)</summary><table><tr><th>Severity</th>"

@@ -97,7 +97,8 @@ REMEDIATION = dict(rules.REMEDIATION, **{
     "CUSTOM_SETTING_PROFILE_ROW": "Create the same setting row for the target profile (or for each user) before the "
                                   "move, or the users lose these values silently.",
     "CONNECTED_APP_ACCESS": "The plan's permission set carries the app's setup access (sf_permission_set "
-                            "access_from.access_gap); after the move, verify a login through the app as the user.",
+                            "access_from.access_gap) and the plan blocks the user when it cannot; after the move, "
+                            "verify a login through the app as the user (license_migration_probe_apps).",
     "SETUP_ACCESS_GAP": "The plan's permission set carries this setup access; verify what depends on it (Apex REST, "
                         "validation-rule bypasses through $Permission) after the move.",
     "ADMIN_RIGHTS": "These rights are replicated only so the integration keeps working: review whether it needs "
@@ -278,16 +279,32 @@ ADMIN_RIGHTS = ("ModifyAllData", "ViewAllData", "ManageUsers", "CustomizeApplica
                 "ModifyMetadata", "ManageProfilesPermissionsets", "ResetPasswords", "ViewSetup")
 
 
-def setup_findings(user, gap):
-    """Findings about the setup access and admin-level rights in one user's access gap."""
+def setup_findings(user, gap, admin_approved=()):
+    """Findings about the setup access and admin-level rights in one user's access gap. ``admin_approved``:
+    names of the connected apps that admit admin-approved users only (``fetch_access``)."""
     name = user["username"]
     setup = gap.get("setup") or {}
     findings = []
+    used = dict((t["app"].lower(), t) for t in user.get("oauth_tokens") or ())
+    approved = set(app.lower() for app in admin_approved or ())
     for app in setup.get("ConnectedApplication", ()):
-        findings.append(finding("CONNECTED_APP_ACCESS", "warning",
-                                "reaches connected app '%s' only through profile '%s': once moved, logins through "
-                                "it fail unless the permission set grants it" % (app, user["profile"]["name"]),
-                                user=name))
+        token = used.get(app.lower())
+        if app.lower() in approved and token:
+            # The integration logs in through it today, and only the old profile pre-authorizes it: the
+            # next login after the move fails with invalid_grant unless the permission set carries it.
+            findings.append(finding(
+                "CONNECTED_APP_ACCESS", "blocker",
+                "logs in through connected app '%s' (OAuth token used %d times, last %s), which admits "
+                "admin-approved users only and pre-authorizes this user only through profile '%s': once moved, "
+                "its next login fails (invalid_grant) unless the permission set carries the app"
+                % (app, token["use_count"], (token.get("last_used") or "?")[:10], user["profile"]["name"]),
+                user=name, component=component("ConnectedApplication", app)))
+        else:
+            findings.append(finding("CONNECTED_APP_ACCESS", "warning",
+                                    "reaches connected app '%s' only through profile '%s': once moved, logins "
+                                    "through it fail unless the permission set grants it"
+                                    % (app, user["profile"]["name"]), user=name,
+                                    component=component("ConnectedApplication", app)))
     others = ["%s %s" % (kind, entity) for kind, names in sorted(setup.items()) if kind != "ConnectedApplication"
               for entity in names]
     if others:
@@ -673,7 +690,7 @@ def run(task):
             client, [u["profile"]["id"] for u in movable] + ([target["id"]] if target and movable else []))
         findings.extend(_scan_error_findings(metadata_errors))
     for user in movable:
-        findings.extend(setup_findings(user, gaps[user["id"]]))
+        findings.extend(setup_findings(user, gaps[user["id"]], fetched.get("admin_approved_apps")))
         findings.extend(profile_setting_findings(user, metadata.get(to18(user["profile"]["id"])),
                                                  metadata.get(to18(target["id"])) if target else None))
 

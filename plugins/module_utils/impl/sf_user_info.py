@@ -25,7 +25,8 @@ ARGUMENT_SPEC = dict(
 def considered_entry(user):
     """What ``considered`` lists for each user: the verdict without the whole record."""
     return {"username": user["username"], "id": user["id"], "candidate": user["candidate"],
-            "reasons": user["candidate_reasons"], "checks": user["candidate_checks"]}
+            "reasons": user["candidate_reasons"], "checks": user["candidate_checks"],
+            "evidence": user["candidate_evidence"]}
 
 
 def shape_result(users, running_user, candidates_only, missing):

@@ -31,7 +31,8 @@ Pure functions (no HTTP):
 One fetch function (constant number of API calls, whatever the number of profiles / sets):
 
     fetch_access(client, profile_ids, permission_set_ids, include_fields=True, describe=None)
-        -> {"profiles": {profile Id18: access}, "permission_sets": {permission set Id18: access}}
+        -> {"profiles": {profile Id18: access}, "permission_sets": {permission set Id18: access},
+            "admin_approved_apps": [names of the connected apps among them admitting admin-approved users only]}
         ``client`` is the shared Client (composite, query_subrequest, finish_query, data_path).
         Cost: 1 composite holding the PermissionSet, ObjectPermissions, FieldPermissions and
         SetupEntityAccess queries (+ their extra pages); +1 composite naming the setup entities when
@@ -82,6 +83,10 @@ SETUP_ENTITY_NAMES = {
     "ApexPage": "Name",
     "CustomPermission": "DeveloperName",
 }
+# Read beside an entity's name: a connected app that admits admin-approved users only is the one whose
+# logins break when the profile that pre-authorized the user goes (issue 12).
+ADMIN_APPROVED_FIELD = "OptionsAllowAdminApprovedUsersOnly"
+_SETUP_ENTITY_EXTRA_FIELDS = {"ConnectedApplication": (ADMIN_APPROVED_FIELD,)}
 # Author Apex gives access to every Apex class.
 _SETUP_IMPLIED_BY = {"ApexClass": "AuthorApex"}
 
@@ -249,17 +254,33 @@ def setup_entity_queries(ids_by_type=None, names_by_type=None):
         conditions = (soql_in("Id", _id_list((ids_by_type or {}).get(entity_type, ()))) +
                       soql_in(field, (names_by_type or {}).get(entity_type, ())))
         if conditions:
-            queries.append((entity_type, "SELECT Id, %s FROM %s WHERE %s ORDER BY %s"
-                            % (field, entity_type, " OR ".join(conditions), field)))
+            fields = ", ".join(("Id", field) + _SETUP_ENTITY_EXTRA_FIELDS.get(entity_type, ()))
+            queries.append((entity_type, "SELECT %s FROM %s WHERE %s ORDER BY %s"
+                            % (fields, entity_type, " OR ".join(conditions), field)))
     return queries
+
+
+def read_setup_entity_rows(client, ids_by_type=None, names_by_type=None):
+    """``{SetupEntityType: [rows]}`` of the entities asked for by Id or name (no call when none)."""
+    queries = setup_entity_queries(ids_by_type, names_by_type)
+    return run_queries(client, queries) if queries else {}
+
+
+def setup_names_of(rows_by_type):
+    """``{SetupEntityType: {Id18: name}}`` from read_setup_entity_rows' answer."""
+    return dict((entity_type, dict((to18(row["Id"]), row.get(SETUP_ENTITY_NAMES[entity_type])) for row in found))
+                for entity_type, found in rows_by_type.items())
 
 
 def read_setup_entities(client, ids_by_type=None, names_by_type=None):
     """``{SetupEntityType: {Id18: name}}`` of the entities asked for by Id or name (no call when none)."""
-    queries = setup_entity_queries(ids_by_type, names_by_type)
-    rows = run_queries(client, queries) if queries else {}
-    return dict((entity_type, dict((to18(row["Id"]), row.get(SETUP_ENTITY_NAMES[entity_type])) for row in found))
-                for entity_type, found in rows.items())
+    return setup_names_of(read_setup_entity_rows(client, ids_by_type, names_by_type))
+
+
+def admin_approved_apps(rows_by_type):
+    """Names of the connected apps among read_setup_entity_rows' answer that admit admin-approved users only."""
+    return sorted(row.get("Name") for row in rows_by_type.get("ConnectedApplication", ())
+                  if row.get(ADMIN_APPROVED_FIELD) is True)
 
 
 def setup_rows_by_type(setup_rows):
@@ -312,6 +333,8 @@ def fetch_access(client, profile_ids=(), permission_set_ids=(), include_fields=T
     queries = [("permission_sets", sets_soql)]
     queries.extend(sorted(build_permission_rows_soql(permission_set_ids, include_fields, profile_ids).items()))
     rows = run_queries(client, queries)
-    setup_names = read_setup_entities(client, setup_rows_by_type(rows["setup"])) if rows["setup"] else {}
-    return access_by_parent(rows["permission_sets"], rows["objects"], rows.get("fields", ()), rows["setup"],
-                            setup_names)
+    entities = read_setup_entity_rows(client, setup_rows_by_type(rows["setup"])) if rows["setup"] else {}
+    out = access_by_parent(rows["permission_sets"], rows["objects"], rows.get("fields", ()), rows["setup"],
+                           setup_names_of(entities))
+    out["admin_approved_apps"] = admin_approved_apps(entities)
+    return out

@@ -233,6 +233,10 @@ def assess_candidate(user, running_user_id=None):
                 ", ".join(sorted(t for t in logins["by_type"] if classify_login_type(t) == "other")))
     elif logins["api"]:
         passed, detail = True, "only API logins %s (%d)" % (window_text, logins["api"])
+    elif user.get("oauth_tokens"):
+        # A refresh token keeps an integration running without a login LoginHistory would show.
+        passed, detail = True, "no login %s, but OAuth token use %s: %s" % (
+            window_text, window_text, describe_tokens(user["oauth_tokens"]))
     else:
         passed, detail = False, "no successful login %s: nothing shows it is an integration" % window_text
     checks.append(_check("api_only_logins", passed, detail))
@@ -254,10 +258,31 @@ def assess_candidate(user, running_user_id=None):
     return {"candidate": candidate, "checks": checks, "reasons": reasons}
 
 
+def describe_tokens(tokens, limit=3):
+    """``app 'X' (N uses, last used D)``, most recent first, for messages."""
+    text = ", ".join("app '%s' (%d uses, last used %s)" % (t["app"], t["use_count"], (t.get("last_used") or "?")[:10])
+                     for t in tokens[:limit])
+    return text + (" and %d more" % (len(tokens) - limit) if len(tokens) > limit else "")
+
+
+def usage_evidence(user):
+    """What the org records of this user's use, one line per kind of evidence (what made it a candidate
+    or not): LoginHistory's login mix and OAuth tokens."""
+    logins = user.get("logins") or empty_login_mix(None)
+    window = logins.get("lookback_days")
+    out = [{"source": "LoginHistory", "detail": "%d API, %d UI, %d other successful logins%s" % (
+        logins["api"], logins["ui"], logins["other"], " in the last %s days" % window if window else "")}]
+    tokens = user.get("oauth_tokens")
+    out.append({"source": "OauthToken", "detail": "not readable by the connecting user" if tokens is None
+                else describe_tokens(tokens) if tokens else "no token used in the window"})
+    return out
+
+
 def annotate_candidates(users, running_user_id=None):
     for user in users:
         verdict = assess_candidate(user, running_user_id)
         user["candidate"] = verdict["candidate"]
         user["candidate_checks"] = verdict["checks"]
         user["candidate_reasons"] = verdict["reasons"]
+        user["candidate_evidence"] = usage_evidence(user)
     return users

@@ -10,7 +10,7 @@ Used by sf_user_info, sf_profile_check and sf_integration_user. API:
         -> list of user dicts (shape below), in Username order. ``usernames`` / ``user_ids`` select
            (case-insensitive usernames, 15/18-char Ids); neither means every user of the org.
            Users asked for but absent are simply missing from the list: see ``missing_usernames``.
-           Cost: ONE composite call for up to 2000 users, plus one call per further page of 2000
+           Cost: ONE composite call (users, licenses, login mix, OAuth tokens) for up to 2000 users, plus one call per further page of 2000
            users, plus (only when the org-wide login aggregate reaches 2000 rows) one composite
            per 2000 users for the login mix. ``client`` is the collection's Client.
 
@@ -35,7 +35,8 @@ User dict::
                           "group_id": Id | None}],           # profile-owned sets excluded
      "permission_set_licenses": [{"assignment_id", "id", "developer_name", "label"}],
      "logins": {"lookback_days", "total", "api", "ui", "other", "by_type": {LoginType: n},
-                "last_api": datetime str | None, "last_ui": ... | None}   # successful logins only
+                "last_api": datetime str | None, "last_ui": ... | None},  # successful logins only
+     "oauth_tokens": [{"app", "use_count", "last_used"}] | None   # used in the window; None: unreadable
     }
 """
 
@@ -44,7 +45,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.options import DEFAULT_LOOKBACK_DAYS
-from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import run_queries
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import read_subrequests, run_queries
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.records import license_kind_of
 from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
@@ -134,6 +135,41 @@ def build_login_mix_soql(lookback_days=DEFAULT_LOOKBACK_DAYS, usernames=None, us
         where.append("UserId IN (SELECT Id FROM User WHERE %s)" % user_where)
     return ("SELECT UserId, LoginType, COUNT(Id) logins, MAX(LoginTime) lastLogin FROM LoginHistory "
             "WHERE %s GROUP BY UserId, LoginType LIMIT %d" % (" AND ".join(where), _AGGREGATE_ROW_LIMIT))
+
+
+def build_oauth_tokens_soql(lookback_days=DEFAULT_LOOKBACK_DAYS, usernames=None, user_ids=None, active=None,
+                            standard_only=True):
+    """OAuth tokens used in the window by the users build_users_soql selects (same semi-join, so it rides
+    in the same composite). A token is a connected app's refresh token: an integration that keeps one
+    may never appear in LoginHistory's window (issues 12 and 18)."""
+    days = int(lookback_days)
+    if days < 1:
+        raise ValueError("lookback_days must be at least 1")
+    where = ["LastUsedDate = LAST_N_DAYS:%d" % days]
+    user_where = _user_where(usernames, user_ids, active, standard_only)
+    if user_where:
+        where.append("UserId IN (SELECT Id FROM User WHERE %s)" % user_where)
+    return ("SELECT UserId, AppName, UseCount, LastUsedDate FROM OauthToken WHERE %s ORDER BY UserId, AppName"
+            % " AND ".join(where))
+
+
+def merge_token_rows(users, rows):
+    """Fill every user's ``oauth_tokens`` ([{app, use_count, last_used}], most recent first) from rows of
+    build_oauth_tokens_soql; ``rows`` None (the org would not let the connecting user read OauthToken)
+    leaves ``oauth_tokens`` None: unknown, not none (pure, in place)."""
+    by_id = {}
+    for user in users:
+        user["oauth_tokens"] = None if rows is None else []
+        by_id[user["id"]] = user
+    for row in rows or ():
+        user = by_id.get(to18(row.get("UserId") or ""))
+        if user is not None and row.get("AppName"):
+            user["oauth_tokens"].append({"app": row["AppName"], "use_count": int(row.get("UseCount") or 0),
+                                         "last_used": row.get("LastUsedDate")})
+    for user in users:
+        if user["oauth_tokens"]:
+            user["oauth_tokens"].sort(key=lambda t: (t["last_used"] or "", t["use_count"]), reverse=True)
+    return users
 
 
 def _child_records(value):
@@ -272,7 +308,13 @@ def read_users(client, usernames=None, user_ids=None, active=None, standard_only
     ]
     if with_logins:
         queries.append(("logins", build_login_mix_soql(lookback_days, **selector)))
-    results = run_queries(client, queries)
+        queries.append(("oauth_tokens", build_oauth_tokens_soql(lookback_days, **selector)))
+    answers = read_subrequests(client, [client.query_subrequest(name, soql) for name, soql in queries])
+    results = {}
+    for name, (records, error) in answers.items():
+        if error is not None and name != "oauth_tokens":
+            raise error
+        results[name] = records
     license_names = _by_id(results["user_licenses"], "Name")
     psl_names = _by_id(results["permission_set_licenses"], "MasterLabel")
     users = [normalize_user(r, license_names, psl_names) for r in results["users"]]
@@ -282,6 +324,9 @@ def read_users(client, usernames=None, user_ids=None, active=None, standard_only
             # The org-wide aggregate may have been cut at its LIMIT: ask again per chunk of users.
             rows = _login_rows_by_chunks(client, [u["id"] for u in users], lookback_days)
         merge_login_rows(users, rows, lookback_days)
+        # Tokens are evidence, not the core read: an org that hides OauthToken from the connecting user
+        # (it needs Customize Application or Manage Users) still gets its users read.
+        merge_token_rows(users, results.get("oauth_tokens"))
     return users
 
 

@@ -65,6 +65,63 @@ def test_entries_carry_the_replicated_access_and_the_sets_to_remove():
     assert entry["remove_permission_sets"] == ["Sales_Ops"]
 
 
+APP_FINDING = {"code": "CONNECTED_APP_ACCESS", "severity": "blocker", "user": "svc.a@x",
+               "component": {"type": "ConnectedApplication", "name": "MuleSoft Connector"},
+               "message": "logs in through connected app 'MuleSoft Connector' ...", "remediation": "carry it"}
+RECORD_TYPES = {"code": "RECORD_TYPE_VISIBILITY", "severity": "blocker", "user": "svc.a@x", "component": None,
+                "message": "profile 'Integration Admin' makes record type(s) Account.Partner visible",
+                "remediation": "add the record types by hand"}
+
+
+def with_setup(plan_check, setup):
+    for entry in plan_check["users"]:
+        entry["access_gap"] = dict(entry["access_gap"], setup=setup)
+    return plan_check
+
+
+def test_an_app_the_permission_set_carries_does_not_block_one_it_does_not_carry_does():
+    users = [user("svc.a@x")]
+    carried = planning.build_plan("acme-prod", licenses(), {"users": users}, with_setup(
+        check(["svc.a@x"], [APP_FINDING]), {"ConnectedApplication": ["MuleSoft Connector"], "ApexClass": ["OrderService"]}))
+    entry = carried["entries"][0]
+    assert entry["status"] == "move"
+    assert entry["carried"] == {"ApexClass": ["OrderService"], "ConnectedApplication": ["MuleSoft Connector"]}
+    not_carried = planning.build_plan("acme-prod", licenses(), {"users": users}, with_setup(
+        check(["svc.a@x"], [APP_FINDING]), {"ApexClass": ["OrderService"]}))
+    assert not_carried["entries"][0]["status"] == "blocked"
+    assert not_carried["entries"][0]["reasons"] == [
+        "CONNECTED_APP_ACCESS: logs in through connected app 'MuleSoft Connector' ... "
+        "(the plan's permission set does not carry it)"]
+
+
+def test_the_app_of_the_most_recent_token_is_the_login_app_probes_use():
+    svc = dict(user("svc.a@x"), oauth_tokens=[{"app": "MuleSoft Connector", "use_count": 3, "last_used": "2026-12-01"},
+                                             {"app": "Old", "use_count": 900, "last_used": "2026-10-01"}])
+    plan = build([svc, user("svc.b@x")])
+    assert [e["login_app"] for e in plan["entries"]] == ["MuleSoft Connector", None]
+    assert planning.moves(plan, "uat")[0]["login_app"] == "MuleSoft Connector"
+
+
+def test_setup_access_alone_gets_a_permission_set():
+    plan_check = check(["svc.a@x"])
+    plan_check["users"][0]["access_gap"] = {"objects": {}, "system": [], "fields": {},
+                                            "setup": {"CustomPermission": ["Bypass_Account_Rules"]}}
+    entry = planning.build_plan("acme-prod", licenses(), {"users": [user("svc.a@x")]}, plan_check)["entries"][0]
+    assert entry["permission_set"]["name"] == SET_A
+    assert entry["carried"] == {"CustomPermission": ["Bypass_Account_Rules"]}
+
+
+def test_manual_steps_are_listed_and_block_until_accepted():
+    blocked = build([user("svc.a@x")], [RECORD_TYPES])
+    assert statuses(blocked) == {"svc.a@x": "blocked"}
+    assert blocked["entries"][0]["manual_steps"] == [
+        {"code": "RECORD_TYPE_VISIBILITY", "message": RECORD_TYPES["message"],
+         "remediation": "add the record types by hand", "accepted": False}]
+    accepted = build([user("svc.a@x")], [RECORD_TYPES], accepted_findings=["RECORD_TYPE_VISIBILITY"])
+    assert statuses(accepted) == {"svc.a@x": "move"}
+    assert accepted["entries"][0]["manual_steps"][0]["accepted"] is True
+
+
 def test_code_findings_block_the_users_of_the_profile_they_name_unless_accepted():
     users = [user("svc.a@x"), user("svc.b@x", profile="API Only")]
     plan = build(users, [CODE_FINDING])

@@ -113,6 +113,42 @@ def test_csv_one_row_per_user_per_org():
     assert rows[0]["org"] == "acme-prod" and tuple(rows[0]) == reporting.CSV_COLUMNS
 
 
+def carrying_result():
+    result = production_result()
+    entry = result["plan"]["entries"][0]
+    entry["carried"] = {"ConnectedApplication": ["MuleSoft Connector"], "ApexClass": ["OrderService"]}
+    entry["manual_steps"] = [{"code": "RECORD_TYPE_VISIBILITY", "message": "record type Account.Partner",
+                              "remediation": "Add it by hand.", "accepted": True},
+                             {"code": "LOGIN_IP_RANGES_DROPPED", "message": "IP ranges <dropped>", "remediation": "",
+                              "accepted": False}]
+    return result
+
+
+def test_what_is_carried_and_the_manual_steps_are_in_json_csv_and_html():
+    doc = reporting.build_report([carrying_result()], "r1", "now", False, PRICES)
+    row = next(u for u in doc["orgs"][0]["users"] if u["username"] == "svc.a@x")
+    assert row["carried"] == ["Apex class OrderService", "connected app MuleSoft Connector"]
+    assert row["manual_steps"] == ["RECORD_TYPE_VISIBILITY (accepted): record type Account.Partner. Add it by hand.",
+                                   "LOGIN_IP_RANGES_DROPPED (to do): IP ranges <dropped>. "]
+    rows = dict((r["username"], r) for r in csv.DictReader(io.StringIO(reporting.render_csv(doc))))
+    assert rows["svc.a@x"]["carried"] == "Apex class OrderService | connected app MuleSoft Connector"
+    assert rows["svc.a@x"]["manual_steps"].startswith("RECORD_TYPE_VISIBILITY (accepted)")
+    page = reporting.render_html(doc)
+    assert "<small>carries connected app MuleSoft Connector</small>" in page
+    assert "<b>Manual step</b> LOGIN_IP_RANGES_DROPPED (to do): IP ranges &lt;dropped&gt;" in page
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_text():
+    result = production_result()
+    result["inventory"]["users"][2].update(username="=HYPERLINK(\"http://x\")@x", candidate_reasons=["+1", "-2", "@SUM(A1)"])
+    doc = reporting.build_report([result], "r1", "now", False, PRICES)
+    rows = list(csv.DictReader(io.StringIO(reporting.render_csv(doc))))
+    cells = [value for row in rows for value in row.values()]
+    assert "'=HYPERLINK(\"http://x\")@x" in cells and "'+1 | -2 | @SUM(A1)" in cells
+    assert not any(value.startswith(("=", "+", "-", "@")) for value in cells)
+    assert reporting.csv_cell("\tcmd") == "'\tcmd" and reporting.csv_cell("svc@x") == "svc@x"
+
+
 def test_html_is_self_contained_escaped_and_carries_the_json_figures():
     doc = reporting.build_report([production_result()], "r1", "now", False, PRICES)
     page = reporting.render_html(doc)

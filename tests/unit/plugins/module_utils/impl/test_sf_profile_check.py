@@ -160,6 +160,29 @@ def test_user_traps():
     assert codes(findings) == [("ALREADY_MIGRATED", "info")] and gap["system"] == []
 
 
+MULE_GAP = {"system": [], "objects": {}, "fields": {},
+            "setup": {"ConnectedApplication": ["MuleSoft Connector", "Reports Viewer"], "ApexClass": ["OrderService"]}}
+MULE_TOKEN = {"app": "MuleSoft Connector", "use_count": 4200, "last_used": "2026-12-01T08:00:00.000+0000"}
+
+
+def test_an_admin_approved_app_the_user_logs_in_through_is_a_blocker_naming_the_app():
+    mule = dict(user("svc.mulesoft@acme.example", "0055g0000000002"), oauth_tokens=[MULE_TOKEN])
+    found = pc.setup_findings(mule, MULE_GAP, admin_approved=["MuleSoft Connector", "Reports Viewer"])
+    apps = [(f["severity"], f["component"]["name"]) for f in found if f["code"] == "CONNECTED_APP_ACCESS"]
+    # Reports Viewer is admin-approved too, but no token shows the integration uses it: a warning.
+    assert apps == [("blocker", "MuleSoft Connector"), ("warning", "Reports Viewer")]
+    assert "OAuth token used 4200 times, last 2026-12-01" in found[0]["message"]
+    assert "invalid_grant" in found[0]["message"] and "'Integration Admin'" in found[0]["message"]
+    assert [f["code"] for f in found][2:] == ["SETUP_ACCESS_GAP"]
+
+
+def test_an_app_open_to_all_users_or_unused_is_only_a_warning():
+    mule = dict(user("svc.mulesoft@acme.example", "0055g0000000002"), oauth_tokens=[MULE_TOKEN])
+    assert set(f["severity"] for f in pc.setup_findings(mule, MULE_GAP, admin_approved=[])) == {"warning"}
+    unknown = dict(mule, oauth_tokens=None)
+    assert set(f["severity"] for f in pc.setup_findings(unknown, MULE_GAP, ["MuleSoft Connector"])) == {"warning"}
+
+
 def test_permission_set_on_the_integration_user_license_is_a_warning_and_kept():
     misbound = {"id": to18("0PS5g0000000002"), "name": "Int_Access", "license": "Salesforce Integration",
                 "license_id": INT_LICENSE, "license_kind": "user_license"}

@@ -11,7 +11,7 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import rules
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 
-from fake_client import FakeClient as SharedFakeClient
+from fake_client import FakeClient as SharedFakeClient, soql_of
 
 ADMIN = to18("005000000000001")
 SVC = to18("005000000000002")
@@ -180,6 +180,39 @@ def test_no_logins_is_not_evidence_of_an_integration():
     assert _failed(rules.assess_candidate(user)) == ["api_only_logins"]
 
 
+TOKEN = {"UserId": SVC, "AppName": "NetSuite Connector", "UseCount": 5400, "LastUsedDate": "2026-12-01T08:00:00.000+0000"}
+
+
+def test_a_token_used_in_the_window_makes_an_integration_without_logins_a_candidate():
+    user = U.normalize_user(user_row())
+    U.merge_login_rows([user], [], 90)
+    U.merge_token_rows([user], [TOKEN])
+    verdict = rules.assess_candidate(user)
+    assert verdict["candidate"] is True
+    assert "no login in the last 90 days, but OAuth token use" in verdict["reasons"][0]
+    assert "app 'NetSuite Connector' (5400 uses, last used 2026-12-01)" in verdict["reasons"][0]
+    rules.annotate_candidates([user])
+    assert user["candidate_evidence"] == [
+        {"source": "LoginHistory", "detail": "0 API, 0 UI, 0 other successful logins in the last 90 days"},
+        {"source": "OauthToken", "detail": "app 'NetSuite Connector' (5400 uses, last used 2026-12-01)"}]
+
+
+def test_a_token_does_not_make_a_person_with_ui_logins_an_integration():
+    user = U.normalize_user(user_row())
+    U.merge_login_rows([user], [login_row(SVC, "Application", 3)], 90)
+    U.merge_token_rows([user], [TOKEN])
+    assert _failed(rules.assess_candidate(user)) == ["api_only_logins"]
+
+
+def test_unreadable_tokens_are_said_so_in_the_evidence():
+    user = U.normalize_user(user_row())
+    U.merge_login_rows([user], [], 90)
+    U.merge_token_rows([user], None)
+    rules.annotate_candidates([user])
+    assert user["candidate"] is False
+    assert user["candidate_evidence"][1] == {"source": "OauthToken", "detail": "not readable by the connecting user"}
+
+
 def test_unknown_login_type_blocks_and_is_named():
     user = U.normalize_user(user_row())
     U.merge_login_rows([user], [login_row(SVC, "Brand New Type", 1)], 90)
@@ -223,11 +256,15 @@ class FakeClient(SharedFakeClient):
 
     def answer_query(self, soql, reference, tooling):
         self.asked.append(soql)
-        outer = soql.split(" FROM ")[-1] if "LoginHistory" not in soql else "LoginHistory"
-        rows = self.answers[outer.split()[0]]
+        outer = next((name for name in ("LoginHistory", "OauthToken") if " FROM %s " % name in soql),
+                     soql.split(" FROM ")[-1].split()[0])
+        rows = self.answers.get(outer, [])
         return rows(soql) if callable(rows) else rows
 
     def _answer(self, subrequest, tooling):
+        if self.answers.get("OauthToken") == "denied" and "OauthToken" in (soql_of(subrequest) or ""):
+            return {"status": 403, "body": [{"errorCode": "INSUFFICIENT_ACCESS_OR_READONLY",
+                                             "message": "insufficient access rights on object id"}]}
         answer = super(FakeClient, self)._answer(subrequest, tooling)
         body = answer["body"]
         rows = body["records"]
@@ -256,7 +293,34 @@ def test_read_users_end_to_end_on_a_fake_client():
     users = U.read_users(client, usernames=["svc@acme.example"], lookback_days=30)
     assert users[0]["permission_sets"][0]["license"] == "Salesforce"
     assert users[0]["logins"]["api"] == 5 and users[0]["logins"]["lookback_days"] == 30
-    assert len(client.asked) == 4 and client.calls == 1
+    assert users[0]["oauth_tokens"] == []
+    # Users, licenses, PSLs, login mix and OAuth tokens: one composite call.
+    assert len(client.asked) == 5 and client.calls == 1
+    assert any(" FROM OauthToken WHERE LastUsedDate = LAST_N_DAYS:30 AND UserId IN (SELECT Id FROM User WHERE "
+               "Username IN ('svc@acme.example')" in soql for soql in client.asked)
+
+
+def test_tokens_are_evidence_of_each_user_most_recent_first():
+    client = FakeClient({
+        "User": [user_row()], "UserLicense": [], "PermissionSetLicense": [], "LoginHistory": [],
+        "OauthToken": [{"UserId": SVC[:15], "AppName": "Old Sync", "UseCount": 9000, "LastUsedDate": "2026-10-01T00:00:00.000+0000"},
+                       {"UserId": SVC, "AppName": "NetSuite Connector", "UseCount": "12",
+                        "LastUsedDate": "2026-12-01T08:00:00.000+0000"},
+                       {"UserId": to18("005000000000999"), "AppName": "Other", "UseCount": 1, "LastUsedDate": None}],
+    })
+    users = U.read_users(client, usernames=["svc@acme.example"], lookback_days=90)
+    assert users[0]["oauth_tokens"] == [
+        {"app": "NetSuite Connector", "use_count": 12, "last_used": "2026-12-01T08:00:00.000+0000"},
+        {"app": "Old Sync", "use_count": 9000, "last_used": "2026-10-01T00:00:00.000+0000"}]
+    assert users[0]["logins"]["total"] == 0
+
+
+def test_tokens_the_connecting_user_may_not_read_are_unknown_not_none():
+    client = FakeClient({"User": [user_row()], "UserLicense": [], "PermissionSetLicense": [],
+                         "LoginHistory": [login_row(SVC, "Remote Access 2.0", 5)], "OauthToken": "denied"})
+    users = U.read_users(client, usernames=["svc@acme.example"], lookback_days=90)
+    assert users[0]["oauth_tokens"] is None and users[0]["logins"]["api"] == 5
+    assert client.calls == 1
 
 
 def test_read_users_cost_is_constant_per_page_of_users():
