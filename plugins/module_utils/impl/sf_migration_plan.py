@@ -99,6 +99,12 @@ def _write(task):
     for name in ("licenses", "user_info", "profile_check"):
         if not params.get(name):
             raise ConfigurationError("operation=write needs %s (the registered result of the module)" % name)
+    try:
+        for warning in planning.check_settings(params["user_info"], params["profile_check"], params["exclude"],
+                                               params["users"], params["accepted_findings"]):
+            task.warn(warning)
+    except planning.PlanError as exc:
+        raise ConfigurationError(str(exc))
     plan = planning.build_plan(params["org"], params["licenses"], params["user_info"], params["profile_check"],
                                exclude=params["exclude"], only_users=params["users"],
                                accepted_findings=params["accepted_findings"],

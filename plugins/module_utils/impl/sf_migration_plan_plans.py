@@ -168,6 +168,34 @@ def _manual_steps(user, findings, accepted):
             for f in findings if f.get("code") in MANUAL_STEP_CODES and _about(f, user)]
 
 
+def check_settings(users, profile_check, exclude=(), only_users=None, accepted_findings=()):
+    """Refuse (PlanError) the names an operator cannot have meant (issue 13): blanks around a name, an
+    empty name, a comma-separated string where a list was expected. Returns warnings for well-formed names
+    this org has no use for (a user it does not have, a finding code or component none of its findings
+    has): such a name may be meant for another org of the same inventory group, or be a typo."""
+    known_users = set(u["username"].lower() for key in ("users", "considered") for u in (users or {}).get(key) or [])
+    findings = (profile_check or {}).get("findings") or []
+    known_findings = set(f.get("code") for f in findings) | set(
+        (f.get("component") or {}).get("name") for f in findings if f.get("component"))
+    problems, warnings = [], []
+    for option, values, known, kind in (
+            ("license_migration_exclude", exclude, known_users, "user"),
+            ("license_migration_users", only_users, None, "user"),
+            ("license_migration_accepted_findings", accepted_findings, known_findings, "finding code or component")):
+        for value in values or ():
+            shown = value if len(value) <= 120 else value[:120] + "..."
+            if not value.strip() or value != value.strip():
+                problems.append("%s has %r: a name with blanks around it (or none) matches nothing" % (option, shown))
+            elif "," in value and (kind == "user" or value not in known):
+                problems.append("%s has %r: give a list of names, not one comma-separated string" % (option, shown))
+            elif known is not None and (value.lower() if kind == "user" else value) not in known:
+                warnings.append("%s names %r, which is no %s of this org: ignored here (a typo, or meant for "
+                                "another org?)" % (option, shown, kind))
+    if problems:
+        raise PlanError("; ".join(problems) + ". Fix the names and plan again.")
+    return warnings
+
+
 def build_plan(org, licenses, users, profile_check, exclude=(), only_users=None, accepted_findings=(),
                permission_set_prefix="Integration_Access_"):
     """The plan of one production org from the results of sf_license_info, sf_user_info and

@@ -122,6 +122,26 @@ def test_manual_steps_are_listed_and_block_until_accepted():
     assert accepted["entries"][0]["manual_steps"][0]["accepted"] is True
 
 
+def test_names_no_operator_meant_are_refused_and_unknown_ones_warned():
+    users = {"users": [user("svc.a@x"), user("svc.b@x")]}
+    found = check(["svc.a@x"], [CODE_FINDING])
+    assert planning.check_settings(users, found, ["svc.a@x"], None, ["PROFILE_NAME_REFERENCE", "Handler"]) == []
+    for bad in ({"exclude": ["svc.a@x "]}, {"exclude": [""]}, {"exclude": ["svc.a@x,svc.b@x"]},
+                {"accepted_findings": [" PROFILE_NAME_REFERENCE"]},
+                {"accepted_findings": ["PROFILE_NAME_REFERENCE,CUSTOM_SETTING_PROFILE_ROW"]},
+                {"only_users": ["svc.a@x\t"]}):
+        with pytest.raises(planning.PlanError) as caught:
+            planning.check_settings(users, found, **bad)
+        assert "license_migration_" in str(caught.value), bad
+    warned = planning.check_settings(users, found, ["svc.z@x"], None, ["PROFILE_NAME_REFERNCE"])
+    assert len(warned) == 2 and "'svc.z@x', which is no user of this org" in warned[0]
+    assert "'PROFILE_NAME_REFERNCE', which is no finding code or component of this org" in warned[1]
+    # A 200,000-character name gives a short message.
+    with pytest.raises(planning.PlanError) as caught:
+        planning.check_settings(users, found, ["x" * 200000 + " "])
+    assert len(str(caught.value)) < 400
+
+
 def test_code_findings_block_the_users_of_the_profile_they_name_unless_accepted():
     users = [user("svc.a@x"), user("svc.b@x", profile="API Only")]
     plan = build(users, [CODE_FINDING])

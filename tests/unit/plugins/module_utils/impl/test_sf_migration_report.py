@@ -228,6 +228,17 @@ def test_plan_module_keeps_a_reviewed_plan_unless_told(tmp_path):
     assert replaced["changed"] and replaced["plan"]["entries"] == []
 
 
+def test_plan_module_refuses_a_malformed_name_and_warns_of_an_unknown_one(tmp_path):
+    refused, _task = execute(sf_migration_plan.SPEC, plan_params(
+        tmp_path, operation="write", exclude=["svc.a@x "], **WRITE_INPUTS))
+    assert refused["failed"] and "license_migration_exclude has 'svc.a@x '" in refused["msg"]
+    assert not (tmp_path / "runs").exists()
+    written, task = execute(sf_migration_plan.SPEC, plan_params(
+        tmp_path, operation="write", exclude=["svc.typo@x"], **WRITE_INPUTS))
+    assert written["written"] and written["plan"]["entries"][0]["status"] == "move"
+    assert any("'svc.typo@x', which is no user of this org" in w for w in task.warnings)
+
+
 def test_records_feed_the_gate(tmp_path):
     execute(sf_migration_plan.SPEC, plan_params(tmp_path, operation="write", **WRITE_INPUTS))
     sandbox = dict(org="acme-uat", org_type="sandbox", production_org="acme-prod", sandbox_name="uat")
