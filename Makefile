@@ -12,7 +12,9 @@ ifneq ($(ANSIBLE_CORE),)
 VENV := $(shell tests/matrix/venv.sh $(ANSIBLE_CORE))
 endif
 BIN := $(VENV)/bin
-PYTHON_FOR_VENV ?= python3.11
+# The first Python 3.11+ on PATH (python3.11, then newer, then python3 if it is new enough).
+PYTHON_FOR_VENV ?= $(firstword $(foreach candidate,python3.11 python3.12 python3.13 python3,\
+	$(shell $(candidate) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && echo $(candidate))))
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
@@ -60,6 +62,7 @@ venv: $(BIN)/.installed
 
 # Reinstalls when a requirements file changes; an existing venv is reused.
 $(BIN)/.installed: $(wildcard requirements.txt) tests/requirements.txt
+	@test -x $(BIN)/python || test -n "$(PYTHON_FOR_VENV)" || { echo "make: no Python 3.11 or newer on PATH (set PYTHON_FOR_VENV)" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON_FOR_VENV) -m venv $(VENV)
 	$(BIN)/python -m pip install --disable-pip-version-check --quiet --upgrade pip
 	$(BIN)/python -m pip install --disable-pip-version-check --quiet \
