@@ -150,7 +150,7 @@ users:
     candidate_evidence:
       description:
         - What the org records of the user's use, one entry per source (C(source) is C(LoginHistory) or
-          C(OauthToken), C(detail) says what it shows): the evidence that made it a candidate or not.
+          C(OauthToken), C(detail) says what it shows), the evidence that made it a candidate or not.
       type: list
       elements: dict
   sample:
@@ -172,7 +172,7 @@ considered:
     - {username: jane.doe@acme.com, candidate: false,
        reasons: ["12 UI and 0 other logins in the last 90 days besides 40 API logins: a person uses this account"],
        evidence: [{source: LoginHistory, detail: "40 API, 12 UI, 0 other successful logins in the last 90 days"},
-                  {source: OauthToken, detail: no token used in the window}]}
+                  {source: OauthToken, detail: "no token used in the window"}]}
 counts:
   description: Numbers of users read, active users and candidates.
   returned: success

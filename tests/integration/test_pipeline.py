@@ -396,9 +396,9 @@ def mulesoft_probes(emulator):
     keys = os.path.join(emulator.ready["state_dir"], "keys")
 
     def host_vars(name, org):
-        return {"license_migration_probe_apps": {"MuleSoft Connector": {
-                    "client_id": "ACME_MULE_CLIENT" + (".uat" if org["is_sandbox"] else ""),
-                    "private_key_file": os.path.join(keys, "%s-mulesoft_connector.key" % name)}},
+        app = {"client_id": "ACME_MULE_CLIENT" + (".uat" if org["is_sandbox"] else ""),
+               "private_key_file": os.path.join(keys, "%s-mulesoft_connector.key" % name)}
+        return {"license_migration_probe_apps": {"MuleSoft Connector": app},
                 "license_migration_probes": {MULE: [{"name": "orders API", "apexrest": "/orders/1"}]}}
     return host_vars
 

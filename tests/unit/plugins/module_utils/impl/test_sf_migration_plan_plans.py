@@ -95,8 +95,9 @@ def test_an_app_the_permission_set_carries_does_not_block_one_it_does_not_carry_
 
 
 def test_the_app_of_the_most_recent_token_is_the_login_app_probes_use():
-    svc = dict(user("svc.a@x"), oauth_tokens=[{"app": "MuleSoft Connector", "use_count": 3, "last_used": "2026-12-01"},
-                                             {"app": "Old", "use_count": 900, "last_used": "2026-10-01"}])
+    tokens = [{"app": "MuleSoft Connector", "use_count": 3, "last_used": "2026-12-01"},
+              {"app": "Old", "use_count": 900, "last_used": "2026-10-01"}]
+    svc = dict(user("svc.a@x"), oauth_tokens=tokens)
     plan = build([svc, user("svc.b@x")])
     assert [e["login_app"] for e in plan["entries"]] == ["MuleSoft Connector", None]
     assert planning.moves(plan, "uat")[0]["login_app"] == "MuleSoft Connector"
