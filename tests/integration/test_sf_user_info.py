@@ -35,6 +35,10 @@ def test_candidates_of_the_example_estate_with_reasons_in_one_call(emu, tmp_path
         "svc.old@acme.example": ["active", "api_only_logins"],
     }
     assert "12 UI" in considered["jane.doe@acme.example"]["reasons"][0]
+    # Issue 18: the token svc.mulesoft's refresh flow keeps is evidence too, read in the same call.
+    assert [e["source"] for e in considered["svc.mulesoft@acme.example"]["evidence"]] == ["LoginHistory", "OauthToken"]
+    assert considered["svc.mulesoft@acme.example"]["evidence"][1]["detail"].startswith(
+        "app 'MuleSoft Connector' (4200 uses, last used ")
     assert result["running_user"] == "admin@acme.example"
     assert result["counts"] == {"users": 5, "active": 4, "candidates": 2}
 
@@ -84,3 +88,32 @@ def test_large_org_costs_a_constant_number_of_calls_per_page(tmp_path_factory, t
     for user in result["users"]:
         assert user["active"] and user["logins"]["ui"] == 0 and user["logins"]["api"] > 0
     assert len(result["considered"]) == 2500
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from test_sf_permission_set_harness import _emulator_fixtures as fixtures
+    running = fixtures.start_emulator(str(tmp_path_factory.mktemp("demo")),
+                                      os.path.join(CHECKOUT, "tests", "emulator", "estates", "demo.yml"))
+    yield running
+    running.stop()
+
+
+def test_a_token_only_integration_is_found_and_no_person_is(demo, tmp_path):
+    """svc.netsuite@globex.demo has no login in the window, only a NetSuite Connector token used yesterday:
+    LoginHistory alone misses it. The admin (UI logins) stays a person."""
+    before = calls(demo, "globex-prod")
+    result = run_task(demo, tmp_path, "sf_user_info", {"candidates_only": True}, org="globex-prod")
+    assert sum(calls(demo, "globex-prod").values()) - sum(before.values()) == 1 == result["api_usage"]["calls"]
+    considered = dict((c["username"], c) for c in result["considered"])
+    netsuite = considered["svc.netsuite@globex.demo"]
+    assert netsuite["candidate"] is True
+    assert "no login in the last 90 days, but OAuth token use" in netsuite["reasons"][0]
+    assert netsuite["evidence"][0]["detail"] == "0 API, 0 UI, 0 other successful logins in the last 90 days"
+    assert netsuite["evidence"][1]["detail"].startswith("app 'NetSuite Connector' (5400 uses, last used ")
+    # Each kind of evidence: API logins alone (svc.sap), a token alone (svc.netsuite); UI logins make a person.
+    assert considered["svc.sap@globex.demo"]["candidate"] is True
+    assert "only API logins" in considered["svc.sap@globex.demo"]["reasons"][0]
+    assert considered["admin@globex.demo"]["candidate"] is False
+    people = [name for name, c in considered.items() if c["candidate"] and not name.startswith("svc.")]
+    assert people == []

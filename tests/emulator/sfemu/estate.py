@@ -72,7 +72,7 @@ import threading
 
 import yaml
 
-from . import setup_access
+from . import setup_access, usage
 from .errors import SFError
 from .ids import IdFactory
 from .objects import (
@@ -380,6 +380,7 @@ class _Loader:
         self.load_connected_apps()
         self.load_code()
         setup_access.load(self)
+        usage.load(self)
         self.load_custom_settings()
         self.load_records()
         org._journal.clear()

@@ -11,7 +11,7 @@ import time
 import jwt
 from cryptography import x509
 
-from . import setup_access
+from . import setup_access, usage
 from .errors import OAuthError, SFError
 from .estate import PRODUCTION_AUDIENCE, SANDBOX_AUDIENCE
 from .http_util import Answer
@@ -68,7 +68,10 @@ def token(emulator, form, headers):
         # Connected-app pre-authorization, login IP ranges and login hours (sfemu.setup_access).
         setup_access.check_login(org, user, app, lambda status: _fail_row(org, user, status, app))
         org.record_login(user["Id"], LOGIN_TYPE, "Success", app.get("name"), api_type="N/A")
+        usage.touch_tokens(org, user["Id"], app.get("name"))     # OauthToken UseCount/LastUsedDate (issue 18)
     access_token = emulator.issue_session(org, user["Id"])
+    with emulator.estate.lock:
+        org.sessions[access_token]["app"] = app.get("name")      # the ApiTotalUsage log names the app
     identity = emulator.identity_url(org, user["Id"])
     issued_at = str(int(time.time() * 1000))
     signature = base64.b64encode(hmac.new(str(app.get("client_secret") or "").encode(),

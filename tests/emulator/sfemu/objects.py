@@ -285,6 +285,8 @@ def _build():
     from . import setup_access
     extra, access_items = setup_access.object_defs(_obj, _f, _ro)
     objects += extra
+    from . import usage                 # the ApiTotalUsage event log (issue 18)
+    objects += usage.object_defs(_obj, _f, _ro)
     for odef in objects:
         if odef.name == "PermissionSet":
             odef.child_relationships[access_items.name.lower()] = access_items

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import DEFAULT_API_VERSION
-from . import admin, oauth, query_meta, setup_access
+from . import admin, oauth, query_meta, setup_access, usage
 from .errors import OAuthError, SFError
 from .faults import FaultRequest, limit_exceeded, lock_error
 from .http_util import Answer, render_value, to_json
@@ -328,6 +328,12 @@ def _sobjects(call, method, parts, params, body, tooling):
             new_id = org.create(sobject, _record_fields(body), user, tooling=tooling)
             return Answer(201, {"id": new_id, "success": True, "errors": []})
         raise bad_method(method, "GET,POST")
+    if len(parts) == 3 and parts[2] == "LogFile" and sobject.lower() == "eventlogfile" and not tooling:
+        if method != "GET":
+            raise bad_method(method)
+        org.get_record(sobject, parts[1], user, fields=["Id"], api_version=call.version)  # 404 as a record's
+        # A blob field's content is served raw, as Salesforce serves it (not JSON).
+        return Answer(200, usage.log_file(org, parts[1]), {"Content-Type": "application/octet-stream"})
     if len(parts) == 2 and parts[1] in ("deleted", "updated"):
         if method != "GET":
             raise bad_method(method)
@@ -797,6 +803,8 @@ def _rest(app, request, method, path, params, state):
         if label in ("POST /composite/batch", "POST /tooling/composite/batch"):
             return batch(call, body)
         org.count_call(label)
+        usage.record_call(org, token, user, routed, "REST", version, "/v%s%s" % (version, sub or "/"),
+                          usage.entity_of(sub, params))
         if label in ("POST /composite", "POST /tooling/composite"):
             return composite(call, body)
         return dispatch(call, routed, sub, params, body, request.headers)
@@ -810,7 +818,7 @@ def render(answer, limit_org=None):
     else:
         payload = answer.body.encode("utf-8") if text else to_json(answer.body)
     headers = []
-    if payload:
+    if payload and "Content-Type" not in answer.headers:
         headers.append(("Content-Type", "text/plain;charset=UTF-8" if text else "application/json;charset=UTF-8"))
     headers.append(("Content-Length", str(len(payload))))
     if limit_org is not None:

@@ -432,6 +432,8 @@ def serve_apex_rest(app, request, method, path, state):
             raise limit_exceeded()
         app.faults.check_errors(fault)
         org.count_call("%s /apexrest" % method)
+        from . import usage
+        usage.record_call(org, token, user, routed, "ApexREST", "", path[len("/services"):], None)
         status, body = apex_rest(org, user, routed, path[len("/services/apexrest"):] or "/")
     return Answer(status, body)
 

@@ -313,8 +313,7 @@ def test_example_and_demo_integrations_depend_on_their_profile(estate_file, org_
     from sfemu import setup_access
     with open(os.path.join(ESTATES, estate_file), encoding="utf-8") as handle:
         data = yaml.safe_load(handle)
-    for spec in data["orgs"]:                 # example.yml switches them off until the collection carries them
-        spec.pop("setup_access_grants", None)
+    assert not any("setup_access_grants" in spec for spec in data["orgs"])   # the grants are live
     estate = Estate.from_dict(data, seed=0)
     org = estate.orgs[org_name]
     user = org.find_user(username)
@@ -337,7 +336,13 @@ def test_example_and_demo_integrations_depend_on_their_profile(estate_file, org_
 @pytest.mark.parametrize("estate_file", ["example.yml"])
 def test_the_issue_12_switch_leaves_declarations_and_drops_grants(estate_file):
     from sfemu import setup_access
-    estate = Estate.from_file(os.path.join(ESTATES, estate_file), seed=0)
+    with open(os.path.join(ESTATES, estate_file), encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    live = Estate.from_dict(data, seed=0)
+    assert all(org.tables["SetupEntityAccess"] and org.tables["OauthToken"] for org in live.orgs.values())
+    for spec in data["orgs"]:
+        spec["setup_access_grants"] = False
+    estate = Estate.from_dict(data, seed=0)
     for org in estate.orgs.values():
         assert org.tables["SetupEntityAccess"] == {} and org.tables["OauthToken"] == {}
         assert setup_access.model(org).login_ip_ranges == {} and setup_access.model(org).record_types == {}
