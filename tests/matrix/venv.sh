@@ -88,9 +88,14 @@ if [[ -f "$venv/.matrix-stamp" && "$(cat "$venv/.matrix-stamp")" == "$stamp" && 
     exit 0
 fi
 
-# One builder at a time per venv (parallel lanes never share a row, but a developer may).
+# One builder at a time per venv: the suites of one row start together on a fresh machine, so a lane
+# that waited for the lock finds the venv another lane just built, and must not delete it under it.
 exec 9>"$venv.lock"
 flock 9
+if [[ -f "$venv/.matrix-stamp" && "$(cat "$venv/.matrix-stamp")" == "$stamp" && -x "$venv/bin/python" ]]; then
+    echo "$venv"
+    exit 0
+fi
 rm -rf "$venv"
 echo "matrix: building $venv (ansible-core $core, Python $pyver)" >&2
 "$python" -m venv "$venv"
