@@ -98,6 +98,15 @@ options:
       - If not set, the environment variable E(SFOPS_SIGNING_KEY) is used. Without a key, backups are unsigned
         and a warning says so.
     type: str
+  force:
+    description:
+      - With O(state=restored), also restore a user someone changed after the run that wrote the backup
+        left it (another profile, assignments added or removed since). By default such a user is refused,
+        naming each change, because the restore would silently undo it; the other users are not restored
+        either (the restore is all-or-none).
+      - A backup written before this check existed does not record what its run left; it restores without it.
+    type: bool
+    default: false
   email:
     description: E-mail of a new user (O(state=present)).
     type: str

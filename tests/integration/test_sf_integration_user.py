@@ -334,6 +334,26 @@ def test_restore_after_a_successful_migration(prod):
     assert prod.users() == before
 
 
+def test_restore_refuses_a_user_changed_since_the_run_unless_forced(prod):
+    """Issue 13: an admin gave the migrated user another set after the run; the rollback would silently
+    take it away. The restore names the change and writes nothing; force restores."""
+    before = prod.users()
+    migrated = prod.run(users=MULESOFT, conflicting_permission_sets="remove", permission_sets=["Sync_Read"])
+    assert not migrated.get("failed"), migrated.get("msg")
+    created = rest_as_admin(prod, "POST", "sobjects/PermissionSet", json={"Name": "Granted_Later", "Label": "Later"})
+    rest_as_admin(prod, "POST", "sobjects/PermissionSetAssignment", json={
+        "AssigneeId": record_id(prod, "SELECT Id FROM User WHERE Username = '%s'" % MULESOFT),
+        "PermissionSetId": created["id"]})
+    changed_since = prod.users()
+    refused = prod.run(state="restored", backup_file=migrated["backup_file"])
+    assert refused["failed"] and "%s: changed since the run that wrote this backup" % MULESOFT in refused["msg"], refused
+    assert "permission sets added since: Granted_Later" in refused["msg"]
+    assert writes(refused) == {} and prod.users() == changed_since
+    forced = prod.run(state="restored", backup_file=migrated["backup_file"], force=True)
+    assert not forced.get("failed"), forced.get("msg")
+    assert prod.users() == before
+
+
 # ---- absent and present -----------------------------------------------------------------------------
 def test_absent_deactivates_and_frees_the_seat(prod):
     result = prod.run(state="absent", users=ETL)

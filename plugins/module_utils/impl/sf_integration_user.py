@@ -76,6 +76,8 @@ ARGUMENT_SPEC = dict(
     # The operator's run-state key (issue 13): backups are signed with it, and a restore refuses a backup that
     # is not signed by it. Falls back to SFOPS_SIGNING_KEY.
     signing_key=dict(type="str", no_log=True),
+    # A restore refuses a user someone changed after the backup's run left it (issue 13), unless forced.
+    force=dict(type="bool", default=False),
     email=dict(type="str"),
     first_name=dict(type="str"),
     last_name=dict(type="str"),
@@ -431,10 +433,13 @@ def _apply(task, existing, new_users, state, target, all_pairs):
         return result
 
     saved = [c for c, d in existing if user_state.changes(c, d)]
+    # What this write leaves each user in: a later restore compares the org with it, so a change someone made
+    # after this run is not silently overwritten.
+    left = [user_state.comparable(d) for c, d in existing if user_state.changes(c, d)]
     try:
         result["backup_file"] = write_backup(task.params["backup_dir"], BACKUP_KIND, client.org, key=_run_key(task), payload={
             "org_id": running_identity(client)[0], "state": state, "users": [user_state.comparable(s) for s in saved],
-            "created": [name for name, _desired in new_users]})
+            "left": left, "created": [name for name, _desired in new_users]})
     except BackupError as exc:
         raise OperationError("no backup, so nothing was changed: %s" % exc)
     result["backup"] = read_backup(result["backup_file"])
@@ -647,16 +652,37 @@ def _saved_user(saved):
     return dict(saved, id=to18(saved["id"]), is_active=bool(saved.get("is_active")), profile=profile, **items)
 
 
-def _saved_users(document, path):
-    """The users of a backup document; a file edited out of shape is refused before any read or write
-    (it is the user's way back, so a traceback there would be the worst moment for one)."""
+def _saved_users(document, path, key="users"):
+    """The users of a backup document (``key`` ``left``: the states its run left them in); a file edited
+    out of shape is refused before any read or write (it is the user's way back, so a traceback there
+    would be the worst moment for one)."""
     data = document["data"]
-    listed = (data.get("users") or []) if isinstance(data, dict) else None
+    listed = (data.get(key) or []) if isinstance(data, dict) else None
     saved_users = [_saved_user(saved) for saved in listed] if isinstance(listed, list) else [None]
     if None in saved_users:
         raise ConfigurationError("the backup %s has a user entry without the id, username, profile and "
                                  "assignments this collection writes: was it edited?" % path)
     return saved_users
+
+
+def changed_since_run(current, saved, left):
+    """What someone else changed on a user since the run that saved it as ``saved`` and left it as ``left``:
+    a line per difference, empty when each part of the user is as the backup or the run had it (a run that
+    failed half way leaves some parts of each, which a restore must still put back)."""
+    lines = []
+    if current["profile"]["id"] not in (saved["profile"]["id"], left["profile"]["id"]):
+        lines.append("its profile is %r, the run left %r" % (current["profile"].get("name"), left["profile"].get("name")))
+    if saved["is_active"] == left["is_active"] != current["is_active"]:
+        lines.append("it is %s, the run left it %s" % tuple("active" if s["is_active"] else "inactive" for s in (current, left)))
+    for what in ("permission_set_licenses", "permission_sets"):
+        names = [dict((item["id"], item.get("name") or item["id"]) for item in state[what]) for state in (current, saved, left)]
+        now, before, after = [set(named) for named in names]
+        added = sorted(names[0][key] for key in now - before - after)
+        removed = sorted(names[1][key] for key in (before & after) - now)
+        for verb, items in (("added", added), ("removed", removed)):
+            if items:
+                lines.append("%s %s since: %s" % (what.replace("_", " "), verb, ", ".join(items)))
+    return lines
 
 
 def _run_key(task):
@@ -675,6 +701,8 @@ def _restored(task, usernames):
     except BackupError as exc:
         raise ConfigurationError(str(exc))
     saved_users = _saved_users(document, params["backup_file"])
+    # Backups written before issue 13 do not say what their run left: nothing to compare with.
+    left_by_id = dict((state["id"], state) for state in _saved_users(document, params["backup_file"], key="left"))
     if usernames:
         wanted = set(name.lower() for name in usernames)
         unknown = wanted - set(s["username"].lower() for s in saved_users)
@@ -702,6 +730,12 @@ def _restored(task, usernames):
         desired, found = user_state.restored_state(current, saved, facts)
         if user_state.changes(current, desired):
             found = found + user_state.user_guard_problems(current, facts)
+            left = left_by_id.get(saved["id"])
+            since = changed_since_run(current, saved, left) if left else []
+            if since and not params["force"]:
+                found.append("changed since the run that wrote this backup (%s): restoring would undo that change; "
+                             "check who changed it, then restore with force: true (role: "
+                             "license_migration_rollback_force) if the backup's state is still wanted" % "; ".join(since))
         problems[saved["username"]] = problems.get(saved["username"], []) + found
         pairs.append((current, desired))
     _raise_preflight_problems(problems, pairs, facts, task.check_mode)

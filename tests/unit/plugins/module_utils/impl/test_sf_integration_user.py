@@ -685,3 +685,46 @@ def test_restore_refuses_a_backup_edited_out_of_shape_without_a_traceback(org, t
     assert result["failed"] and "was it edited?" in result["msg"], result
     assert result["error"]["type"] == "ConfigurationError"
     assert client.write_calls == []
+
+
+def test_restore_refuses_a_user_changed_since_the_run_unless_forced(org, tmp_path):
+    """Issue 13: someone changed the migrated user's sets after the run; a rollback would silently undo that.
+    The backup records what its run left, the restore names the change and writes nothing."""
+    before = org.state(SVC)
+    migrated = run(FakeClient(org), tmp_path, users="svc.mulesoft@acme.com", conflicting_permission_sets="remove",
+                   permission_sets=["Integration_Access"])
+    with open(migrated["backup_file"]) as handle:
+        left = json.load(handle)["data"]["left"]
+    assert [entry["username"] for entry in left] == ["svc.mulesoft@acme.com"]
+    assert left[0]["profile"]["id"] == MIN_ACCESS
+    # An admin took the migrated user's "Unbound" set away after the run.
+    org.psa = dict((key, row) for key, row in org.psa.items()
+                   if not (row["AssigneeId"] == SVC and row["PermissionSetId"] == PS_FREE))
+    changed_since = org.state(SVC)
+    assert changed_since != before
+
+    client = FakeClient(org)
+    refused = run(client, tmp_path, state="restored", backup_file=migrated["backup_file"])
+    assert refused["failed"] and "changed since the run that wrote this backup" in refused["msg"], refused["msg"]
+    assert "permission sets removed since: Unbound" in refused["msg"] and "force: true" in refused["msg"]
+    assert "svc.mulesoft@acme.com" in refused["msg"]
+    assert client.write_calls == [] and org.state(SVC) == changed_since
+
+    forced = run(FakeClient(org), tmp_path, state="restored", backup_file=migrated["backup_file"], force=True)
+    assert not forced.get("failed"), forced.get("msg")
+    assert forced["changed"] and org.state(SVC) == before
+
+
+def test_restore_names_a_profile_changed_since_the_run(org, tmp_path):
+    migrated = run(FakeClient(org), tmp_path, users="svc.mulesoft@acme.com", conflicting_permission_sets="remove")
+    with open(migrated["backup_file"]) as handle:
+        document = json.load(handle)
+    # The run's record of what it left says the admin profile: the org (Minimum Access) differs from it.
+    document["data"]["left"][0]["profile"] = {"id": ADMIN_PROFILE, "name": "System Administrator"}
+    edited = tmp_path / "left.json"
+    edited.write_text(json.dumps(document))
+    client = FakeClient(org)
+    refused = run(client, tmp_path, state="restored", backup_file=str(edited))
+    assert refused["failed"] and client.write_calls == []
+    assert ("its profile is 'Minimum Access - API Only Integrations', the run left 'System Administrator'"
+            in refused["msg"]), refused["msg"]
