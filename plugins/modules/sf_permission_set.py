@@ -105,6 +105,16 @@ options:
       - Directory of the backups written before an existing set is changed (created with mode 0700).
     type: path
     default: ~/.ansible/sfops_backups
+  dedicated_to:
+    description:
+      - Username of the one user this set carries access for (the C(license_migration) role sets it to the
+        migrated user). The set's description records that user's Id, unless O(description) is given.
+      - The task fails, writing nothing, when this org has no such user, when the set is assigned to any
+        other user, or when its description records another user's Id. A set made for one integration
+        and reused for another would give each the other's access.
+      - The check rides in the module's read; finding the user's Id costs one more query only while the user
+        does not hold the set yet.
+    type: str
 extends_documentation_fragment:
   - sfops.integration_users.connection
   - sfops.integration_users.connection.attributes

@@ -94,6 +94,48 @@ def test_assigned_set_is_not_deleted(emu, tmp_path):
     assert set_rows(emu, "Sales_Ops")[0]
 
 
+def test_a_dedicated_set_is_never_reused_for_another_user(emu, tmp_path):
+    """Issue 13: a set made for one integration user, reused for another, gives each the other's access."""
+    spec = {"name": "Dedicated_Sync", "license": "none", "object_permissions": {"Account": "r"},
+            "dedicated_to": "svc.etl@acme.example"}
+    etl_id = emu.query(ORG, "SELECT Id FROM User WHERE Username = 'svc.etl@acme.example'")["records"][0]["Id"]
+    created = run_task(emu, tmp_path, "sf_permission_set", spec)
+    assert created["changed"] is True
+    assert created["permission_set"]["description"] == (
+        "Access of svc.etl@acme.example (user %s), carried over by sfops.integration_users for this user only." % etl_id)
+    before = calls(emu)
+    again = run_task(emu, tmp_path, "sf_permission_set", spec)
+    # Not assigned yet: the read and one query for the user's Id, no write.
+    assert again["changed"] is False and delta(before, calls(emu)) == {"POST /composite": 1, "GET /query": 1}
+    set_id = emu.query(ORG, "SELECT Id FROM PermissionSet WHERE Name = 'Dedicated_Sync'")["records"][0]["Id"]
+    assigned = emu.rest(ORG, "POST", "sobjects/PermissionSetAssignment",
+                        json={"AssigneeId": etl_id, "PermissionSetId": set_id})
+    assert assigned.status_code == 201, assigned.text
+    before = calls(emu)
+    again = run_task(emu, tmp_path, "sf_permission_set", spec)
+    # Held by its user: the check rides in the one read.
+    assert again["changed"] is False and delta(before, calls(emu)) == {"POST /composite": 1}
+
+    before = calls(emu)
+    other = run_task(emu, tmp_path, "sf_permission_set", dict(spec, dedicated_to="svc.mulesoft@acme.example"),
+                     expect_failure=True)
+    assert "permission set Dedicated_Sync was made for user %s, not for svc.mulesoft@acme.example" % etl_id \
+        in other["msg"], other["msg"]
+    assert "permission set Dedicated_Sync is assigned to 1 other user(s): svc.etl@acme.example" in other["msg"]
+    assert "never reused for another" in other["msg"] and delta(before, calls(emu)) == {"POST /composite": 1, "GET /query": 1}
+
+    # Sales_Ops is assigned to svc.mulesoft: dedicating it to svc.etl is refused before anything else.
+    before = calls(emu)
+    shared = run_task(emu, tmp_path, "sf_permission_set", {"name": "Sales_Ops", "dedicated_to": "svc.etl@acme.example"},
+                      expect_failure=True)
+    assert "permission set Sales_Ops is assigned to 1 other user(s): svc.mulesoft@acme.example" in shared["msg"]
+    assert delta(before, calls(emu)) == {"POST /composite": 1, "GET /query": 1}
+
+    missing = run_task(emu, tmp_path, "sf_permission_set", dict(spec, dedicated_to="svc.gone@acme.example"),
+                       expect_failure=True)
+    assert "this org has no user svc.gone@acme.example to dedicate permission set Dedicated_Sync to" in missing["msg"]
+
+
 def test_look_alike_license_refused_with_explanation(emu, tmp_path):
     before = calls(emu)
     result = run_task(emu, tmp_path, "sf_permission_set",

@@ -392,11 +392,16 @@ FORGED_FILE_TESTS = [
     UNIT + "test_trust.py::test_a_plan_edited_with_its_sha256_recomputed_is_refused",
     UNIT + "test_trust.py::test_a_plan_signed_with_another_key_is_refused",
     UNIT + "test_trust.py::test_records_written_by_the_module_are_signed_and_accepted",
+    # A genuine backup of a user someone changed since its run: the restore is refused unless forced.
+    UNIT + "impl/test_sf_integration_user.py::test_restore_refuses_a_user_changed_since_the_run_unless_forced",
 ]
 RESENT_TESTS = [UNIT + "test_client.py::test_a_composite_is_not_re_sent_after_the_connection_broke",
                 UNIT + "test_client.py::test_a_create_is_not_re_sent_after_the_connection_broke"]
 NAME_TESTS = [UNIT + "test_trust.py::test_usernames_that_read_alike_get_their_own_permission_sets",
-              UNIT + "test_trust.py::test_permission_set_name_ends_with_the_user_id_and_stays_valid"]
+              UNIT + "test_trust.py::test_permission_set_name_ends_with_the_user_id_and_stays_valid",
+              # A set made for one user is never reused for another, whatever its name.
+              UNIT + "impl/test_sf_permission_set.py::"
+                     "test_a_dedicated_set_refuses_other_assignees_another_users_description_and_an_unknown_user"]
 RUNS_DIR_TESTS = [UNIT + "test_run_files.py::test_every_created_directory_is_0700_whatever_the_umask",
                   UNIT + "test_run_files.py::test_a_group_or_world_writable_component_is_refused",
                   UNIT + "test_run_files.py::test_a_component_owned_by_another_user_is_refused",

@@ -85,7 +85,13 @@ ARGUMENT_SPEC = dict(
     purge=dict(type="bool", default=False),
     state=dict(type="str", default="present", choices=["present", "absent"]),
     backup_dir=dict(type="path", default=DEFAULT_BACKUP_DIR),
+    dedicated_to=dict(type="str"),
 )
+
+# The description a set dedicated to one user carries (issue 13): the user's Id survives a sandbox refresh,
+# where the username gains the sandbox's suffix, so the Id is what tells whose set it is.
+DEDICATED_DESCRIPTION = "Access of %s (user %s), carried over by sfops.integration_users for this user only."
+_DEDICATED_ID = re.compile(r"\(user (005[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?)\)")
 
 
 # ---- option parsing (pure) --------------------------------------------------------------------
@@ -474,19 +480,23 @@ def _set_filter(name):
     return "Name = %s AND IsOwnedByProfile = false" % soql_literal(name)
 
 
-def read_queries(name, profile_name=None):
-    """The queries of the one read call: the set, its rows, the org's licenses.
+def read_queries(name, profile_name=None, with_assignments=False):
+    """The queries of the one read call: the set, its rows, the org's licenses (five: as many as one
+    composite call may hold).
 
     With ``profile_name`` the set query also returns that profile's own permission set (after the
-    managed set, which sorts first), so ``access_from.profile`` costs no extra lookup.
+    managed set, which sorts first), so ``access_from.profile`` costs no extra lookup. With
+    ``with_assignments`` the set's rows carry their ``Assignments`` (a child query, not a sixth).
     """
+    children = "(SELECT Id, SetupEntityId, SetupEntityType FROM SetupEntityAccessItems)"
+    if with_assignments:
+        children += ", (SELECT Id, AssigneeId, Assignee.Username FROM Assignments ORDER BY Assignee.Username)"
     parent = "ParentId IN (SELECT Id FROM PermissionSet WHERE %s)" % _set_filter(name)
     object_fields = ", ".join(_PREFIX + right for _o, right in OBJECT_RIGHT_OPTIONS)
     field_fields = ", ".join(_PREFIX + right for _o, right in FIELD_RIGHT_OPTIONS)
     return [
-        ("set", "SELECT %s, ProfileId, (SELECT Id, SetupEntityId, SetupEntityType FROM SetupEntityAccessItems) "
-                "FROM PermissionSet WHERE %s ORDER BY IsOwnedByProfile" % (
-                    ", ".join(_SET_FIELDS), "(%s) OR (IsOwnedByProfile = true AND Profile.Name = %s)" % (
+        ("set", "SELECT %s, ProfileId, %s FROM PermissionSet WHERE %s ORDER BY IsOwnedByProfile" % (
+                    ", ".join(_SET_FIELDS), children, "(%s) OR (IsOwnedByProfile = true AND Profile.Name = %s)" % (
                         _set_filter(name), soql_literal(profile_name)) if profile_name else _set_filter(name))),
         ("objects", "SELECT Id, SobjectType, %s FROM ObjectPermissions WHERE %s ORDER BY SobjectType"
          % (object_fields, parent)),
@@ -497,15 +507,17 @@ def read_queries(name, profile_name=None):
     ]
 
 
-def assignments_query(name):
-    return ("SELECT Id, AssigneeId, Assignee.Username FROM PermissionSetAssignment WHERE PermissionSetId IN "
-            "(SELECT Id FROM PermissionSet WHERE %s) ORDER BY Assignee.Username" % _set_filter(name))
+def dedicated_user_query(username):
+    return "SELECT Id, Username FROM User WHERE Username = %s" % soql_literal(username)
 
 
-def read_permission_set(client, name, with_assignments=False, profile_name=None):
+def read_permission_set(client, name, with_assignments=False, profile_name=None, dedicated_to=None):
     """One composite call: the set (all its fields), its object/field rows, licenses, the describe;
-    ``profile_sets``: the own permission set(s) of ``profile_name``."""
-    subrequests = [client.query_subrequest(ref, soql) for ref, soql in read_queries(name, profile_name)]
+    ``profile_sets``: the own permission set(s) of ``profile_name``; with ``with_assignments`` or
+    ``dedicated_to`` its assignments; with ``dedicated_to`` that user's row (``dedicated_user``, None
+    when there is none): from the set's assignments when the user holds it, else one more query."""
+    queries = read_queries(name, profile_name, with_assignments=bool(with_assignments or dedicated_to))
+    subrequests = [client.query_subrequest(ref, soql) for ref, soql in queries]
     subrequests.append({"method": "GET", "referenceId": "describe",
                         "url": client.data_path("sobjects/PermissionSet/describe")})
     # Every Permissions* field of the set, whichever the org has, without a second call.
@@ -524,10 +536,43 @@ def read_permission_set(client, name, with_assignments=False, profile_name=None)
         result[ref] = value
     result["profile_sets"] = [r for r in result["set"] if r.get("IsOwnedByProfile")]
     result["set"] = [r for r in result["set"] if not r.get("IsOwnedByProfile")]
-    result["assignments"] = []
-    if with_assignments and result["record"]:
-        result["assignments"] = client.query(assignments_query(name))["records"]
+    result["assignments"] = _child_rows(result["set"][0].get("Assignments")) if result["set"] else []
+    result["dedicated_user"] = None
+    if dedicated_to:
+        held = [row for row in result["assignments"]
+                if ((row.get("Assignee") or {}).get("Username") or "").lower() == dedicated_to.lower()]
+        result["dedicated_user"] = ({"Id": held[0]["AssigneeId"], "Username": held[0]["Assignee"]["Username"]} if held
+                                    else (client.query(dedicated_user_query(dedicated_to))["records"] or [None])[0])
     return result
+
+
+def dedication_problems(name, username, user, assignments, description):
+    """Why the set ``name`` may not be the one dedicated to ``username`` (``user``: its row, None when the org
+    has no such user): it is assigned to another user, or its description says it was made for another.
+    A set made for one integration and reused for another would give each the other's access (issue 13)."""
+    if user is None:
+        return ["this org has no user %s to dedicate permission set %s to" % (username, name)]
+    user_id = to18(user["Id"])
+    problems = []
+    others = sorted((row.get("Assignee") or {}).get("Username") or row.get("AssigneeId")
+                    for row in assignments if to18(row.get("AssigneeId")) != user_id)
+    if others:
+        problems.append("permission set %s is assigned to %d other user(s): %s" % (
+            name, len(others), ", ".join(others[:20]) + (" ..." if len(others) > 20 else "")))
+    found = _DEDICATED_ID.search(description or "")
+    if found and to18(found.group(1)) != user_id:
+        problems.append("permission set %s was made for user %s, not for %s (%s)" % (
+            name, to18(found.group(1)), username, user_id))
+    return problems
+
+
+def dedicated_description(username, user, current_description):
+    """The description of a set dedicated to ``username``: the current one when it already names this user's
+    Id (a refreshed sandbox keeps production's wording), else one that does."""
+    found = _DEDICATED_ID.search(current_description or "")
+    if found and to18(found.group(1)) == to18(user["Id"]):
+        return current_description
+    return DEDICATED_DESCRIPTION % (username, to18(user["Id"]))
 
 
 def profile_access(client, profile_name, profile_sets, permission_fields):
@@ -708,10 +753,20 @@ def _converge(task):
     client = task.client
     absent = params["state"] == "absent"
     profile_name = None if absent else (params.get("access_from") or {}).get("profile")
-    org = read_permission_set(client, params["name"], with_assignments=absent, profile_name=profile_name)
+    dedicated_to = params.get("dedicated_to")
+    org = read_permission_set(client, params["name"], with_assignments=absent, profile_name=profile_name,
+                              dedicated_to=dedicated_to)
     record = org["record"]
     if record is not None and record.get("IsOwnedByProfile"):
         raise OperationError("%s is the permission set of a profile and cannot be managed here" % params["name"])
+    if dedicated_to:
+        problems = dedication_problems(params["name"], dedicated_to, org["dedicated_user"], org["assignments"],
+                                       (record or {}).get("Description"))
+        if problems:
+            raise OperationError("nothing was changed: %s" % "; ".join(problems), user=dedicated_to,
+                                 hint="a set dedicated to one integration user is never reused for another: give "
+                                      "this user a set of its own (the plan names it after the user's Id), or fix "
+                                      "dedicated_to")
     setup_rows = _child_rows(org["set"][0].get("SetupEntityAccessItems")) if org["set"] else []
     not_carried = []
     current = None
@@ -741,6 +796,9 @@ def _converge(task):
         setup_names = _setup_names(client, setup_rows, listed)
         current = _current(org, record, setup_rows, setup_names)
         desired = desired_state(params, current, license_info, listed, _setup_ids(params, listed, setup_names))
+        if dedicated_to and params.get("description") is None:
+            desired["description"] = dedicated_description(dedicated_to, org["dedicated_user"],
+                                                           current["description"] if current else None)
     steps = write_steps_of(current, desired)
     result = {"changed": bool(steps), "name": params["name"], "permission_set": public_state(desired)}
     result["id"] = current["id"] if current else None

@@ -578,3 +578,34 @@ def test_a_malformed_setup_gap_is_refused():
         P.validate_access_gap({"setup": {"Flow": ["x"]}})
     with pytest.raises(OperationError, match="access_gap.setup"):
         P.validate_access_gap({"setup": {"ApexClass": "OrderService"}})
+
+
+ETL_ID = to18("005000000000007")
+MULE_ID = to18("005000000000008")
+
+
+def test_a_dedicated_set_refuses_other_assignees_another_users_description_and_an_unknown_user():
+    """Issue 13: one set per integration user, never shared."""
+    etl = {"Id": ETL_ID, "Username": "svc.etl@acme.com"}
+    held_by_mule = [{"AssigneeId": MULE_ID, "Assignee": {"Username": "svc.mule@acme.com"}}]
+    made_for_mule = P.DEDICATED_DESCRIPTION % ("svc.mule@acme.com", MULE_ID)
+    assert P.dedication_problems("S", "svc.etl@acme.com", etl, [], None) == []
+    assert P.dedication_problems("S", "svc.etl@acme.com", etl, held_by_mule, None) == [
+        "permission set S is assigned to 1 other user(s): svc.mule@acme.com"]
+    assert P.dedication_problems("S", "svc.etl@acme.com", etl, [], made_for_mule) == [
+        "permission set S was made for user %s, not for svc.etl@acme.com (%s)" % (MULE_ID, ETL_ID)]
+    # A 15-character Id in the description or an assignment is the same user.
+    own = [{"AssigneeId": ETL_ID[:15], "Assignee": {"Username": "svc.etl@acme.com"}}]
+    assert P.dedication_problems("S", "svc.etl@acme.com", etl, own,
+                                 P.DEDICATED_DESCRIPTION % ("svc.etl@acme.com", ETL_ID[:15])) == []
+    assert P.dedication_problems("S", "svc.gone@acme.com", None, [], None) == [
+        "this org has no user svc.gone@acme.com to dedicate permission set S to"]
+
+
+def test_a_dedicated_description_survives_a_sandbox_refresh():
+    etl_uat = {"Id": ETL_ID, "Username": "svc.etl@acme.com.uat"}
+    production_wording = P.DEDICATED_DESCRIPTION % ("svc.etl@acme.com", ETL_ID)
+    # The refreshed sandbox's set names the production username but the same Id: kept, no write.
+    assert P.dedicated_description("svc.etl@acme.com.uat", etl_uat, production_wording) == production_wording
+    assert P.dedicated_description("svc.etl@acme.com.uat", etl_uat, "hand-written") == (
+        P.DEDICATED_DESCRIPTION % ("svc.etl@acme.com.uat", ETL_ID))
