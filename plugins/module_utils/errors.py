@@ -94,6 +94,13 @@ class SalesforceModuleError(Exception):
             self.user = user
         return self
 
+    def with_org_name(self, name):
+        """Name the org as the operator does (its inventory name), keeping the host the client reached:
+        ``acme-prod (acme.my.salesforce.com)``. Returns self."""
+        if name and self.org != name and not (self.org or "").startswith("%s (" % name):
+            self.org = "%s (%s)" % (name, self.org) if self.org else name
+        return self
+
     def render(self):
         """The one message format: ``org X, user Y: Salesforce error CODE: message. What to do: hint``.
 

@@ -103,9 +103,12 @@ class Task:
         return self._client.api_usage
 
 
-def execute(spec, params, check_mode=False, diff=False, client_factory=Client):
+def execute(spec, params, check_mode=False, diff=False, client_factory=Client, org_name=None):
     """Run ``spec.run`` and shape the result: ``changed`` as a bool, ``api_usage`` always,
-    typed errors -> ``failed`` + ``msg`` (+ ``error`` details). Returns ``(result, task)``."""
+    typed errors -> ``failed`` + ``msg`` (+ ``error`` details). Returns ``(result, task)``.
+
+    ``org_name``: the org's inventory name (the action plugin's ``inventory_hostname``), which every
+    failure names before the host, so a job over many orgs says which one failed."""
     task = Task(spec, params, check_mode, diff, client_factory)
     try:
         result = dict(spec.run(task) or {})
@@ -119,6 +122,7 @@ def execute(spec, params, check_mode=False, diff=False, client_factory=Client):
         # did not know them.
         if task._client is not None:
             exc.with_context(task._client.org, task._client.user)
+        exc.with_org_name(org_name)
         # A partial failure carries what was done before it failed (``changed`` included): one
         # failure shape for every module, with the partial result beside it.
         result = dict(getattr(exc, "partial", None) or {"changed": False})

@@ -39,6 +39,13 @@ def injects_invocation(task_vars=None):
     return bool(C.config.get_config_value("INJECT_INVOCATION", variables=task_vars or {}))
 
 
+def org_name_of(task_vars):
+    """The inventory name failures name the org by: each org is an inventory host in this collection's
+    playbooks. A play on localhost (provisioning playbooks often are) has no org name to give."""
+    name = (task_vars or {}).get("inventory_hostname")
+    return None if not name or name in ("localhost", "127.0.0.1", "::1") else name
+
+
 class SalesforceAction(ActionBase):
     """Subclass with ``SPEC = <ModuleSpec>``; nothing else is needed."""
 
@@ -67,7 +74,8 @@ class SalesforceAction(ActionBase):
                           msg="%s does not support check mode" % spec.name)
         else:
             outcome, task = execute(spec, validation.validated_parameters,
-                                    check_mode=self._task.check_mode, diff=self._task.diff)
+                                    check_mode=self._task.check_mode, diff=self._task.diff,
+                                    org_name=org_name_of(task_vars))
             result.update(outcome)
             warnings.extend(task.warnings)
             deprecations.extend(task.deprecations)

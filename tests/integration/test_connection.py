@@ -97,7 +97,8 @@ def test_bad_client_secret(emulator, playbook):
     run = playbook(emulator, play(flow, [license_task()]), verbosity=3)
     result = run.result("license info", ORG)
     assert result["failed"] is True and result["error"]["type"] == "AuthenticationError"
-    assert result["msg"].startswith("org 127.0.0.1: Salesforce error invalid_client: client_credentials login refused")
+    assert result["msg"].startswith("org acme-prod (127.0.0.1): Salesforce error invalid_client: client_credentials login "
+                                    "refused")
     assert "check client_id and client_secret" in result["msg"]
     assert "wrong-secret-value" not in run.output
     assert result["api_usage"]["calls"] == 0

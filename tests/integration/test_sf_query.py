@@ -40,7 +40,7 @@ def test_queries(emulator, playbook):
         assert run.result("paged", ORG)["total_size"] == 50 and len(run.result("paged", ORG)["records"]) == 50
         bad_field = run.result("bad field", ORG)
         assert bad_field["failed"] is True
-        assert bad_field["msg"].startswith("org 127.0.0.1: Salesforce error INVALID_FIELD:")
+        assert bad_field["msg"].startswith("org acme-prod (127.0.0.1): Salesforce error INVALID_FIELD:")
         assert "ERROR at Row:1:Column:8" in bad_field["msg"] and "What to do: check the field names" in bad_field["msg"]
         bad_object = run.result("bad object", ORG)
         assert "INVALID_TYPE" in bad_object["msg"] and "sObject type 'Nope__c' is not supported" in bad_object["msg"]

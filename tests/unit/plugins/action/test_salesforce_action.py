@@ -58,8 +58,8 @@ def fake_client(monkeypatch):
     # execute() is called without a factory by the action: swap the default Client.
     original = runner.execute
 
-    def execute(spec, params, check_mode=False, diff=False, client_factory=None):
-        return original(spec, params, check_mode, diff, client_factory=FakeClient)
+    def execute(spec, params, check_mode=False, diff=False, client_factory=None, org_name=None):
+        return original(spec, params, check_mode, diff, client_factory=FakeClient, org_name=org_name)
     monkeypatch.setattr("ansible_collections.sfops.integration_users.plugins.plugin_utils.action.execute", execute)
 
 
@@ -119,6 +119,21 @@ def test_typed_errors_fail_without_secrets():
     assert result["failed"] is True
     assert result["msg"] == "org acme: Salesforce error invalid_client: login refused for secret ********. " \
                             "What to do: check the credentials and the connected app configuration"
+
+
+@pytest.mark.parametrize("host, named", [
+    ("acme-prod", "org acme-prod (acme.my.salesforce.com): "),
+    ("localhost", "org acme.my.salesforce.com: "),
+    (None, "org acme.my.salesforce.com: "),
+])
+def test_failures_name_the_org_by_its_inventory_name(host, named):
+    """Issue 16: a job over many orgs says which one failed, as the operator names it, and the host reached."""
+    def run(task):
+        raise AuthenticationError("login refused", org="acme.my.salesforce.com", error_code="invalid_client")
+    task_vars = {"inventory_hostname": host} if host else {}
+    result = make_action(action_for(run), dict(BASE_ARGS, name="x")).run(task_vars=task_vars)
+    assert result["msg"].startswith(named + "Salesforce error invalid_client: login refused"), result["msg"]
+    assert result["error"]["org"] == named[len("org "):-2]
 
 
 def test_deprecations_are_returned_like_a_module():

@@ -54,6 +54,17 @@ def test_typed_error_becomes_failure():
                                "status": None, "type": "ApiError"}
 
 
+def test_the_inventory_name_comes_first_and_once():
+    def run(task):
+        raise ApiError("No seat.", error_code="LICENSE_LIMIT_EXCEEDED", org="acme.my.salesforce.com")
+    result, dummy = execute(spec_running(run), PARAMS, client_factory=StubClient, org_name="acme-prod")
+    assert result["msg"].startswith("org acme-prod (acme.my.salesforce.com): Salesforce error LICENSE_LIMIT_EXCEEDED")
+    error = ApiError("x", org="acme-prod (acme.my.salesforce.com)").with_org_name("acme-prod")
+    assert error.org == "acme-prod (acme.my.salesforce.com)"
+    assert ApiError("x").with_org_name("acme-prod").org == "acme-prod"
+    assert ApiError("x", org="acme-prod").with_org_name("acme-prod").org == "acme-prod"
+
+
 def test_missing_library_gives_standard_message():
     def run(task):
         raise MissingLibraryError("simple-salesforce", ImportError("No module named 'simple_salesforce'"))
