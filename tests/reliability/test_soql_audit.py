@@ -51,6 +51,8 @@ REVIEWED = {
     ("module_utils/impl/sf_permission_set.py", "parent"): "semi-join around _set_filter (soql_literal)",
     ("module_utils/impl/sf_permission_set.py", "_set_filter(name)"): "_set_filter quotes name with soql_literal",
     ("module_utils/impl/sf_permission_set.py", "', '.join(_SET_FIELDS)"): "field-name constant",
+    ("module_utils/impl/sf_permission_set.py", "children"): "child queries: constant text only",
+    ("module_utils/impl/sf_permission_set.py", "where"): "_set_filter (soql_literal) and soql_literal(profile_name)",
     ("module_utils/impl/sf_integration_user.py", "' OR '.join(clauses)"): "clauses each built with soql_in",
     ("module_utils/impl/sf_migration_plan_plans.py", "name"):
         "sObject API name from Salesforce's ObjectPermissions (an identifier, in a signed plan)",

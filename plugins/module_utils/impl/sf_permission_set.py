@@ -494,10 +494,11 @@ def read_queries(name, profile_name=None, with_assignments=False):
     parent = "ParentId IN (SELECT Id FROM PermissionSet WHERE %s)" % _set_filter(name)
     object_fields = ", ".join(_PREFIX + right for _o, right in OBJECT_RIGHT_OPTIONS)
     field_fields = ", ".join(_PREFIX + right for _o, right in FIELD_RIGHT_OPTIONS)
+    where = ("(%s) OR (IsOwnedByProfile = true AND Profile.Name = %s)" % (_set_filter(name), soql_literal(profile_name))
+             if profile_name else _set_filter(name))
     return [
-        ("set", "SELECT %s, ProfileId, %s FROM PermissionSet WHERE %s ORDER BY IsOwnedByProfile" % (
-                    ", ".join(_SET_FIELDS), children, "(%s) OR (IsOwnedByProfile = true AND Profile.Name = %s)" % (
-                        _set_filter(name), soql_literal(profile_name)) if profile_name else _set_filter(name))),
+        ("set", "SELECT %s, ProfileId, %s FROM PermissionSet WHERE %s ORDER BY IsOwnedByProfile"
+         % (", ".join(_SET_FIELDS), children, where)),
         ("objects", "SELECT Id, SobjectType, %s FROM ObjectPermissions WHERE %s ORDER BY SobjectType"
          % (object_fields, parent)),
         ("fields", "SELECT Id, SobjectType, Field, %s FROM FieldPermissions WHERE %s ORDER BY Field"
