@@ -432,20 +432,19 @@ def _apply(task, existing, new_users, state, target, all_pairs):
     if not plan or task.check_mode:
         return result
 
-    saved = [c for c, d in existing if user_state.changes(c, d)]
-    # What this write leaves each user in: a later restore compares the org with it, so a change someone made
-    # after this run is not silently overwritten.
-    left = [user_state.comparable(d) for c, d in existing if user_state.changes(c, d)]
+    changing = [(c, d) for c, d in existing if user_state.changes(c, d)]
+    saved = [c for c, _d in changing]
     try:
+        # "left": what this write leaves each user in, so a later restore can tell a change someone made since.
         result["backup_file"] = write_backup(task.params["backup_dir"], BACKUP_KIND, client.org, key=_run_key(task), payload={
             "org_id": running_identity(client)[0], "state": state, "users": [user_state.comparable(s) for s in saved],
-            "left": left, "created": [name for name, _desired in new_users]})
+            "left": [user_state.comparable(d) for _c, d in changing], "created": [name for name, _desired in new_users]})
     except BackupError as exc:
         raise OperationError("no backup, so nothing was changed: %s" % exc)
     result["backup"] = read_backup(result["backup_file"])
 
     units = [transaction_unit(client, index, current["username"], current, desired)
-             for index, (current, desired) in enumerate((c, d) for c, d in existing if user_state.changes(c, d))]
+             for index, (current, desired) in enumerate(changing)]
     units += [transaction_unit(client, len(units) + index, name, None, desired,
                                new_record=_new_user_record(task.params, name, target))
               for index, (name, desired) in enumerate(new_users)]
@@ -665,26 +664,6 @@ def _saved_users(document, path, key="users"):
     return saved_users
 
 
-def changed_since_run(current, saved, left):
-    """What someone else changed on a user since the run that saved it as ``saved`` and left it as ``left``:
-    a line per difference, empty when each part of the user is as the backup or the run had it (a run that
-    failed half way leaves some parts of each, which a restore must still put back)."""
-    lines = []
-    if current["profile"]["id"] not in (saved["profile"]["id"], left["profile"]["id"]):
-        lines.append("its profile is %r, the run left %r" % (current["profile"].get("name"), left["profile"].get("name")))
-    if saved["is_active"] == left["is_active"] != current["is_active"]:
-        lines.append("it is %s, the run left it %s" % tuple("active" if s["is_active"] else "inactive" for s in (current, left)))
-    for what in ("permission_set_licenses", "permission_sets"):
-        names = [dict((item["id"], item.get("name") or item["id"]) for item in state[what]) for state in (current, saved, left)]
-        now, before, after = [set(named) for named in names]
-        added = sorted(names[0][key] for key in now - before - after)
-        removed = sorted(names[1][key] for key in (before & after) - now)
-        for verb, items in (("added", added), ("removed", removed)):
-            if items:
-                lines.append("%s %s since: %s" % (what.replace("_", " "), verb, ", ".join(items)))
-    return lines
-
-
 def _run_key(task):
     """The operator's signing key (option, else SFOPS_SIGNING_KEY); without one, a warning."""
     key = run_files.signing_key(task.params.get("signing_key"))
@@ -731,7 +710,7 @@ def _restored(task, usernames):
         if user_state.changes(current, desired):
             found = found + user_state.user_guard_problems(current, facts)
             left = left_by_id.get(saved["id"])
-            since = changed_since_run(current, saved, left) if left else []
+            since = user_state.changed_since_run(current, saved, left) if left else []
             if since and not params["force"]:
                 found.append("changed since the run that wrote this backup (%s): restoring would undo that change; "
                              "check who changed it, then restore with force: true (role: "

@@ -277,6 +277,26 @@ def changes(current, desired):
     return found
 
 
+def changed_since_run(current, saved, left):
+    """What someone else changed on a user since the run that saved it as ``saved`` and left it as ``left``:
+    a line per difference, empty when each part of the user is as the backup or the run had it (a run that
+    failed half way leaves some parts of each, which a restore must still put back)."""
+    lines = []
+    if current["profile"]["id"] not in (saved["profile"]["id"], left["profile"]["id"]):
+        lines.append("its profile is %r, the run left %r" % (current["profile"].get("name"), left["profile"].get("name")))
+    if saved["is_active"] == left["is_active"] != current["is_active"]:
+        lines.append("it is %s, the run left it %s" % tuple("active" if s["is_active"] else "inactive" for s in (current, left)))
+    for what in ("permission_set_licenses", "permission_sets"):
+        names = [dict((item["id"], item.get("name") or item["id"]) for item in state[what]) for state in (current, saved, left)]
+        now, before, after = [set(named) for named in names]
+        added = sorted(names[0][key] for key in now - before - after)
+        removed = sorted(names[1][key] for key in (before & after) - now)
+        for verb, items in (("added", added), ("removed", removed)):
+            if items:
+                lines.append("%s %s since: %s" % (what.replace("_", " "), verb, ", ".join(items)))
+    return lines
+
+
 def write_steps(pairs):
     """Ordered write steps converging every ``(current, desired)`` pair of existing users.
 

@@ -547,6 +547,19 @@ def read_permission_set(client, name, with_assignments=False, profile_name=None,
     return result
 
 
+def _assignees(rows, kind="user(s)", limit=20):
+    """``N user(s): a, b ...`` of PermissionSetAssignment rows in their query's order (by username), for
+    messages: at most ``limit`` names."""
+    users = [(row.get("Assignee") or {}).get("Username") or row.get("AssigneeId") for row in rows]
+    return "%d %s: %s" % (len(users), kind, ", ".join(users[:limit]) + (" ..." if len(users) > limit else ""))
+
+
+def _dedicated_id(description):
+    """The 18-character user Id a dedicated set's description records, else None."""
+    found = _DEDICATED_ID.search(description or "")
+    return to18(found.group(1)) if found else None
+
+
 def dedication_problems(name, username, user, assignments, description):
     """Why the set ``name`` may not be the one dedicated to ``username`` (``user``: its row, None when the org
     has no such user): it is assigned to another user, or its description says it was made for another.
@@ -555,23 +568,19 @@ def dedication_problems(name, username, user, assignments, description):
         return ["this org has no user %s to dedicate permission set %s to" % (username, name)]
     user_id = to18(user["Id"])
     problems = []
-    others = sorted((row.get("Assignee") or {}).get("Username") or row.get("AssigneeId")
-                    for row in assignments if to18(row.get("AssigneeId")) != user_id)
+    others = [row for row in assignments if to18(row.get("AssigneeId")) != user_id]
     if others:
-        problems.append("permission set %s is assigned to %d other user(s): %s" % (
-            name, len(others), ", ".join(others[:20]) + (" ..." if len(others) > 20 else "")))
-    found = _DEDICATED_ID.search(description or "")
-    if found and to18(found.group(1)) != user_id:
-        problems.append("permission set %s was made for user %s, not for %s (%s)" % (
-            name, to18(found.group(1)), username, user_id))
+        problems.append("permission set %s is assigned to %s" % (name, _assignees(others, "other user(s)")))
+    made_for = _dedicated_id(description)
+    if made_for and made_for != user_id:
+        problems.append("permission set %s was made for user %s, not for %s (%s)" % (name, made_for, username, user_id))
     return problems
 
 
 def dedicated_description(username, user, current_description):
     """The description of a set dedicated to ``username``: the current one when it already names this user's
     Id (a refreshed sandbox keeps production's wording), else one that does."""
-    found = _DEDICATED_ID.search(current_description or "")
-    if found and to18(found.group(1)) == to18(user["Id"]):
+    if _dedicated_id(current_description) == to18(user["Id"]):
         return current_description
     return DEDICATED_DESCRIPTION % (username, to18(user["Id"]))
 
@@ -775,11 +784,8 @@ def _converge(task):
         current = _current(org, record, setup_rows, _setup_names(client, setup_rows, {}))
         desired = None
         if current and org["assignments"]:
-            users = [(row.get("Assignee") or {}).get("Username") or row.get("AssigneeId")
-                     for row in org["assignments"]]
             raise OperationError(
-                "permission set %s is still assigned to %d user(s): %s" % (
-                    params["name"], len(users), ", ".join(users[:20]) + (" ..." if len(users) > 20 else "")),
+                "permission set %s is still assigned to %s" % (params["name"], _assignees(org["assignments"])),
                 hint="remove the assignments first (sf_integration_user permission_sets_mode: exact), "
                      "so no user silently loses access")
     else:
