@@ -677,7 +677,10 @@ def test_restore_accepts_15_character_ids_in_a_backup(org, tmp_path):
     lambda d: d["data"]["users"][0]["permission_sets"].append("Sales_Ops"),
     lambda d: d["data"].update(users={"svc": {}}),
     lambda d: d.update(data=[]),
-], ids=["no profile", "bad id", "set not a dict", "users not a list", "data not a dict"])
+    lambda d: d["data"].update(left={"svc": {}}),
+    lambda d: d["data"]["left"][0].update(id="not an id"),
+], ids=["no profile", "bad id", "set not a dict", "users not a list", "data not a dict", "left not a list",
+        "left bad id"])
 def test_restore_refuses_a_backup_edited_out_of_shape_without_a_traceback(org, tmp_path, edit):
     migrated = run(FakeClient(org), tmp_path, users="svc.mulesoft@acme.com", conflicting_permission_sets="remove")
     client = FakeClient(org)
