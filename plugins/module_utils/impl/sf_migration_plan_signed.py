@@ -23,10 +23,6 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.errors imp
     LockError,
 )
 
-NO_KEY_WARNING = ("no signing key (signing_key or %s): plans, records and backups are written unsigned and "
-                  "cannot be told from forged ones; production writes are refused until a key is set"
-                  % run_files.SIGNING_KEY_ENV)
-
 
 def key_of(params):
     return run_files.signing_key(params.get("signing_key"))
@@ -40,7 +36,7 @@ def production_write(params):
 
 def warn_without_key(task):
     if key_of(task.params) is None:
-        task.warn(NO_KEY_WARNING)
+        task.warn(run_files.NO_KEY_WARNING)
 
 
 def check_plan(params, plan, path, production_org):

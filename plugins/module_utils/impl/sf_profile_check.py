@@ -30,7 +30,7 @@ __metaclass__ = type
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import licenses, rules
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.access import (
-    access_gap, describe_access, describe_subrequest, empty_access, fetch_access, is_empty, merge_access)
+    ADMIN_RIGHTS, access_gap, describe_access, describe_subrequest, empty_access, fetch_access, is_empty, merge_access)
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import read_all, read_subrequests
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import is_id, same_id, to18
@@ -272,11 +272,6 @@ def user_findings(user, target, fetched, running_user_id=None, license_id=None, 
                                 % (user["profile"]["name"], " and the permission sets to remove" if conflicts else "",
                                    _short_list(describe_access(gap))), user=name))
     return findings, gap
-
-
-# Rights an integration rarely needs and a security review wants named when they are replicated.
-ADMIN_RIGHTS = ("ModifyAllData", "ViewAllData", "ManageUsers", "CustomizeApplication", "AuthorApex",
-                "ModifyMetadata", "ManageProfilesPermissionsets", "ResetPasswords", "ViewSetup")
 
 
 def setup_findings(user, gap, admin_approved=()):

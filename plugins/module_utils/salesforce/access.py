@@ -64,6 +64,11 @@ _OBJECT_IMPLIES = {
 _FIELD_IMPLIES = {"Edit": ("Read",)}
 _SYSTEM_IMPLIES = {"ModifyAllData": ("ViewAllData",)}
 
+# Rights an integration rarely needs and a security review wants named when they are replicated (the
+# ADMIN_RIGHTS finding, the report's risk flag).
+ADMIN_RIGHTS = ("ModifyAllData", "ViewAllData", "ManageUsers", "CustomizeApplication", "AuthorApex",
+                "ModifyMetadata", "ManageProfilesPermissionsets", "ResetPasswords", "ViewSetup")
+
 # The permissions the issue names plus those integrations commonly lean on; messages list them first.
 SYSTEM_PERMISSIONS_THAT_MATTER = (
     "ApiEnabled", "ModifyAllData", "ViewAllData", "RunFlow", "ManageUsers", "CustomizeApplication",
