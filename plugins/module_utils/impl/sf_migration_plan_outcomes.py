@@ -125,8 +125,10 @@ def failed_logins_query(usernames, since):
 
 
 def verification_error(users):
-    failed = [u["target_username"] for u in users or [] if not u.get("passed")]
-    return ("verification failed for " + ", ".join(failed)) if failed else None
+    """'verification failed for <user> (<problems>); ...': each failed user with what failed."""
+    failed = ["%s (%s)" % (u["target_username"], "; ".join(u.get("problems") or ["no problem recorded"]))
+              for u in users or [] if not u.get("passed")]
+    return ("verification failed for " + "; ".join(failed)) if failed else None
 
 
 def batch_failure(applied, verified_users, dry_run):
