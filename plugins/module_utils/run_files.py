@@ -8,7 +8,11 @@ Layout under ``runs_dir`` (the role's ``license_migration_runs_dir``)::
     plans/<production org>.json                  the reviewable plan (checksummed)
     records/<checksum>/<kind>-<org>.json         migration / verification records of that plan
     <run id>/report.json, report.csv, report.html
+    <run id>/orgs/<org>.json                     each org's result as the run's steps left it (signed)
     <run id>/backups/<org>/                      sf_integration_user backups written by that run
+    <run id>/rollback_backups/<org>/             those a rollback of the run wrote before restoring
+    current_run.json                             the run the last inventory started (signed): the
+                                                 later steps of that run continue it
 
     locks/<org>.lock                             the org's lease: one writing run at a time
 
@@ -53,6 +57,9 @@ SIGNATURE_ALG = "HMAC-SHA256"
 MIN_KEY_LENGTH = 32
 _MAC_CONTEXT = b"sfops.integration_users run state v1\n"
 DEFAULT_LOCK_TTL = 1800
+NO_KEY_WARNING = ("no signing key (signing_key or %s): plans, records and backups are written unsigned and "
+                  "cannot be told from forged ones; production writes are refused until a key is set"
+                  % SIGNING_KEY_ENV)
 
 
 def safe_name(text):
@@ -78,6 +85,10 @@ def run_dir(runs_dir, run_id):
 
 def backup_dir(runs_dir, run_id, org):
     return os.path.join(run_dir(runs_dir, run_id), "backups", safe_name(org))
+
+
+def current_run_path(runs_dir):
+    return os.path.join(_root(runs_dir), "current_run.json")
 
 
 def _root(runs_dir):
@@ -309,6 +320,13 @@ def plan_purpose(org):
 
 def record_purpose(kind, org, checksum):
     return "record:%s:%s:%s" % (kind, org, checksum)
+
+
+def org_result_purpose(run_id, org):
+    return "org-result:%s:%s" % (run_id, org)
+
+
+CURRENT_RUN_PURPOSE = "current-run"
 
 
 def read_records(runs_dir, checksum, kind=None, key=None, refused=None):

@@ -27,7 +27,8 @@ ANSIBLE_RUNNER = os.path.join(os.path.dirname(sys.executable), "ansible-runner")
 PHASES = ("playbooks/inventory.yml", "playbooks/migrate_sandbox.yml", "playbooks/rollout_production.yml")
 SLICES = 2
 # What differs between two runs of the same estate by construction.
-VOLATILE = ("run_id", "created", "paths")
+# What names the job or its time: each job has its own id, and the merge its own provenance.
+VOLATILE = ("run_id", "created", "paths", "provenance")
 
 
 class Jobs:
@@ -74,9 +75,17 @@ def slices_of(hosts, count):
 def report(runs_dir, run_id):
     with open(os.path.join(runs_dir, run_id, "report.json"), encoding="utf-8") as handle:
         document = json.load(handle)
+    inventories = (document.get("provenance") or {}).get("inventory") or []
     for key in VOLATILE:
         document.pop(key, None)
+    # Commands name the run and the job's inventory; steps are compared by what ran and failed, not when.
+    text = json.dumps(document).replace(run_id, "<run id>")
+    for inventory in inventories:
+        text = text.replace(inventory, "<inventory>")
+    document = json.loads(text)
+    document["steps"] = [dict((k, v) for k, v in step.items() if k not in ("first", "last")) for step in document["steps"]]
     for org in document["orgs"]:
+        org["steps"] = dict((name, dict((k, v) for k, v in step.items() if k != "at")) for name, step in org["steps"].items())
         # The plan file's path names the runs volume of its run.
         org["plan_file"] = os.path.relpath(org["plan_file"], runs_dir) if org.get("plan_file") else None
     document["orgs"].sort(key=lambda o: o["org"])

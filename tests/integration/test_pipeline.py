@@ -15,6 +15,7 @@ import csv
 import json
 import os
 import re
+import shlex
 import stat
 import subprocess
 
@@ -73,7 +74,9 @@ class Runner:
                     "ANSIBLE_CALLBACK_PLUGINS": os.path.join(HERE, "plugins", "callback"),
                     "ANSIBLE_CALLBACKS_ENABLED": "record_results", "ANSIBLE_NOCOLOR": "1",
                     "ANSIBLE_RETRY_FILES_ENABLED": "0", "SFOPS_RESULTS_FILE": str(results)})
-        command = [ANSIBLE_PLAYBOOK, "-i", str(inventory), os.path.join(PLAYBOOKS, playbook)]
+        # A playbook of the checkout, or one of the installed collection by name (as the report's commands say).
+        command = [ANSIBLE_PLAYBOOK, "-i", str(inventory),
+                   os.path.join(PLAYBOOKS, playbook) if playbook.endswith(".yml") else playbook]
         if extra_vars:
             extra = work / "extra.json"
             extra.write_text(json.dumps(extra_vars))
@@ -130,12 +133,54 @@ def test_check_mode_writes_nothing_anywhere(run):
     done = run("site.yml", check=True, diff=True, license_migration_accepted_findings=ACCEPT_MULESOFT)
     assert done.returncode == 0, done.output[-4000:]
     assert not run.runs_dir.exists(), "check mode wrote %s" % os.listdir(run.runs_dir)
-    assert "Check mode: no report written" in done.output
+    assert "check mode, no report written" in done.output
     # The plan computed in check mode is carried in memory to the sandbox step, which reports what it would move.
-    assert "acme-uat (sandbox): integration seats free 5/5 -> 5/5; 2 candidate(s); 2 would move (check mode)" in done.output
+    # Seats after the moves are projected, and the dry run says what only a real run can show.
+    assert ("acme-uat (sandbox): integration seats free 5/5 -> 3/5 (projected); 2 candidate(s); 2 would move (check "
+            "mode: only a real run shows what the org refuses)") in done.output
     # No sandbox was really verified, so production reports its gate without failing the dry run.
-    assert "acme-prod (production): integration seats free 5/5 -> 5/5; 2 candidate(s); 2 refused by the gate" in done.output
+    assert ("acme-prod (production): integration seats free 5/5 -> 5/5 (projected); 2 candidate(s); 2 refused by "
+            "the gate") in done.output
     assert {org: users_of(run.emulator, org) for org in before} == before
+
+
+def org_of(report, org):
+    return next(o for o in report["orgs"] if o["org"] == org)
+
+
+def test_step_playbooks_make_one_run_one_report_and_one_saving(run):
+    """Inventory, sandbox migration, verification and rollout as separate playbooks (no run id given): one
+    run directory, whose report has every step and the same potential saving at each; the report's rollback
+    command then undoes the run within the same report."""
+    potentials = []
+    for playbook, extra in (("inventory.yml", {}), ("migrate_sandbox.yml", {}),
+                            ("verify.yml", {"license_migration_target": "acme-uat"}), ("rollout_production.yml", {})):
+        done = run(playbook, **extra)
+        assert done.returncode == 0, (playbook, done.output[-3000:])
+        runs = [d for d in os.listdir(run.runs_dir) if (run.runs_dir / d / "report.json").exists()]
+        assert len(runs) == 1, (playbook, runs)
+        run_id, report = report_of(run, runs[0])
+        potentials.append(org_of(report, "acme-prod")["potential_monthly_saving"])
+        if playbook != "inventory.yml":
+            assert "step of run %s, started" % run_id in done.output, done.output[-3000:]
+    assert [s["step"] for s in report["steps"]] == ["plan", "migrate", "verify", "rollout"]
+    assert potentials == [potentials[0]] * 4 and potentials[0] == 165, potentials
+    prod = org_of(report, "acme-prod")
+    assert prod["counts"]["moved"] == 1 and prod["monthly_saving"] == 165
+    assert org_of(report, "acme-uat")["counts"]["verified_passed"] == 1
+    # The report's own rollback command (the collection's playbook by name, the run's id).
+    argv = shlex.split(report["rollback_command"])
+    playbook = next(a for a in argv if a.startswith("sfops.integration_users."))
+    name, value = argv[argv.index("-e") + 1].split("=", 1)
+    done = run(playbook, **{name: value})
+    assert done.returncode == 0, done.output[-3000:]
+    assert sorted(os.listdir(run.runs_dir)) == sorted(["current_run.json", "locks", "plans", "records", run_id])
+    _run_id, report = report_of(run, run_id)
+    assert [s["step"] for s in report["steps"]] == ["plan", "migrate", "verify", "rollout", "rollback"]
+    prod = org_of(report, "acme-prod")
+    assert prod["counts"]["restored"] == 1 and prod["monthly_saving"] == 0 and prod["potential_monthly_saving"] == 165
+    etl = users_of(run.emulator, "acme-prod")["svc.etl@acme.example"]
+    assert etl["license"] == "Salesforce"
 
 
 def test_safe_path_moves_verified_users_and_leaves_the_others(run):
@@ -356,7 +401,9 @@ def test_a_failed_sandbox_verification_keeps_production_closed(run, tmp_path):
     done = run("migrate_sandbox.yml", license_migration_verify_tasks=str(own_checks),
                license_migration_probe_credentials={"svc.mulesoft@acme.example": {"audience": "https://login.salesforce.com"}})
     assert done.returncode != 0
-    assert "verification failed for svc.etl@acme.example.uat, svc.mulesoft@acme.example.uat" in done.output
+    # The console names each user with what failed for it, not just the names.
+    assert re.search(r"verification failed for svc\.etl@acme\.example\.uat \([^)]*nightly sync smoke test failed[^)]*\); "
+                     r"svc\.mulesoft@acme\.example\.uat \([^)]*login as the user failed", done.output), done.output[-3000:]
     record = json.loads(next((run.runs_dir / "records").glob("*/verification-acme-uat.json")).read_text())
     problems = dict((u["username"], " | ".join(u["problems"])) for u in record["users"])
     assert "license_migration_verify_tasks failed: Nightly sync smoke test: nightly sync smoke test failed" in problems["svc.etl@acme.example"]

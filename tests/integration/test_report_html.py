@@ -10,6 +10,8 @@ in CI (`CI` set), where a missing browser is a failure.
 
 from __future__ import annotations
 
+import csv
+import html
 import html.parser
 import os
 import re
@@ -106,7 +108,7 @@ def expected_text(report, key):
         path = parts[2:]
     if value is None:
         return ""
-    if path[-1].endswith("monthly_saving"):
+    if path[-1].endswith(("monthly_saving", "annual_saving", "extra_seats_monthly_cost", "extra_seats_unlock")):
         return "%s%s" % (CURRENCY_SIGNS.get(report["prices"].get("currency"), ""), format(value, ","))
     return str(value)
 
@@ -161,9 +163,93 @@ def test_every_figure_shown_is_the_report_json(rendered, report_html):
     # Production moves and sandbox rehearsals are shown apart (the demo moves the same 5 users in each).
     assert (shown["totals.moved"].strip(), shown["totals.sandbox_moved"].strip()) == ("5", "5")
     for org in report["orgs"]:
-        for field in ("counts.moved", "counts.waiting", "counts.blocked", "monthly_saving",
-                      "seats_before.integration_free"):
+        # A sandbox holds copies: it shows no saving (not "$0").
+        for field in ("counts.moved", "counts.waiting", "counts.blocked", "seats_before.integration_free") + (
+                ("monthly_saving", "potential_monthly_saving") if org["org_type"] == "production" else ()):
             assert "orgs.%s.%s" % (org["org"], field) in shown, (org["org"], field)
+        if org["org_type"] != "production":
+            assert "orgs.%s.monthly_saving" % org["org"] not in shown and org["monthly_saving"] is None
+
+
+class Structure(html.parser.HTMLParser):
+    """What a reader navigates by: ids of elements, in-page links, SVG chart bars, risk flags, code blocks."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.links, self.bars, self.risks, self.codes, self.order = {}, [], [], [], {}, []
+        self._code = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("id"):
+            self.ids[attrs["id"]] = tag
+            self.order.append(attrs["id"])
+        if tag == "a" and (attrs.get("href") or "").startswith("#"):
+            self.links.append(attrs["href"][1:])
+        if tag == "rect" and attrs.get("data-value"):
+            self.bars.append((attrs.get("class"), int(attrs["data-value"]), float(attrs.get("width") or 0)))
+        if attrs.get("data-risk"):
+            self.risks.append(attrs["data-risk"])
+        if tag == "code" and attrs.get("id"):
+            self._code = attrs["id"]
+            self.codes[self._code] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "code":
+            self._code = None
+
+    def handle_data(self, data):
+        if self._code:
+            self.codes[self._code] += data
+
+
+def test_a_manager_finds_the_summary_chart_contents_risks_and_rollback(rendered, report_html):
+    report = report_html[1]
+    page = Structure()
+    page.feed(rendered.dom)
+    # The executive summary comes first, then the chart and the contents, then the orgs.
+    assert page.order.index("summary") < page.order.index("chart") < page.order.index("toc") < \
+        page.order.index("org-acme-prod")
+    shown = figures_of(rendered.dom).figures
+    for key in ("totals.monthly_saving", "totals.annual_saving", "totals.potential_annual_saving"):
+        assert shown[key].strip() == expected_text(report, key), key
+    assert report["totals"]["annual_saving"] == 12 * report["totals"]["monthly_saving"] > 0
+    # Every in-page link leads somewhere, and each org is linked: production, then its sandboxes.
+    assert [link for link in page.links if link not in page.ids] == []
+    orgs = [link for link in page.links if link.startswith("org-")]
+    assert orgs == ["org-" + o["org"] for o in report["orgs"]]
+    production = [o["org"] for o in report["orgs"] if o["org_type"] == "production"]
+    for org in report["orgs"]:
+        if org["org_type"] == "sandbox":
+            assert orgs.index("org-" + org["org"]) == orgs.index("org-" + org["production_org"]) + 1
+    # One pair of bars per production org, their lengths in the proportion of the savings.
+    assert sorted(v for c, v, _w in page.bars if c == "saved") == sorted(
+        next(o for o in report["orgs"] if o["org"] == name)["monthly_saving"] for name in production)
+    widest = max(page.bars, key=lambda bar: bar[1])
+    for _cls, value, width in page.bars:
+        assert abs(width - widest[2] * value / widest[1]) <= 1
+    # svc.boomi (System Administrator) would carry ModifyAllData into its permission set: flagged.
+    assert report["risks"] and any("ModifyAllData" in r["rights"] for r in report["risks"])
+    assert page.risks.count("admin-rights") >= 2 * len(report["risks"]) - 1
+    assert page.codes["rollback-command"] == report["rollback_command"]
+    assert "license_migration_rollback_run_id=%s" % report["run_id"] in report["rollback_command"]
+    assert "/tmp/" not in rendered.dom and os.path.expanduser("~") + "/" not in rendered.dom
+
+
+def test_csv_json_and_html_say_the_same(report_html, rendered):
+    path, report = report_html
+    with open(os.path.join(os.path.dirname(path), "report.csv"), encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for org in report["orgs"]:
+        mine = [r for r in rows if r["org"] == org["org"]]
+        assert len(mine) == len(org["users"])
+        if org["org_type"] == "production":
+            assert sum(int(r["monthly_saving"] or 0) for r in mine) == org["monthly_saving"]
+            assert sum(int(r["potential_monthly_saving"] or 0) for r in mine) == org["potential_monthly_saving"]
+        for row, user in zip(mine, org["users"]):
+            assert (row["username"], row["status"]) == (user["username"], user["status_text"])
+            assert ">%s</td>" % html.escape(user["status_text"]) in rendered.dom
+    assert sum(int(r["monthly_saving"] or 0) for r in rows) == report["totals"]["monthly_saving"]
 
 
 def test_report_screenshot_is_not_blank(report_html, tmp_path):

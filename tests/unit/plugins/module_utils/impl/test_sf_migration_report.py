@@ -57,7 +57,7 @@ def test_report_statuses_counts_and_money():
     assert prod["counts"]["moved"] == 1 and prod["counts"]["waiting"] == 1
     # Saving: one user moved into free seats; potential: both ready users (two free seats or more).
     assert prod["monthly_saving"] == 165 and prod["potential_monthly_saving"] == 330
-    assert uat["monthly_saving"] == 0 and uat["status"] == "failed"
+    assert uat["monthly_saving"] is None and uat["status"] == "failed"
     assert doc["totals"]["monthly_saving"] == 165 and doc["totals"]["orgs_failed"] == 1
     assert prod["summary"] == ("acme-prod (production): integration seats free 5/5 -> 4/5; 2 candidate(s); 1 moved; "
                                "1 waiting; verification 1/1 passed; saving $165/month (potential $330)")
@@ -163,13 +163,19 @@ def test_html_is_self_contained_escaped_and_carries_the_json_figures():
     assert figures["orgs.acme-prod.counts.waiting"] == "1"
 
 
+def report_params(runs, run_id, orgs, **extra):
+    """sf_migration_report's options as the action plugin validates them (defaults filled in)."""
+    params = dict((name, option.get("default")) for name, option in sf_migration_report.ARGUMENT_SPEC.items())
+    params.update(runs_dir=runs, run_id=run_id, orgs=orgs, **extra)
+    return params
+
+
 def _mode(path):
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
 def test_report_module_writes_owner_only_files_and_nothing_in_check_mode(tmp_path):
-    params = {"runs_dir": str(tmp_path / "runs"), "run_id": "r1", "orgs": [production_result()],
-              "full_license_price": 165, "integration_seat_price": 10, "currency": "USD"}
+    params = report_params(str(tmp_path / "runs"), "r1", [production_result()])
     result, _task = execute(sf_migration_report.SPEC, params, check_mode=True)
     assert not result["changed"] and result["paths"] == {} and result["report"]["dry_run"]
     assert not (tmp_path / "runs").exists()
