@@ -10,6 +10,8 @@ custom permission, a default record type and a login IP range reached only throu
 """
 import random
 
+from sfemu.objects import DATA_OBJECTS
+
 _COMPANIES = ("acme", "globex", "initech", "umbrella", "stark", "wayne", "hooli", "vandelay", "soylent",
               "cyberdyne", "tyrell", "wonka", "oceanic", "massive", "aperture", "gringotts", "monarch", "zorg")
 _FIRST = ("alice", "bruno", "chloe", "david", "emma", "farid", "grace", "hugo", "ines", "jules", "karim", "lea",
@@ -33,6 +35,8 @@ def generate(orgs=3, users=200, seed=0):
         prod = _production_org(rng, company, users)
         # A generator of its own, so the rest of the estate stays what the seed gave before issue 12.
         _access_traps(random.Random("generate-access:%s:%s" % (seed, company)), prod)
+        # Usage history (issue 18) from a generator of its own too.
+        _usage_history(random.Random("generate-usage:%s:%s" % (seed, company)), prod)
         estate.append(prod)
         estate.append({"name": "%s-uat" % company, "sandbox": True, "sandbox_name": "uat",
                        "production": prod["name"]})
@@ -181,6 +185,27 @@ def _code_traps(rng):
                                   "formula": "$Profile.Name = 'API Only'"}]
     return out
 
+
+
+def _usage_history(rng, org):
+    """A realistic ApiTotalUsage history for the active integrations (``api_usage``): a read-only sync on one
+    or two objects, or a read/write one on a few, every day of the window or only some (a weekly job looks
+    like a short window), through the app it holds a token of, else the org's first connected app. The
+    objects are among those its profile reaches, so least privilege has something true to find."""
+    grants = dict((p["name"], p.get("object_permissions") or {}) for p in org["profiles"])
+    for user in org["users"]:
+        if not user["username"].startswith("svc.") or user.get("active") is False or not user.get("logins", {}).get("api"):
+            continue
+        reachable = sorted(DATA_OBJECTS) if user["profile"] == "System Administrator" else sorted(
+            grants.get(user["profile"]) or {})
+        if not reachable:
+            continue   # a profile that reaches no object: nothing it could have called on
+        objects = rng.sample(reachable, min(len(reachable), rng.choice((1, 2, 2, 3))))
+        writes = rng.random() < 0.6
+        tokens = user.get("oauth_tokens") or []
+        user["api_usage"] = {"days": rng.choice((7, 30, 30, 30)), "calls_per_day": rng.randrange(5, 60),
+                             "objects": objects, "methods": ["GET", "PATCH", "POST"] if writes else ["GET"],
+                             "app": tokens[0]["app"] if tokens else org["connected_apps"][0]["name"]}
 
 
 def _access_traps(rng, org):

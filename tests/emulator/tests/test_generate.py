@@ -88,3 +88,29 @@ def test_generated_orgs_carry_setup_access_traps():
     # The traps come from a generator of their own: everything else is what the seed gave before.
     for spec in prods:
         assert [a["name"] for a in spec["connected_apps"]][0] == "Ops Automation"
+
+
+def test_generated_integrations_have_a_usage_history_the_log_serves():
+    """Issue 18: each active integration calls on objects its profile reaches; humans have no history."""
+    import csv
+    import io
+
+    from sfemu import usage
+    data = generate(orgs=4, users=60, seed=2)
+    prods = [o for o in data["orgs"] if not o.get("sandbox")]
+    histories = [(o, u) for o in prods for u in o["users"] if u.get("api_usage")]
+    assert histories and all(u["username"].startswith("svc.") and u.get("active", True) for _o, u in histories)
+    assert {("POST" in u["api_usage"]["methods"]) for _o, u in histories} == {True, False}
+    for org, user in histories:
+        profile = next(p for p in org["profiles"] if p["name"] == user["profile"])
+        if user["profile"] != "System Administrator":
+            assert set(user["api_usage"]["objects"]) <= set(profile["object_permissions"]), user
+    estate = Estate.from_dict(data, seed=2)
+    org_spec, user_spec = histories[0]
+    org = estate.orgs[org_spec["name"]]
+    user_id = org.find_user(user_spec["username"])["Id"]
+    newest = max(org.tables["EventLogFile"].values(), key=lambda r: r["LogDate"])
+    lines = [r for r in csv.DictReader(io.StringIO(usage.log_file(org, newest["Id"])))
+             if r["USER_ID_DERIVED"] == user_id]
+    assert len(lines) == user_spec["api_usage"]["calls_per_day"]
+    assert set(r["ENTITY_NAME"] for r in lines) == set(user_spec["api_usage"]["objects"])
