@@ -26,8 +26,8 @@ description:
     blocked and why, admin-level rights copied into permission sets, seats to buy with their cost and the
     saving they unlock, the next actions as commands), a chart of savings per production org and a table
     of contents (each production org, then its sandboxes); it ends with the provenance (collection version,
-    operator, inventory, run id, times of each step) and the rollback command. No absolute local path is
-    shown (the runs directory is named as given).
+    operator, inventory, run id, times of each step) and the rollback command. Paths under the home or the
+    working directory are shown as C(~/...) or relative.
   - Seats and savings are counted one way at every step (the plan's users to move against the seats free
     when it was written), so the potential saving is the same at inventory, after the sandbox and after
     the rollout; in check mode the seats after the moves are projected.
@@ -35,8 +35,11 @@ description:
     the seats read before and after reduced to what the report reads); O(merge_runs) makes one report of
     several runs of one estate (the slices of a sliced AWX job, the jobs of a workflow). Results are
     merged in order (this run's earlier steps, O(merge_runs), then O(orgs)); a later section of an org
-    replaces an earlier one, and the org's error is that of its earliest failed step. With a key, a kept
-    result that is unsigned, edited or moved from another run or org is left out with a warning.
+    replaces an earlier one, and the org's error is that of its latest step (each step's error is kept in
+    C(steps)). With a key, a kept result that is unsigned, edited or moved from another run or org is left
+    out with a warning, and so is one the report cannot read (another shape, unknown steps). A result in
+    O(orgs) of another shape fails the task with a message naming its org.
+  - The rollback command of a merged report names the merged runs that left backups.
   - Returns a one-line summary per org and the statistics the role hands to C(set_stats).
   - Never talks to Salesforce. In check mode nothing is written; the report is returned with
     C(dry_run=true).

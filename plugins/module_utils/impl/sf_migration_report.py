@@ -21,7 +21,11 @@ import re
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_migration_report_render as reporting
 from ansible_collections.sfops.integration_users.plugins.module_utils import run_files
-from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ConfigurationError, IntegrityError
+from ansible_collections.sfops.integration_users.plugins.module_utils.errors import (
+    ConfigurationError,
+    IntegrityError,
+    OperationError,
+)
 from ansible_collections.sfops.integration_users.plugins.module_utils.runner import ModuleSpec
 
 ARGUMENT_SPEC = dict(
@@ -47,7 +51,8 @@ _SEAT_KEYS = ("integration", "salesforce_seats")
 STARTING_STEPS = ("inventory", "plan")
 CURRENT_RUN_FORMAT = "sfops.integration_users.current_run/1"
 # A run id is a directory name: the same rule as the rollback playbook's check of its run id.
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+# (No '.' or '_' at the end: file names drop them, so the report and the backups would part.)
+_RUN_ID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9])?$")
 
 
 def _now():
@@ -56,8 +61,8 @@ def _now():
 
 def checked_run_id(value, option):
     if not _RUN_ID.match(value or "") or ".." in value:
-        raise ConfigurationError("%s %r is not a run id: letters, digits, '_', '.' and '-', up to 80, starting with a "
-                                 "letter or digit" % (option, str(value)[:100]),
+        raise ConfigurationError("%s %r is not a run id: letters, digits, '_', '.' and '-', up to 80, starting and "
+                                 "ending with a letter or digit" % (option, str(value)[:100]),
                                  hint="give the name of a run directory under the runs directory")
     return value
 
@@ -85,8 +90,14 @@ def merge_results(results):
             merged[name] = {}
             order.append(name)
         current = merged[name]
+        undone = set(str(n).lower() for n in (current.get("rollback") or {}).get("usernames") or ())
         if current.get("migrate") and result.get("migrate"):
-            result = dict(result, migrate=_later_migrate(current["migrate"], result["migrate"]))
+            result = dict(result, migrate=_later_migrate(current["migrate"], result["migrate"], undone))
+        if undone and result.get("migrate") and not result["migrate"].get("dry_run") and not result.get("rollback"):
+            # Moved again after the rollback: no longer restored.
+            again = set(u["username"].lower() for u in result["migrate"].get("users") or () if u.get("changed"))
+            current["rollback"] = dict(current["rollback"], usernames=[
+                n for n in current["rollback"].get("usernames") or () if str(n).lower() not in again])
         legacy_error = current.get("error")
         steps = dict(current.get("steps") or {})
         steps.update(result.get("steps") or {})
@@ -101,15 +112,19 @@ def merge_results(results):
     return [merged[name] for name in order]
 
 
-def _later_migrate(earlier, later):
-    """A later migrate section of an org keeps the users an earlier one moved as moved: a rerun of the step
-    finds them already on the license, but this run moved them (and saves their licenses)."""
-    if earlier.get("dry_run") or later.get("dry_run"):
+def _later_migrate(earlier, later, undone=()):
+    """A later migrate section of an org keeps the users an earlier one moved (``moved_by_run``): a rerun of
+    the step, or a dry run after it, finds them already on the license, but this run moved them (and saves
+    their licenses). Not those a rollback of the run put back since (``undone``)."""
+    if earlier.get("dry_run"):
         return later
-    moved = set(u["username"].lower() for u in earlier.get("users") or () if u.get("changed"))
-    users = [dict(u, changed=True) if u["username"].lower() in moved else u for u in later.get("users") or ()]
+    moved = set(u["username"].lower() for u in earlier.get("users") or ()
+                if (u.get("changed") or u.get("moved_by_run")) and u["username"].lower() not in undone)
+    users = [dict(u, moved_by_run=True) if u["username"].lower() in moved and not (u.get("changed") and not later.get(
+        "dry_run")) else u for u in later.get("users") or ()]
     known = set(u["username"].lower() for u in users)
-    users += [u for u in earlier.get("users") or () if u.get("changed") and u["username"].lower() not in known]
+    users += [dict(u, moved_by_run=True) for u in earlier.get("users") or ()
+              if u["username"].lower() in moved and u["username"].lower() not in known]
     return dict(later, users=users)
 
 
@@ -120,14 +135,36 @@ def _read_org_result(task, path, run_id, key):
     except IntegrityError as exc:
         task.warn("%s: left out of the report" % exc)
         return None
+    problem = None
     if key is not None:
         problem = run_files.signature_problem(document, key, run_files.org_result_purpose(run_id, document.get("org")))
-        if problem is None and run_files.safe_name(document.get("org")) + ".json" != os.path.basename(path):
-            problem = "its content is for org %s, not this file name" % str(document.get("org"))[:100]
-        if problem:
-            task.warn("org result %s is left out of the report: %s" % (path, problem))
-            return None
+    if problem is None:
+        problem = result_shape_problem(document)
+    if problem is None and run_files.safe_name(document.get("org")) + ".json" != os.path.basename(path):
+        problem = "its content is for org %s, not this file name" % str(document.get("org"))[:100]
+    if problem:
+        task.warn("org result %s is left out of the report: %s" % (path, problem))
+        return None
     return dict((k, v) for k, v in document.items() if k != "signature")
+
+
+def result_shape_problem(result):
+    """Why a kept org result cannot be reported (None when it can): an org name, known steps, sections the
+    report reads."""
+    if not isinstance(result.get("org"), str) or not result["org"]:
+        return "it names no org"
+    steps = result.get("steps")
+    if steps is not None and not isinstance(steps, dict):
+        return "its steps are not a mapping"
+    unknown = sorted(str(name) for name, item in (steps or {}).items()
+                     if name not in reporting.STAGES or not isinstance(item, dict))
+    if unknown:
+        return "its steps are not steps of the role (%s)" % ", ".join(unknown[:6])
+    try:
+        reporting.org_report(result, {"full_license": 0, "integration_seat": 0, "currency": ""})
+    except reporting.MalformedResult as exc:
+        return str(exc)
+    return None
 
 
 def _run_results(task, runs_dir, run_ids, key, own=False):
@@ -162,6 +199,8 @@ def _current_run(task, key):
         task.warn("%s: this step starts a new run" % exc)
         return None, None
     problem = run_files.signature_problem(document, key, run_files.CURRENT_RUN_PURPOSE) if key else None
+    if key is None:
+        task.warn("current run file %s is followed unauthenticated: %s" % (path, run_files.NO_KEY_WARNING))
     if problem is None and not _RUN_ID.match(str(document.get("run_id") or "")):
         problem = "it names no valid run id"
     if problem:
@@ -238,6 +277,20 @@ def display_path(path):
     return full
 
 
+def local_paths(runs_dir):
+    """Local directories -> how the report names them: the runs directory, the working directory, home."""
+    paths = {}
+    home = os.path.expanduser("~")
+    if home not in ("", "/"):
+        paths[home] = "~"
+    here = os.getcwd()
+    if here != "/":
+        paths[here] = "."
+    full = os.path.abspath(os.path.expanduser(runs_dir))
+    paths[full] = display_path(full)
+    return paths
+
+
 def _operator():
     try:
         return getpass.getuser()
@@ -250,15 +303,16 @@ _STEP_SECTIONS = {"inventory": ("inventory",), "plan": ("plan", "inventory"), "m
                   "verify": ("verify",), "rollout": ("rollout",), "rollback": ("rollback",)}
 
 
-def _with_step(result, step, at, dry_run, earlier):
+def _with_step(result, step, at, dry_run):
     """``result`` recording that ``step`` ran on its org: when it wrote the step's section, or failed with an
     error of its own (one ansible-playbook run carries an org's results and error from step to step, so a
     production org's result also reaches the sandbox step it took no part in)."""
     if not step:
         return result
-    known = set(item.get("error") for item in ((earlier or {}).get("steps") or {}).values())
     took_part = any(result.get(name) for name in _STEP_SECTIONS[step])
-    if not took_part and not (result.get("error") and result["error"] not in known):
+    # The role records which step raised an org's error (error_step); a step that only carried it along is
+    # not one the org took.
+    if not took_part and not (result.get("error") and result.get("error_step") == step):
         return result
     steps = dict(result.get("steps") or {})
     steps[step] = {"at": at, "error": result.get("error"), "dry_run": bool(dry_run)}
@@ -282,20 +336,27 @@ def write(task):
     key = run_files.signing_key(params.get("signing_key"))
     created = _now()
     # This run's earlier steps first, then the runs to merge, then this step: later results refine earlier ones.
+    merge_runs = [checked_run_id(r, "merge_runs item") for r in params["merge_runs"]]
     earlier = _run_results(task, params["runs_dir"], [run_id], key, own=True)
-    by_org = dict((r.get("org"), r) for r in earlier)
-    given = [_with_step(kept_result(r), params.get("step"), created, task.check_mode, by_org.get(r["org"]))
-             for r in params["orgs"] if isinstance(r, dict) and r.get("org")]
-    merged_runs = _run_results(task, params["runs_dir"], [r for r in params["merge_runs"] if r != run_id], key)
+    given = [_with_step(kept_result(r), params.get("step"), created, task.check_mode)
+             for r in params["orgs"] if isinstance(r, dict) and isinstance(r.get("org"), str) and r["org"]]
+    merged_runs = _run_results(task, params["runs_dir"], [r for r in merge_runs if r != run_id], key)
     if key is None and (earlier or merged_runs):
         task.warn("the org results of earlier steps are read unauthenticated: " + run_files.NO_KEY_WARNING)
     results = merge_results(earlier + merged_runs + given)
+    # The runs whose backups undo this report's changes: its own, or those it merges.
+    with_backups = [r for r in [run_id] + merge_runs
+                    if os.path.isdir(os.path.join(run_files.run_dir(params["runs_dir"], r), "backups"))]
     provenance = {"collection": "sfops.integration_users", "version": collection_version(), "operator": _operator(),
                   "inventory": [display_path(p) for p in params["inventory"]],
-                  "runs_dir": display_path(params["runs_dir"]), "merged_runs": list(params["merge_runs"])}
-    doc = reporting.build_report(results, run_id, created, task.check_mode, prices, provenance=provenance,
-                                 local_paths={os.path.abspath(os.path.expanduser(params["runs_dir"])):
-                                              provenance["runs_dir"]})
+                  "runs_dir": display_path(params["runs_dir"]), "merged_runs": merge_runs,
+                  "rollback_runs": with_backups or [run_id]}
+    try:
+        doc = reporting.build_report(results, run_id, created, task.check_mode, prices, provenance=provenance,
+                                     local_paths=local_paths(params["runs_dir"]))
+    except reporting.MalformedResult as exc:
+        raise OperationError(str(exc), hint="pass the orgs the role collected (license_migration_org_result), "
+                                            "not a result written by hand")
     directory = run_files.run_dir(params["runs_dir"], run_id)
     paths = dict((name.split(".")[1], os.path.join(directory, name)) for name in FILES)
     changed = False

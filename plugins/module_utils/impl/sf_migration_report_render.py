@@ -24,6 +24,7 @@ import csv
 import html
 import io
 import re
+import shlex
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.access import ADMIN_RIGHTS
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.licenses import INTEGRATION_LICENSE
@@ -130,7 +131,13 @@ def _user_rows(result):
     for user in migrate.get("users") or []:
         item = row(user["username"])
         after = (user.get("after") or {}).get("profile") or {}
-        if migrate.get("dry_run"):
+        if user.get("moved_by_run"):
+            # An earlier step of this run moved it (a rerun or a dry run after it finds it moved).
+            item["status"] = "moved"
+            item["reasons"] = ["moved by this run"]
+            item.update(profile=after.get("name") or item["profile"], license=after.get("license") or item["license"])
+            item.update(new_profile=item["profile"], new_license=item["license"])
+        elif migrate.get("dry_run"):
             item["status"] = "would_move" if user.get("changed") else "migrated"
             item.update(new_profile=after.get("name") or target, new_license=after.get("license") or INTEGRATION_LICENSE)
         else:
@@ -384,17 +391,25 @@ def _steps(orgs):
 
 
 def playbook_command(doc, playbook, *extra):
-    inventory = " ".join("-i %s" % path for path in (doc.get("provenance") or {}).get("inventory") or ()) or "-i inventory/"
-    return " ".join(["ansible-playbook", inventory, "sfops.integration_users.%s" % playbook] + list(extra))
+    inventory = " ".join("-i %s" % shlex.quote(path)
+                         for path in (doc.get("provenance") or {}).get("inventory") or ()) or "-i inventory/"
+    return " ".join(["ansible-playbook", inventory, "sfops.integration_users.%s" % playbook] + [e for e in extra if e])
 
 
 def rollback_command(doc):
-    return playbook_command(doc, "rollback", "-e license_migration_rollback_run_id=%s" % doc["run_id"])
+    """The command(s) restoring every user the run changed: one per run with backups (a merged report's
+    are those of the runs it merges), a line each."""
+    runs = (doc.get("provenance") or {}).get("rollback_runs") or [doc["run_id"]]
+    return "\n".join(playbook_command(doc, "rollback", "-e license_migration_rollback_run_id=%s" % shlex.quote(run))
+                     for run in runs)
 
 
 def next_actions(doc):
     """What to do next, each with the command when there is one: [{action, command}]."""
-    totals, prices, run = doc["totals"], doc["prices"], "-e license_migration_run_id=%s" % doc["run_id"]
+    totals, prices = doc["totals"], doc["prices"]
+    # A merged report's run has no step of its own to continue: its commands name none.
+    run = "" if (doc.get("provenance") or {}).get("merged_runs") else "-e license_migration_run_id=%s" % shlex.quote(
+        doc["run_id"])
     actions = []
     if totals["orgs_failed"]:
         failed = [o["org"] for o in doc["orgs"] if o["status"] == "failed"]
@@ -424,8 +439,21 @@ def next_actions(doc):
     return actions
 
 
+class MalformedResult(Exception):
+    """An org result whose shape the report cannot read (a kept file or a result given by hand)."""
+
+
+def org_report(result, prices, local_paths=None):
+    """The report of one org; MalformedResult (naming the org) when its result is not what the role writes."""
+    try:
+        return _org_report(result, prices, local_paths)
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+        raise MalformedResult("the result of org %s is not what the license_migration role writes (%s: %s)" % (
+            str(result.get("org") if isinstance(result, dict) else result)[:100], type(exc).__name__, str(exc)[:200]))
+
+
 def build_report(org_results, run_id, created, dry_run, prices, provenance=None, local_paths=None):
-    orgs = _toc_order([_org_report(r, prices, local_paths) for r in org_results or []])
+    orgs = _toc_order([org_report(r, prices, local_paths) for r in org_results or []])
     production = [o for o in orgs if o["org_type"] == "production"]
     sandboxes = [o for o in orgs if o["org_type"] != "production"]
     totals = {"orgs": len(orgs), "orgs_failed": sum(1 for o in orgs if o["status"] == "failed"),
@@ -540,7 +568,7 @@ def csv_cell(value):
 _CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em;color:#1d1d1f;max-width:72em}
 h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ccc}h3{font-size:1.05em}
-p,li{overflow-wrap:anywhere}code{background:#f2f4f7;padding:.1em .3em;font-size:.9em;overflow-wrap:anywhere}
+p,li{overflow-wrap:anywhere}code{background:#f2f4f7;padding:.1em .3em;font-size:.9em;overflow-wrap:anywhere;white-space:pre-wrap}
 table{border-collapse:collapse;margin:.6em 0;width:100%}th,td{border:1px solid #d0d0d0;padding:.3em .5em;
 text-align:left;vertical-align:top;font-size:.92em;overflow-wrap:anywhere}th{background:#f2f4f7}
 table.users{table-layout:fixed}td.severity{white-space:nowrap;overflow-wrap:normal}
@@ -622,23 +650,24 @@ def _toc(doc):
     out = ['<nav id="toc"><h2>Contents</h2><ol>', '<li><a href="#summary">Summary and next actions</a></li>',
            '<li><a href="#chart">Savings per org</a></li>', '<li><a href="#estate">Across the estate</a></li>',
            '<li><a href="#steps">Steps of this run</a></li>']
-    open_sandboxes = False
+    group = None   # the production org whose sandboxes the open list holds ("" for the orphans' list)
     for org in doc["orgs"]:
         link = '<a href="#%s">%s</a> <small>%s%s</small>' % (
             _e(anchor(org["org"])), _e(org["org"]), _e(org["org_type"]), " - failed" if org["error"] else "")
         if org["org_type"] == "production":
-            if open_sandboxes:
+            if group is not None:
                 out.append("</ol></li>")
-                open_sandboxes = False
             out.append("<li>%s" % link)
             out.append("<ol>")
-            open_sandboxes = True
+            group = org["org"]
         else:
-            if not open_sandboxes:
-                out.append("<li>Sandboxes<ol>")
-                open_sandboxes = True
+            if group is None or (group and org.get("production_org") != group):
+                if group is not None:
+                    out.append("</ol></li>")
+                out.append("<li>Sandboxes of orgs not in this report<ol>")
+                group = ""
             out.append("<li>%s</li>" % link)
-    if open_sandboxes:
+    if group is not None:
         out.append("</ol></li>")
     out.append('<li><a href="#provenance">Provenance and rollback</a></li></ol></nav>')
     # Empty sandbox lists of production orgs without one.
@@ -667,7 +696,7 @@ def _summary(doc):
     out.append("</tr></table>")
     out.append('<p class="note">A saving is real only once the full licenses it frees are cut, usually at the '
                'contract renewal: tell the account owner how many before the renewal date. Counted on production '
-               'orgs at %s a month per full license and %s per extra Salesforce Integration seat (5 come free).</p>'
+               'orgs at %s a month per full license and %s per Salesforce Integration seat beyond the free ones.</p>'
                % (_e(money(prices["full_license"], prices)), _e(money(prices["integration_seat"], prices))))
     if totals["blocked_by"]:
         out.append("<h3>Blocked, and why</h3><ul>")

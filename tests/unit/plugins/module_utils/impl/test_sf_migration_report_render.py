@@ -182,6 +182,14 @@ def test_contents_link_every_section_production_first_then_its_sandboxes():
     assert links.sections == ["org-acme-prod", "org-acme-uat", "org-globex-prod", "org-globex-dev", "org-orphan-dev"]
     assert set(links.hrefs) >= set(links.sections) | {"summary", "chart", "provenance"}
     assert [h for h in links.hrefs if h not in links.ids] == []
+    # Each sandbox is listed inside its production org's entry; one whose production org is not in the report
+    # is not listed inside another's.
+    toc = reporting.render_html(doc).split('<nav id="toc">')[1].split("</nav>")[0]
+    nested = re.findall(r'<li><a href="#(org-[^"]+)">[^<]*</a> <small>production[^<]*</small>\n<ol>\n((?:<li><a href="#[^"]+">'
+                        r'[^<]*</a> <small>[^<]*</small></li>\n)*)</ol></li>', toc)
+    children = dict((prod, re.findall(r'href="#([^"]+)"', inner)) for prod, inner in nested)
+    assert children == {"org-acme-prod": ["org-acme-uat"], "org-globex-prod": ["org-globex-dev"]}, toc
+    assert re.search(r'<li>Sandboxes of orgs not in this report<ol>\n<li><a href="#org-orphan-dev">', toc), toc
 
 
 def test_summary_chart_next_actions_provenance_and_no_local_path():

@@ -133,10 +133,10 @@ def test_separate_steps_make_one_report_with_each_step_and_one_saving(tmp_path, 
     assert str(tmp_path) not in json.dumps(doc)
 
 
-def test_the_orgs_error_is_its_latest_steps_and_the_report_keeps_each_steps(tmp_path):
+def test_the_orgs_error_is_its_latest_steps_and_the_report_keeps_each_steps(tmp_path, ticking):
     runs = tmp_path / "runs"
     write(runs, "plan", [production()])
-    failed = write(runs, "verify", [production(error="verify failed: not moved yet")])[0]
+    failed = write(runs, "verify", [production(error="verify failed: not moved yet", error_step="verify")])[0]
     assert failed["report"]["orgs"][0]["error"] == "verify failed: not moved yet"
     again = write(runs, "rollout", [production(error="production gate refused svc.b@x: not verified",
                                                rollout={"gate": {}, "batches": []})])[0]
@@ -171,11 +171,11 @@ def test_a_rerun_rollout_keeps_the_users_the_run_moved_as_moved(tmp_path):
 def test_a_step_an_org_took_no_part_in_is_not_its_step(tmp_path):
     """site.yml hands the production org's result (and its error) to the sandbox step too."""
     runs = tmp_path / "runs"
-    write(runs, "plan", [production(error="plan failed: x")])
-    doc = write(runs, "migrate", [production(error="plan failed: x")])[0]["report"]
+    write(runs, "plan", [production(error="plan failed: x", error_step="plan")])
+    doc = write(runs, "migrate", [production(error="plan failed: x", error_step="plan")])[0]["report"]
     assert list(doc["orgs"][0]["steps"]) == ["plan"] and [s["step"] for s in doc["steps"]] == ["plan"]
     # A failure of its own in that step is recorded, though the step wrote no section.
-    doc = write(runs, "migrate", [production(error="migrate failed: lock held")])[0]["report"]
+    doc = write(runs, "migrate", [production(error="migrate failed: lock held", error_step="migrate")])[0]["report"]
     assert doc["orgs"][0]["step_errors"]["migrate"] == "migrate failed: lock held"
 
 
@@ -202,3 +202,125 @@ def test_an_unchanged_step_rewrites_nothing(tmp_path):
     first = write(runs, "plan", [production()])[0]
     assert first["changed"]
     assert not write(runs, "plan", [production()])[0]["changed"]
+
+
+AFTER = {"profile": {"name": "Minimum Access - API Only Integrations", "license": "Salesforce Integration"}}
+ROLLOUT = {"gate": {"missing": []}, "batches": []}
+
+
+def moved(*names, dry_run=False):
+    return {"dry_run": dry_run, "users": [{"username": n, "changed": c, "after": AFTER} for n, c in names]}
+
+
+def test_users_moved_again_after_a_rollback_are_moved(tmp_path, ticking):
+    runs = tmp_path / "runs"
+    write(runs, "plan", [production()])
+    write(runs, "rollout", [production(rollout=ROLLOUT, migrate=moved(("svc.a@x", True)))])
+    undone = write(runs, "rollback", [production(rollback={"run_id": "run-1", "usernames": ["svc.a@x"]})])[0]
+    assert undone["report"]["orgs"][0]["monthly_saving"] == 0
+    # A new rollout in the same run moves svc.a again: moved, its saving counted once.
+    again = write(runs, "rollout", [production(rollout=ROLLOUT, migrate=moved(("svc.a@x", True)))])[0]["report"]
+    row = next(u for u in again["orgs"][0]["users"] if u["username"] == "svc.a@x")
+    assert row["status"] == "moved" and again["orgs"][0]["monthly_saving"] == 165
+    # A rollout after the rollback that moves nobody leaves svc.a restored.
+    write(runs, "rollback", [production(rollback={"run_id": "run-1", "usernames": ["svc.a@x"]})])
+    idle = write(runs, "rollout", [production(rollout=ROLLOUT, migrate=moved(("svc.a@x", False)))])[0]["report"]
+    assert next(u for u in idle["orgs"][0]["users"] if u["username"] == "svc.a@x")["status"] != "moved"
+    assert idle["orgs"][0]["monthly_saving"] == 0
+
+
+def test_a_dry_run_after_a_real_rollout_keeps_what_the_run_moved(tmp_path):
+    runs = tmp_path / "runs"
+    write(runs, "plan", [production()])
+    write(runs, "rollout", [production(rollout=ROLLOUT, migrate=moved(("svc.a@x", True)))])
+    dry_section = moved(("svc.a@x", False), ("svc.b@x", True), dry_run=True)
+    dry = write(runs, "rollout", [production(rollout=ROLLOUT, migrate=dry_section)], check_mode=True)[0]
+    org = dry["report"]["orgs"][0]
+    statuses = dict((u["username"], u["status"]) for u in org["users"])
+    assert (statuses["svc.a@x"], statuses["svc.b@x"]) == ("moved", "would_move")
+    assert org["monthly_saving"] == 165 and org["projected_monthly_saving"] == 330
+
+
+@pytest.fixture
+def ticking(monkeypatch):
+    """A clock a second further at each step, as separate playbook runs are (ties would hide the order)."""
+    seconds = iter(range(10, 60))
+    monkeypatch.setattr(sf_migration_report, "_now", lambda: "2026-12-03T10:00:%02dZ" % next(seconds))
+
+
+def test_the_same_failure_again_is_the_orgs_error(tmp_path, ticking):
+    runs = tmp_path / "runs"
+    write(runs, "plan", [production()])
+    failure = dict(error="rollout failed: lock held by another run", error_step="rollout")
+    write(runs, "rollout", [production(**failure)])
+    write(runs, "verify", [production(verify={"users": []})])
+    again = write(runs, "rollout", [production(**failure)])[0]["report"]["orgs"][0]
+    assert again["status"] == "failed" and again["error"] == failure["error"]
+
+
+def test_a_merged_reports_rollback_names_the_runs_with_backups(tmp_path):
+    runs = tmp_path / "runs"
+    for run_id in ("awx-job-1", "awx-job-2"):
+        execute(sf_migration_report.SPEC, params(runs, run_id=run_id, step="plan", orgs=[production()]))
+    (runs / "awx-job-2" / "backups" / "p").mkdir(parents=True)
+    merged, _task = execute(sf_migration_report.SPEC, params(runs, run_id="estate", merge_runs=["awx-job-1", "awx-job-2"]))
+    command = merged["report"]["rollback_command"]
+    assert command.endswith("-e license_migration_rollback_run_id=awx-job-2") and "estate" not in command
+    assert all("license_migration_run_id" not in (a["command"] or "") for a in merged["report"]["next_actions"])
+    refused, _task = execute(sf_migration_report.SPEC, params(runs, run_id="estate", merge_runs=["../awx-job-1"]))
+    assert refused["failed"] and "is not a run id" in refused["msg"]
+
+
+@pytest.mark.parametrize("edit", [
+    lambda kept: kept.update(steps={"deploy": {"at": "x"}}),
+    lambda kept: kept.update(steps={"plan": "done"}),
+    lambda kept: kept.update(org=None),
+    lambda kept: kept["plan"]["entries"].append({"username": "svc.x@x"}),
+    lambda kept: kept["inventory"].update(findings=["not a finding"]),
+    lambda kept: kept.update(seats_before="5/5"),
+])
+def test_a_kept_result_of_another_shape_is_left_out_without_a_traceback(tmp_path, edit):
+    runs = tmp_path / "runs"
+    execute(sf_migration_report.SPEC, params(runs, run_id="run-1", step="plan", orgs=[production()]))
+    path = runs / "run-1" / "orgs" / "p.json"
+    kept = json.loads(path.read_text())
+    edit(kept)
+    path.write_text(json.dumps(kept))
+    result, task = execute(sf_migration_report.SPEC, params(runs, run_id="run-1", step="rollout", orgs=[]))
+    assert not result.get("failed"), result
+    assert result["report"]["orgs"] == [] and any("left out of the report" in w for w in task.warnings)
+
+
+def test_a_given_result_of_another_shape_fails_with_a_message():
+    broken = production()
+    broken["plan"] = dict(PLAN, entries=[{"username": "svc.x@x"}])
+    result, _task = execute(sf_migration_report.SPEC, params("/nonexistent-runs", run_id="r", step="plan", orgs=[broken]),
+                            check_mode=True)
+    assert result["failed"] and "the result of org p is not what the license_migration role writes" in result["msg"]
+    assert "Traceback" not in result["msg"]
+
+
+def test_run_ids_that_file_names_would_change_are_refused(tmp_path):
+    for bad in ("abc_", "abc.", "a" * 81):
+        result, _task = execute(sf_migration_report.SPEC, params(tmp_path, operation="start", step="plan", run_id=bad))
+        assert result["failed"], bad
+
+
+def test_an_unsigned_current_run_file_is_followed_with_a_warning(tmp_path):
+    runs = tmp_path / "runs"
+    start(runs, "plan", run_id="week-49")
+    later, task = start(runs, "rollout")
+    assert later["run_id"] == "week-49" and any("followed unauthenticated" in w for w in task.warnings)
+
+
+def test_home_and_working_directory_paths_are_not_in_the_report(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "home").mkdir()
+    failing = production(error="plan failed: cannot read %s/inventory/x.yml and %s/keys/k.pem"
+                               % (tmp_path / "home", tmp_path), error_step="plan")
+    result, _task = execute(sf_migration_report.SPEC, params(tmp_path / "runs", run_id="r", step="plan", orgs=[failing],
+                                                             inventory=[str(tmp_path / "my inventory.yml")]))
+    text = json.dumps(result["report"])
+    assert str(tmp_path) not in text and "cannot read ~/inventory/x.yml and ./keys/k.pem" in text
+    assert "-i 'my inventory.yml'" in result["report"]["rollback_command"]
