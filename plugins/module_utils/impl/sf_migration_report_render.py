@@ -220,13 +220,27 @@ def finding_state(finding, row):
     return "resolved", "the user moved"
 
 
+# Salesforce errors raised by the modules end with their advice, the same for every user they refuse.
+_ADVICE = "What to do:"
+
+
+def shared_part(reason):
+    """The part of a long reason several users may share: its advice ("What to do: ..."), which the
+    modules append to a message naming the user, else the whole reason. None for a short reason."""
+    if len(reason) <= _LONG_REASON:
+        return None
+    at = reason.find(_ADVICE)
+    return reason[at:] if at > 0 and len(reason) - at > _LONG_REASON // 2 else reason
+
+
 def _refusal_notes(users):
-    """Long reasons shared by several users of an org, said once: [{id, text, users}]."""
+    """Long reasons (or their advice) shared by several users of an org, said once: [{id, text, users}]."""
     shared = {}
     for user in users:
         for reason in user["reasons"]:
-            if len(reason) > _LONG_REASON:
-                shared.setdefault(reason, []).append(user["username"])
+            part = shared_part(reason)
+            if part and user["username"] not in shared.setdefault(part, []):
+                shared[part].append(user["username"])
     notes = []
     for text, names in shared.items():
         if len(names) > 1:
@@ -523,10 +537,23 @@ def summary_line(org, prices):
     return "%s: %s" % (label, "; ".join(parts))
 
 
-def _reason_cells(org, user):
-    """A user's reasons, a long refusal shared with others of the org named by its note."""
+def _reason_cells(org, user, full_for=None):
+    """A user's reasons, the part it shares with others of the org (a refusal, its advice) replaced by the
+    note saying it once. ``full_for``: {note id: username} of the rows that keep the text in full (CSV)."""
     notes = dict((note["text"], note) for note in org.get("notes") or ())
-    return [("see note %s" % notes[r]["id"]) if r in notes else r for r in user["reasons"]]
+    cells = []
+    for reason in user["reasons"]:
+        note = notes.get(shared_part(reason) or "")
+        if note is None or (full_for is not None and full_for.setdefault(note["id"], user["username"]) == user["username"]):
+            cells.append(reason)
+            continue
+        where = "note %s" % note["id"] if full_for is None else "the row of %s" % full_for[note["id"]]
+        head = reason[:len(reason) - len(note["text"])]
+        if head:
+            cells.append("%s%s see %s" % (head, _ADVICE, where))
+        else:
+            cells.append("see %s" % where if full_for is None else "same refusal as in %s" % where)
+    return cells
 
 
 def _amount(value):
@@ -538,15 +565,10 @@ def render_csv(doc):
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for org in doc["orgs"]:
+        # A long refusal (or its advice) shared by several users: in full on the first one's row only.
         first_of_note = {}
         for user in org["users"]:
-            reasons = []
-            for reason, shown in zip(user["reasons"], _reason_cells(org, user)):
-                if reason != shown:
-                    # A long refusal shared by several users: in full on the first one's row only.
-                    first = first_of_note.setdefault(reason, user["username"])
-                    shown = reason if first == user["username"] else "same refusal as %s" % first
-                reasons.append(shown)
+            reasons = _reason_cells(org, user, first_of_note)
             writer.writerow([csv_cell(value) for value in (
                 doc["run_id"], org["org"], org["org_type"], user["username"], user["status_text"] or "",
                 user["status"] or "", user["previous_profile"] or "", user["previous_license"] or "",
@@ -571,7 +593,7 @@ h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #c
 p,li{overflow-wrap:anywhere}code{background:#f2f4f7;padding:.1em .3em;font-size:.9em;overflow-wrap:anywhere;white-space:pre-wrap}
 table{border-collapse:collapse;margin:.6em 0;width:100%}th,td{border:1px solid #d0d0d0;padding:.3em .5em;
 text-align:left;vertical-align:top;font-size:.92em;overflow-wrap:anywhere}th{background:#f2f4f7}
-table.users{table-layout:fixed}td.severity{white-space:nowrap;overflow-wrap:normal}
+table.users,table.findings{table-layout:fixed}
 .figures td{font-size:1.1em;font-weight:600}.headline td{font-size:1.4em}.ok{color:#176b2c}
 .failed{color:#b00020;font-weight:600}.dry{background:#fff4d6;border:1px solid #e0b000;padding:.6em;margin:1em 0}
 .note{background:#eef4ff;border:1px solid #9bb8e8;padding:.6em;margin:1em 0}
@@ -604,6 +626,7 @@ def anchor(org_name):
     return "org-" + re.sub(r"[^A-Za-z0-9_-]", "-", str(org_name))
 
 
+_FINDING_COLUMNS = (8, 8, 17, 15, 27, 25)
 _USER_COLUMNS = (("User", 17), ("Status", 10), ("Profile (before / after)", 15), ("Permission set", 16),
                  ("Verification", 9), ("Saving a month", 8), ("Reasons", 25))
 
@@ -833,9 +856,11 @@ def _org_section(doc, org):
         out.append("</table>")
     if org["findings"]:
         open_count = sum(1 for f in org["findings"] if f["state"] == "open")
-        out.append("<details%s><summary>Profile-check findings (%d, %d open)</summary><table><tr><th>Severity</th>"
-                   "<th>State</th><th>Code</th><th>User</th><th>Finding</th><th>What to do / how resolved</th></tr>"
-                   % (" open" if open_count else "", len(org["findings"]), open_count))
+        out.append('<details%s><summary>Profile-check findings (%d, %d open)</summary><table class="findings">'
+                   '<colgroup>%s</colgroup><tr><th>Severity</th><th>State</th><th>Code</th><th>User</th><th>Finding</th>'
+                   '<th>What to do / how resolved</th></tr>'
+                   % (" open" if open_count else "", len(org["findings"]), open_count,
+                      "".join('<col style="width:%d%%">' % width for width in _FINDING_COLUMNS)))
         for finding in org["findings"]:
             severity = finding["severity"] if finding["state"] == "open" else finding["state"]
             out.append('<tr><td class="severity %s">%s</td><td class="%s">%s</td><td>%s</td><td>%s</td><td>%s</td>'

@@ -89,9 +89,13 @@ def test_estate_totals_count_production_and_show_sandbox_rehearsals_apart():
 def test_html_user_table_fits_the_page():
     page = reporting.render_html(reporting.build_report([production_result()], "r1", "now", False, PRICES))
     # Fixed column shares adding up to the table width, and long values allowed to break.
-    widths = [int(w) for w in re.findall(r'<col style="width:(\d+)%">', page)]
-    assert len(widths) == len(reporting._USER_COLUMNS) and sum(widths) == 100  # pylint: disable=protected-access
-    assert "table.users{table-layout:fixed}" in page and "overflow-wrap:anywhere" in page
+    for table in ("users", "findings"):
+        colgroup = re.search(r'<table class="%s"><colgroup>(.*?)</colgroup>' % table, page).group(1)
+        widths = [int(w) for w in re.findall(r'<col style="width:(\d+)%">', colgroup)]
+        assert sum(widths) == 100, table
+    assert len(re.search(r'<table class="users"><colgroup>(.*?)</colgroup>', page).group(1).split("<col ")) - 1 == \
+        len(reporting._USER_COLUMNS)  # pylint: disable=protected-access
+    assert "table.users,table.findings{table-layout:fixed}" in page and "overflow-wrap:anywhere" in page
 
 
 def test_monthly_saving_counts_extra_seats():

@@ -150,7 +150,25 @@ def test_a_long_refusal_is_said_once_per_org():
     page = reporting.render_html(doc)
     assert page.count(html_text(REFUSAL)) == 1 and page.count("see note N1") == 3
     text = reporting.render_csv(doc)
-    assert text.count(REFUSAL.strip()) == 1 and text.count("same refusal as svc.a@x.uat") == 2
+    assert text.count(REFUSAL.strip()) == 1 and text.count("same refusal as in the row of svc.a@x.uat") == 2
+
+
+def test_a_refusal_naming_each_user_says_its_shared_advice_once():
+    """The modules' refusals name the user and its backup, then give the same advice: that advice once."""
+    advice = " What to do: this org refuses to move users to a profile of another license." + " Detail." * 30
+    refused = ["svc.a@x.uat", "svc.b@x.uat"]
+    result = sandbox("acme-uat", "acme-prod", refused)
+    result["migrate"]["errors"] = ["user %s: FIELD_INTEGRITY_EXCEPTION, backup runs/r/%s.json." % (n, n) + advice
+                                   for n in refused]
+    doc = doc_of(result)
+    uat = doc["orgs"][0]
+    assert uat["notes"] == [{"id": "N1", "text": advice.strip(), "users": refused}]
+    page = reporting.render_html(doc)
+    assert page.count(html_text(advice.strip())) == 1
+    for name in refused:
+        assert "user %s: FIELD_INTEGRITY_EXCEPTION, backup runs/r/%s.json. What to do: see note N1" % (name, name) in page
+    text = reporting.render_csv(doc)
+    assert text.count(advice.strip()) == 1 and "What to do: see the row of svc.a@x.uat" in text
 
 
 def html_text(value):
