@@ -25,6 +25,10 @@ ESCAPING = ("soql_literal(", "soql_like(", "soql_like_contains(", "soql_format("
 
 # (file, interpolated expression) -> why it is not a value needing escape.
 REVIEWED = {
+    ("module_utils/impl/sf_migration_report_render.py", "shlex.quote(run)"):
+        "a shell command the report prints (ansible-playbook -e ...), not SOQL: the run id is shell-quoted",
+    ("module_utils/impl/sf_migration_report_render.py", "shlex.quote(doc['run_id'])"):
+        "a shell command the report prints (ansible-playbook -e ...), not SOQL: the run id is shell-quoted",
     ("module_utils/soql.py", "field"): "soql_in: a field name given by the collection's own code, values escaped",
     ("module_utils/salesforce/access.py", "', '.join(selected)"): "field names, constants of access.py",
     ("module_utils/salesforce/access.py", "' OR '.join(conditions)"): "clauses each built with soql_in",

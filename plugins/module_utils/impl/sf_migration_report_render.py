@@ -754,7 +754,7 @@ def _summary(doc):
 
 
 def _estate(doc):
-    prices, totals = doc["prices"], doc["totals"]
+    totals = doc["totals"]
     out = ['<section id="estate"><h2>Across the estate</h2><p>%s org(s): %s production, %s sandbox(es); %s failed.</p>'
            % (_span("totals.orgs", totals["orgs"]), _span("totals.production_orgs", totals["production_orgs"]),
               _span("totals.sandbox_orgs", totals["sandbox_orgs"]), _span("totals.orgs_failed", totals["orgs_failed"]))]
