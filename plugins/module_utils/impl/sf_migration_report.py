@@ -322,7 +322,7 @@ def _with_step(result, step, at, dry_run):
 def _without_times(document):
     """``document`` with the times that change at every write left out (what makes a report unchanged)."""
     if isinstance(document, dict):
-        return dict((k, _without_times(v)) for k, v in document.items() if k not in ("created", "at", "first", "last"))
+        return dict((k, _without_times(v)) for k, v in document.items() if k not in reporting.TIME_FIELDS)
     if isinstance(document, list):
         return [_without_times(v) for v in document]
     return document

@@ -466,6 +466,11 @@ def org_report(result, prices, local_paths=None):
             str(result.get("org") if isinstance(result, dict) else result)[:100], type(exc).__name__, str(exc)[:200]))
 
 
+# The fields of a report that hold when it was written, not what it says: a rewrite that changes only these
+# changes nothing.
+TIME_FIELDS = frozenset(("created", "at", "first", "last", "started", "report_written"))
+
+
 def build_report(org_results, run_id, created, dry_run, prices, provenance=None, local_paths=None):
     orgs = _toc_order([org_report(r, prices, local_paths) for r in org_results or []])
     production = [o for o in orgs if o["org_type"] == "production"]

@@ -197,7 +197,8 @@ def test_kept_org_results_are_signed_and_an_edited_one_is_left_out(tmp_path):
     assert result["report"]["orgs"] == [] and any("not this file name" in w for w in task.warnings)
 
 
-def test_an_unchanged_step_rewrites_nothing(tmp_path):
+def test_an_unchanged_step_rewrites_nothing(tmp_path, ticking):
+    # A second later, as a rerun is: the times of the report (when written, when the run started) are not news.
     runs = tmp_path / "runs"
     first = write(runs, "plan", [production()])[0]
     assert first["changed"]
