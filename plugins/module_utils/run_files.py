@@ -431,7 +431,7 @@ def acquire_lock(runs_dir, org, run_id, ttl=DEFAULT_LOCK_TTL, owner=None, pid=No
     make_private_dirs(os.path.dirname(path))
     now = time.time() if now is None else now
     host = host or socket.gethostname()
-    lease = {"org": org, "run_id": run_id, "owner": owner or _user(), "host": host,
+    lease = {"org": org, "run_id": run_id, "owner": owner or operator(), "host": host,
              "pid": pid if pid is not None else os.getppid(), "acquired": _stamp(now), "renewed": _stamp(now),
              "ttl": int(ttl)}
     taken_over = None
@@ -493,7 +493,8 @@ def read_lock(runs_dir, org):
     return _read_lease(lock_path(runs_dir, org))
 
 
-def _user():
+def operator():
+    """Who runs this (the local account), for a lease's owner and a report's provenance."""
     try:
         return getpass.getuser()
     except Exception:  # no name for this uid (containers)

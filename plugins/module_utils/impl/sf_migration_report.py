@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import getpass
 import json
 import os
 import re
@@ -291,25 +290,13 @@ def local_paths(runs_dir):
     return paths
 
 
-def _operator():
-    try:
-        return getpass.getuser()
-    except Exception:  # pylint: disable=broad-except  # no name for this uid (containers)
-        return "uid %d" % os.getuid()
-
-
-# The sections of an org result each step writes.
-_STEP_SECTIONS = {"inventory": ("inventory",), "plan": ("plan", "inventory"), "migrate": ("migrate",),
-                  "verify": ("verify",), "rollout": ("rollout",), "rollback": ("rollback",)}
-
-
 def _with_step(result, step, at, dry_run):
     """``result`` recording that ``step`` ran on its org: when it wrote the step's section, or failed with an
     error of its own (one ansible-playbook run carries an org's results and error from step to step, so a
     production org's result also reaches the sandbox step it took no part in)."""
     if not step:
         return result
-    took_part = any(result.get(name) for name in _STEP_SECTIONS[step])
+    took_part = any(result.get(name) for name in reporting.STEP_SECTIONS[step])
     # The role records which step raised an org's error (error_step); a step that only carried it along is
     # not one the org took.
     if not took_part and not (result.get("error") and result.get("error_step") == step):
@@ -347,7 +334,7 @@ def write(task):
     # The runs whose backups undo this report's changes: its own, or those it merges.
     with_backups = [r for r in [run_id] + merge_runs
                     if os.path.isdir(os.path.join(run_files.run_dir(params["runs_dir"], r), "backups"))]
-    provenance = {"collection": "sfops.integration_users", "version": collection_version(), "operator": _operator(),
+    provenance = {"collection": "sfops.integration_users", "version": collection_version(), "operator": run_files.operator(),
                   "inventory": [display_path(p) for p in params["inventory"]],
                   "runs_dir": display_path(params["runs_dir"]), "merged_runs": merge_runs,
                   "rollback_runs": with_backups or [run_id]}

@@ -38,6 +38,9 @@ CSV_COLUMNS = ("run_id", "org", "org_type", "username", "status", "status_code",
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # The entry points (steps) of a run, in the order they run; later stages say more about a user.
 STAGES = ("inventory", "plan", "migrate", "verify", "rollout", "rollback")
+# The sections of an org result each stage writes (the plan step also runs the inventory).
+STEP_SECTIONS = {"inventory": ("inventory",), "plan": ("plan", "inventory"), "migrate": ("migrate",),
+                 "verify": ("verify",), "rollout": ("rollout",), "rollback": ("rollback",)}
 # How a user status reads, in the HTML and the CSV alike (the JSON keeps the code as ``status``).
 STATUS_WORDS = {"candidate": "candidate", "not_candidate": "not an integration user", "planned": "planned",
                 "wait": "waiting for a seat", "blocked": "blocked", "excluded": "excluded",
