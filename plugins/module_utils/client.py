@@ -568,6 +568,21 @@ class Client:
         """GET a resource below ``/services/data/vNN.N/`` (``path`` relative, e.g. ``limits``)."""
         return self._rest(path.lstrip("/"), params=params)
 
+    def get_text(self, path):
+        """GET a resource below ``/services/data/vNN.N/`` whose answer is not JSON (a blob field such as an
+        EventLogFile's ``LogFile`` CSV), as text, with the client's retries and accounting."""
+        path = check_data_path(str(path).lstrip("/"))
+        self.connect()
+
+        def send():
+            url = "%s/services/data/v%s/%s" % (self.credentials.instance_url, self.api_version, path)
+            response = self.session.get(url, headers={"Authorization": "Bearer " + self._sf.session_id})
+            if response.status_code >= 300:
+                raise SalesforceError(url, response.status_code, path, _json_or_text(response))
+            # A blob is served as application/octet-stream: guessing its charset would read it all twice.
+            return response.content.decode("utf-8", "replace")
+        return self._retrying(send, what="GET %s" % path, idempotent=True)
+
     def apex_get(self, path):
         """GET an Apex REST resource, ``/services/apexrest/<path>`` (a class declared ``@RestResource``),
         with the client's retries; the path is checked as a data-API path is."""

@@ -18,16 +18,24 @@ description:
   - For every user, says whether it is a candidate for the free Salesforce Integration user
     license, and why or why not. A candidate is active, has API Enabled, logged in only through
     the API in the window (at least once) or, with no login in the window, used an OAuth token of a
-    connected app in it (an integration that keeps a refresh token); holds a paid license (C(Salesforce) or
+    connected app in it (an integration that keeps a refresh token) or called the API on the day of the
+    newest ApiTotalUsage log (O(usage_log)); holds a paid license (C(Salesforce) or
     C(Salesforce Platform)), is not the user the task connects as, and is not migrated yet.
   - Only standard users (C(UserType = 'Standard')) are read. Without O(users), every active standard
     user of the org (inactive ones too with O(include_inactive)); users of O(users) not found are
     listed in RV(missing) with a warning.
   - Costs one API call (a composite request of users, login mix and OAuth tokens) for up to 2000 users, plus
-    one per further page of 2000 users; the login mix of very large orgs adds one call per 2000 users.
-  - Every user's C(candidate_evidence) says what LoginHistory and C(OauthToken) show of its use. Reading
-    other users' tokens needs Manage Users or Customize Application; without it the tokens are null and
-    the verdict rests on LoginHistory alone.
+    one per further page of 2000 users; the login mix of very large orgs adds one call per 2000 users. With
+    O(usage_log) (the default), two calls more, the listing of the ApiTotalUsage event log files (a sixth
+    query, so the composite is sent as two calls) and the download of the newest file.
+  - Every user's C(candidate_evidence) says what LoginHistory, C(OauthToken) and the ApiTotalUsage log show
+    of its use. Reading other users' tokens needs Manage Users or Customize Application; without it the
+    tokens are null and the verdict rests on the other evidence. Reading the event log needs View Event Log
+    Files (with API Enabled) or View All Data; without it C(api_usage) is null and the log's entry says why.
+  - The ApiTotalUsage log is free in every API-enabled org, one file per day, published the day after; only
+    the newest file of the window is read, and not at all when it is larger than 32 MB (its entry says so).
+    A user with no login in the window that called the API that day is a candidate on this evidence (UI
+    logins still make it a person).
   - Never changes the org; it runs in check mode too and always reports RV(ignore:changed=false).
 author:
   - sfops maintainers (@sfops)
@@ -37,6 +45,14 @@ options:
       - Return only the candidates in RV(users), and the verdict for every user considered in RV(considered).
     type: bool
     default: false
+  usage_log:
+    description:
+      - Read the newest ApiTotalUsage event log file of the O(lookback_days) window as evidence of use
+        (RV(users[].api_usage)), which users called the API that day, through which connected app, reading
+        or writing which objects. Two API calls per org.
+      - Set to V(false) where only the users' state matters (a verification after a move).
+    type: bool
+    default: true
 extends_documentation_fragment:
   - sfops.integration_users.connection
   - sfops.integration_users.users
@@ -147,10 +163,25 @@ users:
           make it a person). Null when the connecting user may not read C(OauthToken).
       type: list
       elements: dict
+    api_usage:
+      description:
+        - With O(usage_log), what the newest ApiTotalUsage log records of the user on its day
+          (the C(date) of RV(users[].api_usage_log)), with C(calls), C(objects) (each object's C(read) and C(write) calls,
+          GET being a read, POST, PATCH, PUT and DELETE writes), C(apps) (calls per connected app) and
+          C(apex) (calls per Apex REST resource). Counts of zero when the user made no call that day; null
+          when the log was not read (see RV(users[].api_usage_log)).
+      type: dict
+    api_usage_log:
+      description:
+        - With O(usage_log), the log read, the same for every user, with C(status) (V(read), V(none) when the window
+          holds no file, V(unreadable) when the connecting user may not read it, V(too_large)), C(date) and
+          C(detail).
+      type: dict
     candidate_evidence:
       description:
-        - What the org records of the user's use, one entry per source (C(source) is C(LoginHistory) or
-          C(OauthToken), C(detail) says what it shows), the evidence that made it a candidate or not.
+        - What the org records of the user's use, one entry per source (C(source) is C(LoginHistory),
+          C(OauthToken) or, with O(usage_log), C(ApiTotalUsage); C(detail) says what it shows), the evidence
+          that made it a candidate or not.
       type: list
       elements: dict
   sample:

@@ -108,6 +108,15 @@ def emulator(tmp_path_factory):
     running.stop()
 
 
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo estate (tests/emulator/estates/demo.yml) served for one test module."""
+    running = EMULATOR_FIXTURES.start_emulator(str(tmp_path_factory.mktemp("demo")),
+                                               os.path.join(CHECKOUT, "tests", "emulator", "estates", "demo.yml"))
+    yield running
+    running.stop()
+
+
 @pytest.fixture
 def fresh_emulator(emulator):
     """The session emulator reset to the estate before and after the test (for tests that change

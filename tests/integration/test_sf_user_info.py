@@ -15,11 +15,18 @@ ORG = "acme-prod"
 
 def test_candidates_of_the_example_estate_with_reasons_in_one_call(emu, tmp_path):
     before = calls(emu)
-    result = run_task(emu, tmp_path, "sf_user_info", {"candidates_only": True, "include_inactive": True}, check=True)
+    result = run_task(emu, tmp_path, "sf_user_info", {"candidates_only": True, "include_inactive": True,
+                                                      "usage_log": False}, check=True)
     after = calls(emu)
     assert result["changed"] is False
     assert after.get("POST /composite", 0) - before.get("POST /composite", 0) == 1
     assert sum(after.values()) - sum(before.values()) == 1 == result["api_usage"]["calls"]
+    # With the usage log (the default), its listing is a sixth query: a second composite call. This org kept no
+    # file before today, so nothing is downloaded and every user's log entry says so.
+    before = calls(emu)
+    with_log = run_task(emu, tmp_path, "sf_user_info", {"candidates_only": True, "include_inactive": True}, check=True)
+    assert calls(emu).get("POST /composite", 0) - before.get("POST /composite", 0) == 2 == with_log["api_usage"]["calls"]
+    assert with_log["users"][0]["api_usage_log"]["status"] == "none" and with_log["users"][0]["api_usage"] is None
 
     assert [u["username"] for u in result["users"]] == ["svc.etl@acme.example", "svc.mulesoft@acme.example"]
     considered = dict((c["username"], c) for c in result["considered"])
@@ -45,7 +52,8 @@ def test_candidates_of_the_example_estate_with_reasons_in_one_call(emu, tmp_path
 
 def test_one_user_in_detail_with_license_bindings(emu, tmp_path):
     result = run_task(emu, tmp_path, "sf_user_info",
-                      {"users": ["SVC.MuleSoft@acme.example", "nobody@acme.example"], "lookback_days": 30})
+                      {"users": ["SVC.MuleSoft@acme.example", "nobody@acme.example"], "lookback_days": 30,
+                       "usage_log": False})
     assert result["missing"] == ["nobody@acme.example"]
     assert any("nobody@acme.example" in w for w in result.get("warnings", []))
     (user,) = result["users"]
@@ -78,7 +86,8 @@ def test_large_org_costs_a_constant_number_of_calls_per_page(tmp_path_factory, t
                    env=dict(os.environ, PYTHONPATH=os.path.join(CHECKOUT, "tests", "emulator")))
     emu = _emulator_fixtures.start_emulator(str(workdir / "emulator"), str(estate))
     try:
-        result = run_task(emu, tmp_path, "sf_user_info", {"candidates_only": True, "include_inactive": True})
+        result = run_task(emu, tmp_path, "sf_user_info", {"candidates_only": True, "include_inactive": True,
+                                                          "usage_log": False})
     finally:
         emu.stop()
     assert result["counts"]["users"] == 2500
@@ -90,21 +99,13 @@ def test_large_org_costs_a_constant_number_of_calls_per_page(tmp_path_factory, t
     assert len(result["considered"]) == 2500
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from test_sf_permission_set_harness import _emulator_fixtures as fixtures
-    running = fixtures.start_emulator(str(tmp_path_factory.mktemp("demo")),
-                                      os.path.join(CHECKOUT, "tests", "emulator", "estates", "demo.yml"))
-    yield running
-    running.stop()
-
-
 def test_a_token_only_integration_is_found_and_no_person_is(demo, tmp_path):
     """svc.netsuite@globex.demo has no login in the window, only a NetSuite Connector token used yesterday:
     LoginHistory alone misses it. The admin (UI logins) stays a person."""
     before = calls(demo, "globex-prod")
     result = run_task(demo, tmp_path, "sf_user_info", {"candidates_only": True}, org="globex-prod")
-    assert sum(calls(demo, "globex-prod").values()) - sum(before.values()) == 1 == result["api_usage"]["calls"]
+    # The users' composite, the event log listing (a sixth query: a second composite call), the newest file.
+    assert sum(calls(demo, "globex-prod").values()) - sum(before.values()) == 3 == result["api_usage"]["calls"]
     considered = dict((c["username"], c) for c in result["considered"])
     netsuite = considered["svc.netsuite@globex.demo"]
     assert netsuite["candidate"] is True
@@ -117,3 +118,8 @@ def test_a_token_only_integration_is_found_and_no_person_is(demo, tmp_path):
     assert considered["admin@globex.demo"]["candidate"] is False
     people = [name for name, c in considered.items() if c["candidate"] and not name.startswith("svc.")]
     assert people == []
+    # The ApiTotalUsage log of yesterday (the estate's history): svc.boomi's Accounts and Contacts.
+    boomi = dict((e["source"], e["detail"]) for e in considered["svc.boomi@globex.demo"]["evidence"])
+    assert boomi["ApiTotalUsage"].startswith("40 API calls on ") and "through app 'Ops Automation'" in boomi["ApiTotalUsage"]
+    assert "Account (" in boomi["ApiTotalUsage"] and "Contact (" in boomi["ApiTotalUsage"]
+    assert "no API call on" in dict((e["source"], e["detail"]) for e in netsuite["evidence"])["ApiTotalUsage"]

@@ -206,6 +206,14 @@ class FakeClient:
             raise error_from_rest_body(body, status).with_context(self.org, self.user)
         return body
 
+    def get_text(self, path):
+        self._count("get_text", path)
+        status, body = self.answer_resource({"method": "GET", "referenceId": "get_text", "url": self.data_path(path)},
+                                            False)
+        if status >= 300:
+            raise error_from_rest_body(body, status).with_context(self.org, self.user)
+        return body
+
     def apex_get(self, path):
         self._count("apex_get", path)
         status, body = self.answer_resource({"method": "GET", "referenceId": "apex",

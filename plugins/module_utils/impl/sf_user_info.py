@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """sf_user_info: read-only listing of an org's users and of its integration-user candidates.
 
-All the reading is users.read_users (one composite call per page of 2000 users); this file only
-shapes the result. The running user comes from the userinfo endpoint, which is not a data-API call.
+All the reading is users.read_users (one composite call per page of 2000 users, one more composite and one
+call for the newest ApiTotalUsage log with usage_log); this file only shapes the result. The running
+user comes from the userinfo endpoint, which is not a data-API call.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,6 +20,7 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.runner imp
 ARGUMENT_SPEC = dict(
     get_spec("users", "lookback_days", "include_inactive"),
     candidates_only=dict(type="bool", default=False),
+    usage_log=dict(type="bool", default=True),
 )
 
 
@@ -51,7 +53,7 @@ def run(task):
     # Named users are listed whatever their state; without names, inactive users only when asked.
     users = users_lib.read_users(client, usernames=usernames,
                                  active=None if usernames or params["include_inactive"] else True,
-                                 lookback_days=lookback)
+                                 lookback_days=lookback, with_usage_log=params["usage_log"])
     identity = client.identity()
     running_id = identity.get("user_id")
     rules.annotate_candidates(users, running_id)

@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import same_id
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import api_usage
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.licenses import (
     DEPRECATED_PROFILE, INTEGRATION_LICENSE, INTEGRATION_PSL_LABEL, STANDARD_PROFILE, same_name)
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.records import license_kind_of
@@ -237,6 +238,10 @@ def assess_candidate(user, running_user_id=None):
         # A refresh token keeps an integration running without a login LoginHistory would show.
         passed, detail = True, "no login %s, but OAuth token use %s: %s" % (
             window_text, window_text, describe_tokens(user["oauth_tokens"]))
+    elif (user.get("api_usage") or {}).get("calls"):
+        # A session issued before the window (or by a flow LoginHistory does not keep) still calls the API.
+        passed, detail = True, "no login %s, but the API usage log shows %s" % (
+            window_text, api_usage.describe_usage(user["api_usage"], user["api_usage_log"]["date"]))
     else:
         passed, detail = False, "no successful login %s: nothing shows it is an integration" % window_text
     checks.append(_check("api_only_logins", passed, detail))
@@ -267,7 +272,7 @@ def describe_tokens(tokens, limit=3):
 
 def usage_evidence(user):
     """What the org records of this user's use, one line per kind of evidence (what made it a candidate
-    or not): LoginHistory's login mix and OAuth tokens."""
+    or not): LoginHistory's login mix, OAuth tokens and, when it was read, the ApiTotalUsage log."""
     logins = user.get("logins") or empty_login_mix(None)
     window = logins.get("lookback_days")
     out = [{"source": "LoginHistory", "detail": "%d API, %d UI, %d other successful logins%s" % (
@@ -275,6 +280,12 @@ def usage_evidence(user):
     tokens = user.get("oauth_tokens")
     out.append({"source": "OauthToken", "detail": "not readable by the connecting user" if tokens is None
                 else describe_tokens(tokens) if tokens else "no token used in the window"})
+    log = user.get("api_usage_log")
+    if log is not None:
+        usage = user.get("api_usage")
+        out.append({"source": "ApiTotalUsage", "detail": log["detail"] if usage is None
+                    else api_usage.describe_usage(usage, log["date"]) if usage["calls"]
+                    else "no API call on %s (the newest log read)" % log["date"]})
     return out
 
 

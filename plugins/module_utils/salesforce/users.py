@@ -45,6 +45,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.options import DEFAULT_LOOKBACK_DAYS
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import api_usage
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import read_subrequests, run_queries
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.records import license_kind_of
 from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
@@ -66,6 +67,8 @@ UI_LOGIN_TYPES = frozenset(["application", "chatter communities external user"])
 # stay far below that; the org-wide query is trusted only when it did not hit its LIMIT.
 _AGGREGATE_ROW_LIMIT = 2000
 _LOGIN_CHUNK_USERS = 400
+# Evidence of use, not the core read: an org that hides them still gets its users read (issue 18).
+_EVIDENCE_QUERIES = ("oauth_tokens", "usage_log_files")
 
 USER_FIELDS = (
     "Id", "Username", "Name", "FirstName", "LastName", "Email", "Alias", "IsActive", "UserType",
@@ -294,8 +297,10 @@ def _by_id(rows, label_field):
 
 
 def read_users(client, usernames=None, user_ids=None, active=None, standard_only=True,
-               lookback_days=DEFAULT_LOOKBACK_DAYS, with_logins=True):
-    """Users as dicts (module docstring), read in a constant number of calls per page of users."""
+               lookback_days=DEFAULT_LOOKBACK_DAYS, with_logins=True, with_usage_log=False):
+    """Users as dicts (module docstring), read in a constant number of calls per page of users.
+    ``with_usage_log`` (with ``with_logins``) also reads the newest ApiTotalUsage log (api_usage.py):
+    one more query in the composite and one call for the file, so only where candidates are judged."""
     if usernames is not None and not usernames:
         return []
     if user_ids is not None and not user_ids:
@@ -309,10 +314,12 @@ def read_users(client, usernames=None, user_ids=None, active=None, standard_only
     if with_logins:
         queries.append(("logins", build_login_mix_soql(lookback_days, **selector)))
         queries.append(("oauth_tokens", build_oauth_tokens_soql(lookback_days, **selector)))
+        if with_usage_log:
+            queries.append(("usage_log_files", api_usage.build_usage_files_soql(lookback_days)))
     answers = read_subrequests(client, [client.query_subrequest(name, soql) for name, soql in queries])
     results = {}
     for name, (records, error) in answers.items():
-        if error is not None and name != "oauth_tokens":
+        if error is not None and name not in _EVIDENCE_QUERIES:
             raise error
         results[name] = records
     license_names = _by_id(results["user_licenses"], "Name")
@@ -327,6 +334,10 @@ def read_users(client, usernames=None, user_ids=None, active=None, standard_only
         # Tokens are evidence, not the core read: an org that hides OauthToken from the connecting user
         # (it needs Customize Application or Manage Users) still gets its users read.
         merge_token_rows(users, results.get("oauth_tokens"))
+        if with_usage_log:
+            files, error = answers["usage_log_files"]
+            api_usage.merge_usage(users, api_usage.unreadable(error) if error is not None
+                                  else api_usage.read_usage(client, files))
     return users
 
 

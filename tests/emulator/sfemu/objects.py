@@ -16,7 +16,7 @@ SYSTEM_PERMISSIONS = (
     "CustomizeApplication", "AuthorApex", "ViewAllUsers", "ManageDataIntegrations",
     "PasswordNeverExpires", "BulkApiHardDelete", "LightningExperienceUser", "ExportReport",
     "ImportPersonal", "ManageCases", "TransferAnyEntity", "EditTask", "EditEvent", "ConvertLeads",
-    "ChatterInternalUser", "ViewRoles", "ResetPasswords",
+    "ChatterInternalUser", "ViewRoles", "ResetPasswords", "ViewEventLogFiles",
 )
 
 # Salesforce enables these along with the key permission (permission dependencies in Setup).

@@ -371,6 +371,11 @@ class Org:
             return True
         if odef.name in OPEN_SETUP_OBJECTS:
             return True
+        if odef.name == "EventLogFile":
+            # Salesforce: View Event Log Files with API Enabled, or View All Data; to anyone else the object
+            # does not exist (INVALID_TYPE in a query, NOT_FOUND for its records and their LogFile).
+            return self.has_permission(ctx, "ViewAllData") or (
+                self.has_permission(ctx, "ViewEventLogFiles") and self.has_permission(ctx, "ApiEnabled"))
         if odef.setup or odef.custom_setting:
             if odef.name in ("PermissionSetAssignment", "PermissionSetLicenseAssign"):
                 return self.has_permission(ctx, "ViewSetup") or self.has_permission(ctx, "AssignPermissionSets")

@@ -109,3 +109,50 @@ def test_a_wrong_history_is_refused_with_its_user(spec, message):
     boomi["api_usage"] = spec
     with pytest.raises(Exception, match=message):
         Estate.from_dict(data, seed=0, now=NOW)
+
+
+def _log_readers_estate():
+    import yaml
+    with open(os.path.join(ESTATES, "demo.yml"), encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    globex = next(o for o in data["orgs"] if o["name"] == "globex-prod")
+    globex["profiles"] += [
+        {"name": "Log Reader", "license": "Salesforce", "permissions": ["ApiEnabled", "ViewEventLogFiles"]},
+        {"name": "Log Reader No API", "license": "Salesforce", "permissions": ["ViewEventLogFiles"]}]
+    globex["users"] += [{"username": "reader@globex.demo", "profile": "Log Reader", "last_name": "Reader"},
+                        {"username": "noapi@globex.demo", "profile": "Log Reader No API", "last_name": "NoApi"}]
+    return Estate.from_dict(data, seed=0, now=NOW).orgs["globex-prod"]
+
+
+@pytest.mark.parametrize("username, readable", [
+    ("admin@globex.demo", True),          # System Administrator: View All Data
+    ("reader@globex.demo", True),         # View Event Log Files with API Enabled
+    ("noapi@globex.demo", False),         # View Event Log Files without API Enabled
+    ("svc.sap@globex.demo", False),       # neither
+])
+def test_the_event_log_needs_view_event_log_files_with_api_or_view_all_data(username, readable):
+    from sfemu.errors import SFError
+    org = _log_readers_estate()
+    user = org.find_user(username)
+    soql = "SELECT Id, LogDate FROM EventLogFile WHERE EventType = 'ApiTotalUsage'"
+    if readable:
+        assert len(org.query(soql, user).records) == 30
+        return
+    with pytest.raises(SFError, match="sObject type 'EventLogFile' is not supported") as invalid:
+        org.query(soql, user)
+    assert invalid.value.error_code == "INVALID_TYPE"
+    any_file = next(iter(org.tables["EventLogFile"]))
+    with pytest.raises(SFError) as refused:
+        org.get_record("EventLogFile", any_file, user, fields=["Id"])
+    assert refused.value.status == 404
+
+
+def test_over_http_a_user_without_the_permission_sees_no_event_log(fresh):
+    mule = _jwt(fresh, "acme-prod", "mulesoft_connector", "ACME_MULE_CLIENT", MULE).json()["access_token"]
+    fresh.rest("acme-prod", "GET", "query", token=mule, params={"q": "SELECT Id FROM Account LIMIT 1"})
+    answer = fresh.rest("acme-prod", "GET", "query", token=mule,
+                        params={"q": "SELECT Id FROM EventLogFile WHERE EventType = 'ApiTotalUsage'"})
+    assert answer.status_code == 400 and answer.json()[0]["errorCode"] == "INVALID_TYPE"
+    [newest] = fresh.query("acme-prod", "SELECT Id FROM EventLogFile ORDER BY LogDate DESC LIMIT 1")["records"]
+    blob = fresh.rest("acme-prod", "GET", "sobjects/EventLogFile/%s/LogFile" % newest["Id"], token=mule)
+    assert blob.status_code == 404

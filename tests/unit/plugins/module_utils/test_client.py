@@ -503,3 +503,29 @@ def test_a_token_answer_with_a_control_character_is_refused(transport):
     with pytest.raises(UnsafeTransportError) as caught:
         make(transport).limits()
     assert "00Dfake" not in caught.value.render()
+
+
+def test_get_text_reads_a_blob_as_text_renews_an_expired_session_and_counts_the_call(transport):
+    tokens = iter(["first", "second"])
+    transport.routes.clear()
+    transport.route("POST", r"/services/oauth2/token$", lambda r, m: token_ok(token=next(tokens)))
+    csv_bytes = '"USER_ID","ENTITY_NAME"\n"005000000000001","Compte é"\n'.encode("utf-8")
+
+    def answer(request, match):
+        if request.headers["Authorization"] == "Bearer first":
+            return rest_error("INVALID_SESSION_ID", "Session expired or invalid", 401)
+        return 200, csv_bytes
+    transport.route("GET", r"/sobjects/EventLogFile/0AT000000000001AAA/LogFile$", answer)
+    client = make(transport)
+    text = client.get_text("sobjects/EventLogFile/0AT000000000001AAA/LogFile")
+    assert text == csv_bytes.decode("utf-8")
+    assert transport.calls_to("/LogFile")[-1].path == V + "/sobjects/EventLogFile/0AT000000000001AAA/LogFile"
+    assert client.api_usage["calls"] == 2
+
+
+def test_get_text_reports_salesforce_errors_and_refuses_paths_out_of_the_data_api(transport):
+    transport.route("GET", r"/LogFile$", rest_error("NOT_FOUND", "The requested resource does not exist", 404))
+    with pytest.raises(ApiError, match="does not exist"):
+        make(transport).get_text("sobjects/EventLogFile/0AT000000000001AAA/LogFile")
+    with pytest.raises(client_module.ConfigurationError):
+        make(transport).get_text("../../secret")
