@@ -55,6 +55,20 @@ options:
     type: list
     elements: str
     default: []
+  usage_days:
+    description:
+      - With a number of days, also report what each user about to move really used of the access it holds,
+        in RV(users[].observed_access), from two sources. The newest complete day of the ApiTotalUsage
+        event log gives its calls per object (read or written), per connected app and per Apex REST
+        resource. The records it last modified in the last O(usage_days) days are counted per object it
+        holds rights on or called (a create sets the last modifier too).
+      - V(0) (the default) reads neither. Costs two API calls for the log and one per five objects counted,
+        at most 25 objects (those with write rights first; the others are listed as not counted).
+      - Counts are of the records the connecting user can see (View All Data gives the whole count). A rare
+        job (quarterly, yearly) may use access that no day of the window shows; an object is only called
+        unused when both sources could have shown its use.
+    type: int
+    default: 0
 extends_documentation_fragment:
   - sfops.integration_users.connection
   - sfops.integration_users.users
@@ -199,6 +213,33 @@ users:
       description: Names of the assigned permission sets bound to another user license.
       type: list
       elements: str
+    observed_access:
+      description:
+        - With O(usage_days), for users about to move, what the evidence shows of their use (read-only).
+        - C(objects) has, per object the user holds rights on (profile and permission sets) or called, its
+          C(granted) rights, C(read_calls) and C(write_calls) in the usage log, and C(modified_records) in the
+          window (null when not counted).
+        - C(unused_objects) lists objects held but neither called nor modified, and C(unused_write_objects)
+          those held with a write right that were neither written nor modified; both are empty when the log
+          could not be read.
+        - C(apps) and C(apex) give calls per connected app and per Apex REST resource. C(system) lists the
+          system permissions held (C(ModifyAllData) reaches every object, with or without an object row).
+          C(usage_log) gives the log's C(status), C(date) and C(detail), C(not_counted) each object whose
+          records were not counted and why, and C(window_days) the O(usage_days) given.
+      type: dict
+      returned: with O(usage_days)
+      sample:
+        window_days: 30
+        usage_log: {status: read, date: "2026-12-02", detail: "the ApiTotalUsage log of 2026-12-02 (3 users called the API)"}
+        objects:
+          Account: {granted: [Create, Edit, Read], read_calls: 14, write_calls: 13, modified_records: 6}
+          Opportunity: {granted: [Create, Edit, Read], read_calls: 0, write_calls: 0, modified_records: 0}
+        unused_objects: [Opportunity]
+        unused_write_objects: [Opportunity]
+        apps: {Ops Automation: 40}
+        apex: {}
+        not_counted: {}
+        system: [ApiEnabled, ModifyAllData, ViewAllData]
 counts:
   description: Number of findings by code.
   returned: success

@@ -215,3 +215,55 @@ def test_one_play_over_production_and_its_sandbox(emulator, playbook):
     # The gate stops both orgs: nothing moves while a blocker stands.
     assert run.rc != 0
     assert run.result("gate", ORG).get("failed") is True and run.result("gate", SANDBOX).get("failed") is True
+
+
+def _jwt_token(running, org, app_slug, client_id, username):
+    import os
+    import time
+    import jwt
+    with open(os.path.join(running.ready["state_dir"], "keys", "%s-%s.key" % (org, app_slug)), "rb") as handle:
+        key = handle.read()
+    assertion = jwt.encode({"iss": client_id, "sub": username, "aud": running.org(org)["audience"],
+                            "exp": int(time.time()) + 120}, key, algorithm="RS256")
+    answer = running.http.post(running.base_url + "/services/oauth2/token", data={
+        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["access_token"]
+
+
+def test_observed_access_of_the_system_administrator_integration(demo, tmp_path):
+    """svc.boomi@globex.demo runs as System Administrator; yesterday's ApiTotalUsage log (the estate's
+    history) shows it reading and writing Accounts and Contacts only, and the Account it edits now is counted
+    as a record it modified. Costs: the check's calls, two for the log, one per five objects counted."""
+    boomi = "svc.boomi@globex.demo"
+    token = _jwt_token(demo, "globex-prod", "ops_automation", "GLOBEX_DEMO_OPS", boomi)
+    [account] = demo.query("globex-prod", "SELECT Id FROM Account LIMIT 1", token=token)["records"]
+    edited = demo.rest("globex-prod", "PATCH", "sobjects/Account/%s" % account["Id"], token=token,
+                       json={"Description": "edited by the integration"})
+    assert edited.status_code == 204, edited.text
+    plain = run_task(demo, tmp_path, "sf_profile_check", {"users": [boomi]}, org="globex-prod")
+    result = run_task(demo, tmp_path, "sf_profile_check", {"users": [boomi], "usage_days": 30}, org="globex-prod")
+    assert not result.get("failed"), result.get("msg")
+    assert "observed_access" not in plain["users"][0]
+    observed = result["users"][0]["observed_access"]
+    assert observed["window_days"] == 30 and observed["usage_log"]["status"] == "read"
+    used = dict((name, item) for name, item in observed["objects"].items() if item["read_calls"] or item["write_calls"])
+    assert sorted(used) == ["Account", "Contact"]
+    assert all(item["read_calls"] > 0 and item["write_calls"] > 0 for item in used.values())
+    assert observed["objects"]["Account"]["modified_records"] == 1
+    assert observed["objects"]["Contact"]["modified_records"] == 0
+    assert observed["apps"] == {"Ops Automation": 40}
+    assert "ModifyAllData" in observed["system"]
+    counted = [n for n, item in observed["objects"].items() if item["modified_records"] is not None]
+    extra = result["api_usage"]["calls"] - plain["api_usage"]["calls"]
+    assert extra == 2 + -(-len(counted) // 5), (extra, counted)
+    # What it holds and the evidence did not show (the admin profile's object rows, if any).
+    for name in observed["unused_objects"]:
+        assert name not in used and observed["objects"][name]["granted"]
+
+
+def test_a_negative_usage_window_is_refused_before_any_call(emu, tmp_path):
+    before = calls(emu, ORG)
+    result = run_task(emu, tmp_path, "sf_profile_check", {"usage_days": -1}, expect_failure=True)
+    assert result["failed"] and "usage_days must be 0 (no observed access) or a number of days, not -1" in result["msg"]
+    assert calls(emu, ORG) == before

@@ -50,6 +50,12 @@ REVIEWED = {
     ("module_utils/salesforce/users.py", "user_where"): "clauses each built with soql_literal",
     ("module_utils/salesforce/users.py", "' AND '.join(where)"): "clauses each built with soql_literal",
     ("module_utils/salesforce/users.py", "_AGGREGATE_ROW_LIMIT"): "integer constant",
+    ("module_utils/salesforce/api_usage.py", "EVENT_TYPE"): "string constant ('ApiTotalUsage')",
+    ("module_utils/salesforce/api_usage.py", "days"): "int() of lookback_days",
+    ("module_utils/salesforce/api_usage.py", "FILES_READ"): "integer constant",
+    ("module_utils/salesforce/observed_access.py", "sobject"):
+        "an object name matched against _OBJECT_NAME (letters, digits, underscores) before it is used",
+    ("module_utils/salesforce/observed_access.py", "int(days)"): "an integer",
     ("module_utils/impl/sf_permission_set.py", "object_fields"): "field-name constants",
     ("module_utils/impl/sf_permission_set.py", "field_fields"): "field-name constants",
     ("module_utils/impl/sf_permission_set.py", "parent"): "semi-join around _set_filter (soql_literal)",

@@ -56,9 +56,11 @@ def canonical_json(value):
 
 
 def plan_checksum(plan):
-    """sha256 of the plan's decisions: everything except ``checksum`` and ``meta`` (when and by
-    which run it was written), so the same decisions always give the same checksum."""
-    body = dict((key, value) for key, value in plan.items() if key not in ("checksum", "meta", "signature"))
+    """sha256 of the plan's decisions: everything except ``checksum``, ``meta`` (when and by which run it was
+    written) and ``evidence`` (what the users were seen using), so the same decisions always give the same
+    checksum."""
+    body = dict((key, value) for key, value in plan.items()
+                if key not in ("checksum", "meta", "signature", "evidence"))
     return "sha256:" + hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
 
 
@@ -270,6 +272,12 @@ def build_plan(org, licenses, users, profile_check, exclude=(), only_users=None,
         "entries": entries,
         "counts": counts,
     }
+    # Evidence for the security review (sf_profile_check usage_days): what each planned user really used. Not a
+    # decision, so not in the checksum: counts that moved since do not make a new plan (the signature covers it).
+    observed = dict((e["username"], checks[e["username"].lower()]["observed_access"]) for e in entries
+                    if (checks.get(e["username"].lower()) or {}).get("observed_access"))
+    if observed:
+        plan["evidence"] = {"observed_access": observed}
     plan["checksum"] = plan_checksum(plan)
     return plan
 

@@ -28,6 +28,7 @@ import shlex
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.access import ADMIN_RIGHTS
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.licenses import INTEGRATION_LICENSE
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.observed_access import describe_observed
 
 REPORT_FORMAT = "sfops.integration_users.report/1"
 CSV_COLUMNS = ("run_id", "org", "org_type", "username", "status", "status_code", "previous_profile",
@@ -101,7 +102,7 @@ def _user_rows(result):
             "username": username, "status": None, "previous_profile": None, "previous_license": None,
             "profile": None, "license": None, "new_profile": None, "new_license": None, "permission_set": None,
             "verification": None, "reasons": [], "carried": [], "manual_steps": [], "risk": [], "finding_codes": [],
-            "accepted_findings": [], "plan_username": username, "plan_order": None})
+            "accepted_findings": [], "plan_username": username, "plan_order": None, "observed": None})
 
     def was(item, profile, license_name):
         item.update(profile=profile, license=license_name)
@@ -115,6 +116,8 @@ def _user_rows(result):
         item.update(status="candidate" if user.get("candidate") else "not_candidate",
                     reasons=list(user.get("candidate_reasons") or []))
     plan = result.get("plan") or {}
+    evidence = plan.get("evidence") if isinstance(plan.get("evidence"), dict) else {}
+    observed = evidence.get("observed_access") if isinstance(evidence.get("observed_access"), dict) else {}
     for order, entry in enumerate(plan.get("entries") or []):
         item = row(entry.get("target_username") or entry["username"])
         permission_set = entry.get("permission_set") or {}
@@ -124,7 +127,9 @@ def _user_rows(result):
                     carried=carried_text(entry.get("carried")), manual_steps=manual_step_text(entry.get("manual_steps")),
                     risk=[right for right in ADMIN_RIGHTS if right in system], plan_username=entry["username"],
                     accepted_findings=list(entry.get("accepted_findings") or []),
-                    plan_order=order if entry["status"] in _PLANNED_ENTRY else None)
+                    plan_order=order if entry["status"] in _PLANNED_ENTRY else None,
+                    observed=describe_observed(observed[entry["username"]]) if isinstance(
+                        observed.get(entry["username"]), dict) else None)
         if entry.get("profile"):
             item.update(previous_profile=entry["profile"], previous_license=entry.get("license"))
             if item["profile"] is None:
@@ -855,6 +860,8 @@ def _org_section(doc, org):
             if user["risk"] and user["permission_set"]:
                 permission_set += '<br><span class="risk" data-risk="admin-rights">admin-level rights copied: %s</span>' \
                                   % _e(", ".join(user["risk"]))
+            if user.get("observed"):
+                permission_set += '<br><small class="observed">%s</small>' % _e(user["observed"])
             saving = money(user["monthly_saving"], prices) if user["monthly_saving"] is not None else ""
             out.append("<tr><td>%s</td><td%s>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>" % (
                 _e(user["username"]), ' class="failed"' if refused else "", _e(user["status_text"]), profile,

@@ -17,6 +17,8 @@ API calls for one run, whatever the number of users (beyond paging):
                   flows and custom fields (Salesforce serves Metadata one record at a time; record GETs
                   are not queries, so the "5 queries per composite" rule does not cap them)
     ceil(s / 5)   the rows of the s hierarchy custom settings owned by the profiles
+    with usage_days: 2 for the newest ApiTotalUsage log (users.read_users), ceil(o / 5) for the records
+                  each user modified, for the o objects (at most 25) the users hold or used
 Calls for a scan that is switched off are not made.
 
 Finding: {"code", "severity": blocker|warning|info, "user": username|None,
@@ -28,10 +30,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import licenses, rules
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import licenses, observed_access, rules
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.access import (
     ADMIN_RIGHTS, access_gap, describe_access, describe_subrequest, empty_access, fetch_access, is_empty, merge_access)
-from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError
+from ansible_collections.sfops.integration_users.plugins.module_utils.errors import ApiError, ConfigurationError
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import read_all, read_subrequests
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import is_id, same_id, to18
 from ansible_collections.sfops.integration_users.plugins.module_utils.options import checked_lookback_days, get_spec, requested_users
@@ -49,6 +51,7 @@ ARGUMENT_SPEC = dict(
     get_spec("users", "lookback_days", "target_profile"),
     scans=dict(type="list", elements="str", choices=list(SCANS), default=list(SCANS)),
     extra_strings=dict(type="list", elements="str", default=[], no_log=False),
+    usage_days=dict(type="int", default=0),
 )
 
 # ---- code and configuration: what is read and how it is scanned ---------------------------------
@@ -591,7 +594,38 @@ def _running_user_id(client):
     return identity.get("user_id")
 
 
-def user_summaries(findings, users, gaps, movable_ids, conflicts):
+def current_access(user, fetched):
+    """What the user holds now: its profile and every permission set assigned to it."""
+    sets = fetched.get("permission_sets", {})
+    return merge_access(fetched.get("profiles", {}).get(to18(user["profile"]["id"])),
+                        *[sets.get(to18(ps["id"])) for ps in user.get("permission_sets") or ()])
+
+
+def observe(client, users, fetched, usage_days):
+    """``{user Id: observed access}`` (observed_access.py) of the users about to move: the usage log read with
+    the users, and the records each modified in the last ``usage_days`` days, per object it holds or used."""
+    if not users:
+        return {}
+    held = {}
+    for user in users:
+        access = current_access(user, fetched)
+        used = (user.get("api_usage") or {}).get("objects") or {}
+        objects = dict(access.get("objects") or {})
+        for name, calls in used.items():
+            objects.setdefault(name, ["Edit"] if calls["write"] else ["Read"])
+        held[user["id"]] = dict(access, objects=objects)
+    counted, beyond = observed_access.counted_objects(held)
+    counts, not_counted = observed_access.count_modified_records(client, counted, [u["id"] for u in users],
+                                                                 usage_days)
+    for name in beyond:
+        not_counted[name] = "beyond the %d objects counted (those with write rights first)" % (
+            observed_access.MAX_COUNTED_OBJECTS)
+    return dict((user["id"], observed_access.observed_access(
+        current_access(user, fetched), user.get("api_usage"), user.get("api_usage_log"), counts, not_counted,
+        usage_days, user["id"])) for user in users)
+
+
+def user_summaries(findings, users, gaps, movable_ids, conflicts, observed=None):
     by_user = {}
     for item in findings:
         if item.get("user"):
@@ -608,6 +642,8 @@ def user_summaries(findings, users, gaps, movable_ids, conflicts):
             "access_gap": gaps.get(user["id"], empty_access()),
             "permission_sets_to_remove": sorted(ps.get("name") for ps in conflicts.get(user["id"], ())),
         })
+        if observed is not None and user["id"] in observed:
+            summary[-1]["observed_access"] = observed[user["id"]]
     return summary
 
 
@@ -640,6 +676,10 @@ def scan_code(client, scans, needles, profile_ids, profile_labels, global_descri
 def run(task):
     params = task.params
     lookback = checked_lookback_days(params)
+    usage_days = params.get("usage_days") or 0
+    if usage_days < 0:
+        raise ConfigurationError("usage_days must be 0 (no observed access) or a number of days, not %d" % usage_days,
+                                 hint="give usage_days: 30 for the records modified in the last 30 days")
     client = task.client
     scans = set(params["scans"] or ())
     asked = requested_users(params)
@@ -651,7 +691,7 @@ def run(task):
     target, findings = resolve_target(integration, params.get("target_profile"))
 
     users = read_users(client, usernames=asked or None, active=None if asked else True,
-                       lookback_days=lookback)
+                       lookback_days=lookback, with_usage_log=usage_days > 0)
     if asked:
         for name in missing_usernames(asked, users):
             findings.append(finding("USER_NOT_FOUND", "blocker", "no user named '%s'" % name, user=name))
@@ -701,6 +741,8 @@ def run(task):
     if "profile_settings" in scans:
         scanned["profile_settings"] = len(metadata)
 
+    observed = observe(client, movable, fetched, usage_days) if usage_days > 0 else {}
+
     findings = sort_findings(findings)
     counts = {}
     for item in findings:
@@ -711,7 +753,7 @@ def run(task):
         "ready": severities["blocker"] == 0,
         "target_profile": target,
         "findings": findings,
-        "users": user_summaries(findings, users, gaps, set(u["id"] for u in movable), conflicts),
+        "users": user_summaries(findings, users, gaps, set(u["id"] for u in movable), conflicts, observed),
         "counts": counts,
         "severity_counts": severities,
         "scanned": scanned,

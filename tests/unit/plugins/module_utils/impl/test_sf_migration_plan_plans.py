@@ -252,3 +252,16 @@ def test_gate_allows_only_entries_verified_for_the_same_checksum():
 def test_batches():
     assert planning.batches([1, 2, 3, 4, 5], 2) == [[1, 2], [3, 4], [5]]
     assert planning.batches([1], 0) == [[1]]
+
+
+def test_observed_access_is_evidence_in_the_plan_not_a_decision():
+    observed = {"window_days": 30, "objects": {"Account": {"granted": ["Read"], "read_calls": 2, "write_calls": 0,
+                                                           "modified_records": 0}}}
+    plan_check = check(["svc.a@x", "svc.b@x"])
+    plan_check["users"][0]["observed_access"] = observed
+    plan = planning.build_plan("acme-prod", licenses(), {"users": [user("svc.a@x"), user("svc.b@x")]}, plan_check)
+    assert plan["evidence"] == {"observed_access": {"svc.a@x": observed}}
+    assert "observed_access" not in plan["entries"][0]
+    # The same decisions with other counts (or none) have the same checksum: a re-plan keeps the plan.
+    assert plan["checksum"] == build([user("svc.a@x"), user("svc.b@x")])["checksum"]
+    assert "evidence" not in build([user("svc.a@x")])

@@ -234,3 +234,25 @@ def test_csv_and_html_use_the_same_status_words():
         assert row["status"] == reporting.STATUS_WORDS[row["status_code"]]
         assert ">%s</td>" % row["status"] in page
     assert "not_candidate" not in page and ">wait<" not in page
+
+
+def test_observed_access_shows_beside_the_copied_rights_and_a_malformed_one_does_not_break_the_report():
+    result = production()
+    result["plan"]["evidence"] = {"observed_access": {"svc.a@x": {
+        "window_days": 30, "usage_log": {"status": "read", "date": "2026-12-02", "detail": "..."},
+        "objects": {"Account": {"granted": [], "read_calls": 7, "write_calls": 13, "modified_records": 1},
+                    "Opportunity": {"granted": ["Create", "Edit", "Read"], "read_calls": 0, "write_calls": 0,
+                                    "modified_records": 0}},
+        "unused_objects": ["Opportunity"], "unused_write_objects": ["Opportunity"],
+        "system": ["ApiEnabled", "ModifyAllData", "ViewAllData"]},
+        "svc.b@x": {"objects": {"Account": "junk"}, "window_days": "x", "system": "ModifyAllData"}}}
+    doc = doc_of(result)
+    users = dict((u["username"], u) for u in doc["orgs"][0]["users"])
+    assert users["svc.a@x"]["observed"] == (
+        "observed (API usage log of 2026-12-02, records modified in 30 days): used Account (7 read, 13 write calls, "
+        "1 record modified); holds ModifyAllData and ViewAllData (every object); write rights not used: Opportunity")
+    assert users["svc.b@x"]["observed"] == ("observed (API usage log of none read, records modified in 0 days): "
+                                            "no use seen")
+    assert users["svc.c@x"]["observed"] is None
+    page = reporting.render_html(doc)
+    assert '<small class="observed">observed (API usage log of 2026-12-02' in page

@@ -346,7 +346,7 @@ def patched(monkeypatch):
     state = {"users": [], "asked": []}
     monkeypatch.setattr(pc, "read_licenses_and_describes", lambda client, with_global_describe, target_profile: (license_rows(), {}, {}))
 
-    def fake_read_users(client, usernames=None, active=None, lookback_days=90):
+    def fake_read_users(client, usernames=None, active=None, lookback_days=90, with_usage_log=False):
         state["asked"].append((usernames, active, lookback_days))
         return [u for u in state["users"] if usernames is None or u["username"] in usernames]
     monkeypatch.setattr(pc, "read_users", fake_read_users)

@@ -1,0 +1,155 @@
+# -*- coding: utf-8 -*-
+# Copyright: sfops.integration_users contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What an integration really used of the access it holds (issue 18): read-only evidence for least privilege.
+
+Two sources, each said for what it is:
+
+- the ApiTotalUsage log (api_usage.py): the calls of its newest complete day, per object read or written,
+  per connected app, per Apex REST resource;
+- the records each user last modified in the window, counted per object its access grants, one aggregate
+  query per object for all users (``LastModifiedById`` is set by a create too), five a composite call.
+  Counts are of the records the connecting user can see: View All Data gives the whole count.
+
+    count_modified_records(client, objects, user_ids, days) -> ({object: {user Id: n}}, {object: error})
+    observed_access(granted, usage, usage_log, counts, not_counted, days, user_id) -> per-user summary (pure)
+
+Cost: ceil(objects / 5) calls for the counts, at most MAX_COUNTED_OBJECTS objects (the written ones first).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.sfops.integration_users.plugins.module_utils.ids import is_id, to18
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import read_subrequests
+from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
+
+# Five composite calls at most: an admin profile grants hundreds of objects.
+MAX_COUNTED_OBJECTS = 25
+WRITE_RIGHTS = ("Create", "Edit", "Delete", "ModifyAllRecords")
+# An object name from the org's metadata goes into SOQL as an identifier, so it must look like one.
+_OBJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
+
+
+def build_modified_counts_soql(sobject, user_ids, days):
+    if not _OBJECT_NAME.match(sobject or ""):
+        raise ValueError("%r is not an object name" % str(sobject)[:80])
+    ids = sorted(set(to18(i) for i in user_ids if is_id(i)))
+    if not ids:
+        raise ValueError("no user Id to count records for")
+    return ("SELECT LastModifiedById, COUNT(Id) n FROM %s WHERE LastModifiedById IN %s "
+            "AND LastModifiedDate = LAST_N_DAYS:%d GROUP BY LastModifiedById" % (sobject, soql_literal(ids), int(days)))
+
+
+def counted_objects(granted_by_user):
+    """The objects to count for users whose access is ``{user Id: access}``: those granted a write right
+    first (what least privilege removes), then the others, by name; at most MAX_COUNTED_OBJECTS, and the
+    rest, in the same order."""
+    writable, readable = set(), set()
+    for access in granted_by_user.values():
+        for name, rights in (access.get("objects") or {}).items():
+            if not _OBJECT_NAME.match(name):
+                continue
+            (writable if any(r in WRITE_RIGHTS for r in rights) else readable).add(name)
+    ordered = sorted(writable) + sorted(readable - writable)
+    return ordered[:MAX_COUNTED_OBJECTS], ordered[MAX_COUNTED_OBJECTS:]
+
+
+def count_modified_records(client, objects, user_ids, days):
+    """``({object: {18-char user Id: n}}, {object: error text})``: records each user last modified in the
+    window, per object; an object the org will not count (not queryable, not visible) is named, not fatal."""
+    subrequests = [client.query_subrequest("modified_%d" % n, build_modified_counts_soql(name, user_ids, days))
+                   for n, name in enumerate(objects)]
+    if not subrequests:
+        return {}, {}
+    answers = read_subrequests(client, subrequests)
+    counts, errors = {}, {}
+    for n, name in enumerate(objects):
+        rows, error = answers["modified_%d" % n]
+        if error is not None:
+            errors[name] = str(error)[:200]
+            continue
+        counts[name] = dict((to18(r["LastModifiedById"]), int(r.get("n") or 0)) for r in rows or ()
+                            if is_id(r.get("LastModifiedById")))
+    return counts, errors
+
+
+def observed_access(granted, usage, usage_log, counts, not_counted, days, user_id):
+    """One user's observed access: for each object it holds rights on or used, its rights, the calls the
+    usage log shows and the records it modified; what it holds and did not use. ``usage`` None: the log
+    was not read (unknown); ``counts`` misses objects not counted (``not_counted``: {object: why})."""
+    user_id = to18(user_id)
+    objects = {}
+    held = dict((granted.get("objects") or {}).items())
+    used_objects = (usage or {}).get("objects") or {}
+    for name in sorted(set(held) | set(used_objects)):
+        calls = used_objects.get(name) or {"read": 0, "write": 0}
+        modified = counts[name].get(user_id, 0) if name in counts else None
+        objects[name] = {"granted": list(held.get(name) or []), "read_calls": calls["read"],
+                         "write_calls": calls["write"], "modified_records": modified}
+    log_read = usage is not None
+
+    def unused(name, item):
+        return item["read_calls"] == 0 and item["write_calls"] == 0 and not item["modified_records"]
+    return {
+        "window_days": int(days),
+        "usage_log": usage_log,
+        "objects": objects,
+        "apps": dict((usage or {}).get("apps") or {}),
+        "apex": dict((usage or {}).get("apex") or {}),
+        # Only what both sources could have shown is called unused: without the log, or without a count,
+        # nothing is.
+        "unused_objects": sorted(n for n, item in objects.items() if item["granted"] and log_read
+                                 and item["modified_records"] is not None and unused(n, item)),
+        "unused_write_objects": sorted(
+            n for n, item in objects.items() if log_read and item["modified_records"] is not None
+            and any(r in WRITE_RIGHTS for r in item["granted"]) and item["write_calls"] == 0
+            and not item["modified_records"]),
+        "not_counted": dict((n, why) for n, why in sorted(not_counted.items()) if n in objects),
+        "system": list(granted.get("system") or []),
+    }
+
+
+def _count(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _names(value):
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def describe_observed(observed, limit=6):
+    """One line for a report: what the user used, what it holds that reaches everything, what it did not use."""
+    log = observed.get("usage_log") if isinstance(observed.get("usage_log"), dict) else {}
+    objects = observed.get("objects") if isinstance(observed.get("objects"), dict) else {}
+    used = []
+    for name, item in sorted(objects.items()):
+        # Read back from a plan file: counts that are not numbers count as none.
+        item = item if isinstance(item, dict) else {}
+        reads, writes, modified = (_count(item.get(key)) for key in ("read_calls", "write_calls", "modified_records"))
+        parts = []
+        if reads or writes:
+            parts.append("%d read, %d write calls" % (reads, writes))
+        if modified:
+            parts.append("%d record%s modified" % (modified, "" if modified == 1 else "s"))
+        if parts:
+            used.append("%s (%s)" % (name, ", ".join(parts)))
+    text = "observed (API usage log of %s, records modified in %d days): %s" % (
+        log.get("date") or "none read", _count(observed.get("window_days")),
+        ("used " + ", ".join(used[:limit]) + (" and %d more" % (len(used) - limit) if len(used) > limit else ""))
+        if used else "no use seen")
+    reaching = [right for right in ("ModifyAllData", "ViewAllData") if right in _names(observed.get("system"))]
+    if reaching:
+        text += "; holds %s (every object)" % " and ".join(reaching)
+    unused_write = _names(observed.get("unused_write_objects"))
+    if unused_write:
+        text += "; write rights not used: " + ", ".join(unused_write[:limit])
+    unused_read = [n for n in _names(observed.get("unused_objects")) if n not in unused_write]
+    if unused_read:
+        text += "; held, not used: " + ", ".join(unused_read[:limit])
+    if log.get("status") not in (None, "read"):
+        text += "; " + str(log.get("detail") or "the usage log was not read")
+    return text

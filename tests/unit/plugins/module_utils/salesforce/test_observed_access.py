@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Observed access (issue 18): which objects to count, the counting queries, and what is called unused."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from fake_client import FakeClient, soql_of
+
+from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import observed_access
+
+SVC = to18("005000000000002")
+OTHER = to18("005000000000003")
+
+
+def test_the_counting_query_takes_object_names_only():
+    soql = observed_access.build_modified_counts_soql("Account", [SVC[:15], OTHER, "not an id"], 30)
+    assert soql == ("SELECT LastModifiedById, COUNT(Id) n FROM Account WHERE LastModifiedById IN ('%s', '%s') "
+                    "AND LastModifiedDate = LAST_N_DAYS:30 GROUP BY LastModifiedById" % tuple(sorted([SVC, OTHER])))
+    for bad in ("Account WHERE Id != null", "Account--", "", "1Account"):
+        with pytest.raises(ValueError):
+            observed_access.build_modified_counts_soql(bad, [SVC], 30)
+    with pytest.raises(ValueError, match="no user Id"):
+        observed_access.build_modified_counts_soql("Account", ["x"], 30)
+
+
+def test_written_objects_are_counted_first_and_the_cap_is_said():
+    held = {SVC: {"objects": dict(("Obj%02d__c" % n, ["Read"]) for n in range(30))},
+            OTHER: {"objects": {"Zeta__c": ["Read", "Edit"], "Account; DELETE": ["Read"]}}}
+    counted, beyond = observed_access.counted_objects(held)
+    assert counted[0] == "Zeta__c" and len(counted) == observed_access.MAX_COUNTED_OBJECTS
+    assert len(beyond) == 31 - observed_access.MAX_COUNTED_OBJECTS and "Account; DELETE" not in counted + beyond
+
+
+class CountingOrg(FakeClient):
+    def answer_query(self, soql, reference, tooling):
+        if "FROM Account" in soql:
+            return [{"LastModifiedById": SVC, "n": 3}, {"LastModifiedById": "junk", "n": 9}]
+        return []
+
+    def _answer(self, subrequest, tooling):
+        if "FROM Secret__c" in (soql_of(subrequest) or ""):
+            return {"status": 400, "body": [{"errorCode": "INVALID_TYPE", "message": "sObject type 'Secret__c' is not supported."}]}
+        return super(CountingOrg, self)._answer(subrequest, tooling)
+
+
+def test_counts_per_object_and_user_with_objects_the_org_will_not_count_named():
+    client = CountingOrg()
+    counts, errors = observed_access.count_modified_records(client, ["Account", "Contact", "Secret__c"], [SVC], 30)
+    assert counts == {"Account": {SVC: 3}, "Contact": {}}
+    assert list(errors) == ["Secret__c"] and "not supported" in errors["Secret__c"]
+    assert client.api_usage["calls"] == 1
+    assert observed_access.count_modified_records(client, [], [SVC], 30) == ({}, {})
+
+
+GRANTED = {"system": ["ApiEnabled"], "objects": {"Account": ["Create", "Edit", "Read"], "Case": ["Read"],
+                                                 "Opportunity": ["Create", "Edit", "Read"]}}
+USAGE = {"calls": 5, "objects": {"Account": {"read": 2, "write": 0}, "Lead": {"read": 3, "write": 0}},
+         "apps": {"ETL": 5}, "apex": {}}
+LOG = {"status": "read", "date": "2026-12-02", "detail": "..."}
+
+
+def test_unused_is_what_both_sources_could_have_shown_and_did_not():
+    counts = {"Account": {SVC: 2}, "Case": {}, "Opportunity": {}, "Lead": {}}
+    observed = observed_access.observed_access(GRANTED, USAGE, LOG, counts, {}, 30, SVC[:15])
+    assert observed["objects"]["Account"] == {"granted": ["Create", "Edit", "Read"], "read_calls": 2,
+                                              "write_calls": 0, "modified_records": 2}
+    assert observed["objects"]["Lead"]["granted"] == []         # called without a row: reached another way
+    assert observed["unused_objects"] == ["Case", "Opportunity"]
+    assert observed["unused_write_objects"] == ["Opportunity"]  # Account was written (a modified record)
+    # Without the log nothing is called unused; an object not counted is not either.
+    blind = observed_access.observed_access(GRANTED, None, dict(LOG, status="unreadable"), counts, {}, 30, SVC)
+    assert blind["unused_objects"] == [] == blind["unused_write_objects"]
+    partial = observed_access.observed_access(GRANTED, USAGE, LOG, {"Account": {SVC: 2}}, {"Case": "why"}, 30, SVC)
+    assert partial["unused_objects"] == [] and partial["objects"]["Case"]["modified_records"] is None
+    assert partial["not_counted"] == {"Case": "why"}
+
+
+def test_the_report_line_names_unused_reads_and_a_log_it_could_not_read():
+    counts = {"Account": {SVC: 2}, "Case": {}, "Opportunity": {}, "Lead": {}}
+    line = observed_access.describe_observed(observed_access.observed_access(GRANTED, USAGE, LOG, counts, {}, 30, SVC))
+    assert line == ("observed (API usage log of 2026-12-02, records modified in 30 days): used Account (2 read, 0 write "
+                    "calls, 2 records modified), Lead (3 read, 0 write calls); write rights not used: Opportunity; "
+                    "held, not used: Case")
+    hidden = dict(LOG, status="unreadable", date=None, detail="the ApiTotalUsage log is not readable by the connecting user")
+    line = observed_access.describe_observed(observed_access.observed_access(GRANTED, None, hidden, counts, {}, 30, SVC))
+    assert line.endswith("records modified in 30 days): used Account (2 records modified); "
+                         "the ApiTotalUsage log is not readable by the connecting user")
