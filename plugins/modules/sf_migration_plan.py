@@ -106,6 +106,34 @@ options:
     description: Prefix of the permission set that replicates each user's access gap.
     type: str
     default: Integration_Access_
+  access_source:
+    description:
+      - With O(operation=write), what each user's permission set grants. V(copy) replicates the access gap
+        (what the old profile and the removed sets grant and the target lacks). V(observed) grants only what
+        the user was seen using (O(profile_check) run with C(usage_days)). The used objects get the rights of
+        O(access_margin), with the copy's field permissions on those objects and the copy's setup access
+        (connected apps, Apex classes, custom permissions). The copy's system permissions are kept without
+        the admin-level ones (Modify All Data, View All Data, Manage Users...).
+      - Where the evidence cannot support a set (the usage log was not read, records were not counted), the
+        entry keeps the copy and says why in C(access_source.why). A rare job (quarterly, yearly) may use
+        access the window did not see; widen C(usage_days), or grant more through M(sfops.integration_users.sf_permission_set)
+        after the move. The sandbox verification and the gate apply to such a set as to any other.
+    type: str
+    choices: [copy, observed]
+    default: copy
+  access_sources:
+    description:
+      - Per username, V(copy) or V(observed), overriding O(access_source) for that user.
+    type: dict
+    default: {}
+  access_margin:
+    description:
+      - With V(observed), the rights on each used object. V(as_used) grants read where the user only read
+        and read, create and edit where it wrote. V(read_write) grants read, create and edit on every used
+        object. Delete, View All and Modify All are never inferred.
+    type: str
+    choices: [as_used, read_write]
+    default: as_used
   overwrite:
     description: Replace an existing plan whose decisions differ.
     type: bool

@@ -504,3 +504,41 @@ def test_setup_access_carried_is_what_keeps_the_jwt_login_and_the_apex_rest_call
     assert users_of(run.emulator, "acme-prod")[MULE]["license"] == "Salesforce Integration"
     _run_id, report = report_of(run)
     assert user_row(report, "acme-prod", MULE)["verification"] == "passed"
+
+
+@pytest.fixture(scope="module")
+def observed_emulator(tmp_path_factory):
+    """The example estate where svc.etl's profile grants three objects and its API usage history (the
+    ApiTotalUsage log) shows it reading and writing Accounts only."""
+    def used_accounts_only(estate):
+        production = estate["orgs"][0]
+        profile = next(p for p in production["profiles"] if p["name"] == "API Only")
+        profile["object_permissions"] = {"Account": "cru", "Contact": "r", "Opportunity": "cru"}
+        etl = next(u for u in production["users"] if u["username"] == "svc.etl@acme.example")
+        etl["api_usage"] = {"days": 30, "calls_per_day": 12, "objects": ["Account"], "methods": ["GET", "PATCH"]}
+    running = example_variant(tmp_path_factory, "observed", used_accounts_only)
+    yield running
+    running.stop()
+
+
+def test_a_least_privilege_set_from_observed_use_passes_the_sandbox_and_names_what_it_removed(observed_emulator,
+                                                                                              tmp_path):
+    run = Runner(observed_emulator, tmp_path)
+    done = run("site.yml", license_migration_run_id="least-1", license_migration_usage_days=30,
+               license_migration_access_source="observed")
+    assert done.returncode == 0, done.output[-4000:]
+    _run_id, report = report_of(run, "least-1")
+    etl = user_row(report, "acme-prod", "svc.etl@acme.example")
+    assert etl["status"] == "moved", etl
+    assert etl["access_source"] == ("built from observed use (as_used); removed compared with the profile copy: "
+                                    "objects Contact, Opportunity")
+    assert etl["observed"].startswith("observed (API usage log of ") and "used Account (" in etl["observed"]
+    assert user_row(report, "acme-uat", "svc.etl@acme.example.uat")["verification"] == "passed"
+    # The set in both orgs grants Account and nothing else the profile had.
+    for org in ("acme-prod", "acme-uat"):
+        rows = observed_emulator.query(org, "SELECT SobjectType, PermissionsRead, PermissionsCreate, PermissionsEdit "
+                                            "FROM ObjectPermissions WHERE Parent.Name = '%s'" % etl["permission_set"])
+        assert [(r["SobjectType"], r["PermissionsRead"], r["PermissionsCreate"], r["PermissionsEdit"])
+                for r in rows["records"]] == [("Account", True, True, True)], (org, rows)
+    html = (run.runs_dir / "least-1" / "report.html").read_text()
+    assert "built from observed use (as_used); removed compared with the profile copy: objects Contact, Opportunity" in html

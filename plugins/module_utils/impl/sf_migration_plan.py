@@ -38,6 +38,9 @@ ARGUMENT_SPEC = dict(
     exclude=dict(type="list", elements="str", default=[]),
     accepted_findings=dict(type="list", elements="str", default=[]),
     permission_set_prefix=dict(type="str", default="Integration_Access_"),
+    access_source=dict(type="str", choices=["copy", "observed"], default="copy"),
+    access_sources=dict(type="dict", default={}),
+    access_margin=dict(type="str", choices=["as_used", "read_write"], default="as_used"),
     overwrite=dict(type="bool", default=False),
     gate=dict(type="bool", default=False),
     override_reason=dict(type="str"),
@@ -105,10 +108,16 @@ def _write(task):
             task.warn(warning)
     except planning.PlanError as exc:
         raise ConfigurationError(str(exc))
-    plan = planning.build_plan(params["org"], params["licenses"], params["user_info"], params["profile_check"],
-                               exclude=params["exclude"], only_users=params["users"],
-                               accepted_findings=params["accepted_findings"],
-                               permission_set_prefix=params["permission_set_prefix"])
+    try:
+        plan = planning.build_plan(params["org"], params["licenses"], params["user_info"], params["profile_check"],
+                                   exclude=params["exclude"], only_users=params["users"],
+                                   accepted_findings=params["accepted_findings"],
+                                   permission_set_prefix=params["permission_set_prefix"],
+                                   access_source=params["access_source"], access_sources=params["access_sources"],
+                                   access_margin=params["access_margin"])
+    except planning.PlanError as exc:
+        raise ConfigurationError(str(exc), hint="access_source and access_sources take copy or observed; "
+                                                "access_margin takes as_used or read_write")
     path = run_files.plan_path(params["runs_dir"], params["org"])
     existing = None
     if os.path.exists(path):

@@ -28,6 +28,7 @@ import hashlib
 import json
 import re
 
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import observed_access
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.licenses import INTEGRATION_LICENSE
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import to18
 
@@ -199,15 +200,27 @@ def check_settings(users, profile_check, exclude=(), only_users=None, accepted_f
 
 
 def build_plan(org, licenses, users, profile_check, exclude=(), only_users=None, accepted_findings=(),
-               permission_set_prefix="Integration_Access_"):
+               permission_set_prefix="Integration_Access_", access_source="copy", access_sources=None,
+               access_margin="as_used"):
     """The plan of one production org from the results of sf_license_info, sf_user_info and
     sf_profile_check (run on the candidates, or on ``only_users``).
+
+    Each user's permission set copies what its old access grants and the target lacks (``access_source``
+    copy), or, with ``observed`` (for every user, or those ``access_sources`` names), only what the evidence
+    shows it used, with ``access_margin`` (observed_access.least_privilege_gap). Where the evidence cannot
+    support a set, the copy is kept and the entry says why.
 
     Seats go to users in order (``only_users`` order, else username order) until the free seats of the
     license and of the permission set license run out; the rest wait.
     """
     excluded = set(name.lower() for name in (exclude or ()))
     accepted = set(accepted_findings or ())
+    sources = dict((name.lower(), value) for name, value in (access_sources or {}).items())
+    for name, value in [("access_source", access_source)] + [("access_sources[%s]" % n, v) for n, v in sources.items()]:
+        if value not in observed_access.ACCESS_SOURCES:
+            raise PlanError("%s must be one of %s, not %r" % (name, ", ".join(observed_access.ACCESS_SOURCES), value))
+    if access_margin not in observed_access.MARGINS:
+        raise PlanError("access_margin must be one of %s, not %r" % (", ".join(observed_access.MARGINS), access_margin))
     findings = list((profile_check or {}).get("findings") or [])
     checks = dict((u["username"].lower(), u) for u in (profile_check or {}).get("users") or [])
     by_name = dict((u["username"].lower(), u) for u in (users or {}).get("users") or [])
@@ -233,9 +246,21 @@ def build_plan(org, licenses, users, profile_check, exclude=(), only_users=None,
                      login_app=login_app(user))
         check_user = checks.get(user["username"].lower()) or {}
         gap = check_user.get("access_gap") or {}
+        source = sources.get(user["username"].lower(), access_source)
         if any(gap.get(key) for key in ("system", "objects", "fields", "setup")):
             name = permission_set_name(user["username"], permission_set_prefix, user.get("id"))
             entry["permission_set"] = {"name": name, "access_gap": gap}
+            if source == "observed":
+                problem = observed_access.observation_problem(check_user.get("observed_access"))
+                if problem:
+                    entry["access_source"] = {"source": "copy", "asked": "observed", "why": problem + ": the profile's "
+                                              "access is copied instead"}
+                else:
+                    narrowed, removed = observed_access.least_privilege_gap(gap, check_user["observed_access"],
+                                                                            access_margin)
+                    entry["permission_set"]["access_gap"] = narrowed
+                    entry["access_source"] = {"source": "observed", "margin": access_margin, "copied_gap": gap,
+                                              "removed": removed}
             # Setup access (connected apps, Apex classes, custom permissions...) goes into that set too.
             entry["carried"] = dict((kind, sorted(names)) for kind, names in sorted((gap.get("setup") or {}).items()))
         if user["username"].lower() in excluded:

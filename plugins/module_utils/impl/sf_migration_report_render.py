@@ -28,7 +28,8 @@ import shlex
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.access import ADMIN_RIGHTS
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.licenses import INTEGRATION_LICENSE
-from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.observed_access import describe_observed
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.observed_access import (
+    describe_observed, describe_removed)
 
 REPORT_FORMAT = "sfops.integration_users.report/1"
 CSV_COLUMNS = ("run_id", "org", "org_type", "username", "status", "status_code", "previous_profile",
@@ -93,6 +94,15 @@ def _read_seats(section):
     return _seats((section or {}).get("integration"), (section or {}).get("salesforce_seats"))
 
 
+def access_source_text(source):
+    """What the user's permission set was built from, when the plan was asked for least privilege."""
+    if not isinstance(source, dict):
+        return None
+    if source.get("source") == "observed" and isinstance(source.get("removed"), dict):
+        return "built from observed use (%s); %s" % (source.get("margin"), describe_removed(source["removed"]))
+    return "least privilege asked, not applied: %s" % str(source.get("why") or "no reason recorded")
+
+
 def _user_rows(result):
     """username -> row, each stage refining the row of the previous one."""
     rows = {}
@@ -102,7 +112,8 @@ def _user_rows(result):
             "username": username, "status": None, "previous_profile": None, "previous_license": None,
             "profile": None, "license": None, "new_profile": None, "new_license": None, "permission_set": None,
             "verification": None, "reasons": [], "carried": [], "manual_steps": [], "risk": [], "finding_codes": [],
-            "accepted_findings": [], "plan_username": username, "plan_order": None, "observed": None})
+            "accepted_findings": [], "plan_username": username, "plan_order": None, "observed": None,
+            "access_source": None})
 
     def was(item, profile, license_name):
         item.update(profile=profile, license=license_name)
@@ -129,7 +140,8 @@ def _user_rows(result):
                     accepted_findings=list(entry.get("accepted_findings") or []),
                     plan_order=order if entry["status"] in _PLANNED_ENTRY else None,
                     observed=describe_observed(observed[entry["username"]]) if isinstance(
-                        observed.get(entry["username"]), dict) else None)
+                        observed.get(entry["username"]), dict) else None,
+                    access_source=access_source_text(entry.get("access_source")))
         if entry.get("profile"):
             item.update(previous_profile=entry["profile"], previous_license=entry.get("license"))
             if item["profile"] is None:
@@ -860,6 +872,8 @@ def _org_section(doc, org):
             if user["risk"] and user["permission_set"]:
                 permission_set += '<br><span class="risk" data-risk="admin-rights">admin-level rights copied: %s</span>' \
                                   % _e(", ".join(user["risk"]))
+            if user.get("access_source"):
+                permission_set += '<br><span class="least-privilege">%s</span>' % _e(user["access_source"])
             if user.get("observed"):
                 permission_set += '<br><small class="observed">%s</small>' % _e(user["observed"])
             saving = money(user["monthly_saving"], prices) if user["monthly_saving"] is not None else ""

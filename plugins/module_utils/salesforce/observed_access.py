@@ -24,6 +24,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.sfops.integration_users.plugins.module_utils.ids import is_id, to18
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.access import ADMIN_RIGHTS
 from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce.reads import read_subrequests
 from ansible_collections.sfops.integration_users.plugins.module_utils.soql import soql_literal
 
@@ -153,3 +154,77 @@ def describe_observed(observed, limit=6):
     if log.get("status") not in (None, "read"):
         text += "; " + str(log.get("detail") or "the usage log was not read")
     return text
+
+
+# ---- a least-privilege access gap from the evidence -----------------------------------------------------
+# What the permission set grants on an object the user used, per margin: read only where it only read, or
+# read, create and edit on every object it used. Delete, View All and Modify All are never inferred.
+MARGINS = ("as_used", "read_write")
+ACCESS_SOURCES = ("copy", "observed")
+_READ, _WRITE = ["Read"], ["Create", "Edit", "Read"]
+
+
+def observation_problem(observed):
+    """Why ``observed`` (observed_access of sf_profile_check) cannot build a set (None when it can)."""
+    if not isinstance(observed, dict) or not isinstance(observed.get("objects"), dict):
+        return "no observed access (run the inventory with license_migration_usage_days)"
+    log = observed.get("usage_log") if isinstance(observed.get("usage_log"), dict) else {}
+    if log.get("status") != "read":
+        return "the API usage log was not read (%s)" % (log.get("detail") or log.get("status") or "no log")
+    if observed.get("not_counted"):
+        return "the records of %s were not counted" % ", ".join(sorted(observed["not_counted"])[:6])
+    return None
+
+
+def least_privilege_gap(gap, observed, margin="as_used"):
+    """``(gap narrowed to what was used, removed)`` from the copy's ``gap`` (sf_profile_check access_gap):
+
+    - objects: the used ones only, with the margin's rights (an object reached through Modify All Data gets
+      its row here, since that right goes);
+    - fields: those of the used objects, as the copy had them;
+    - system: the copy's, without the admin-level rights (ADMIN_RIGHTS);
+    - setup access (apps, Apex classes, custom permissions...): as the copy had it (calls from code do not
+      show in the usage log).
+
+    ``removed``: {"system": [...], "objects": [...], "object_rights": {object: [...]}, "fields": n}."""
+    if margin not in MARGINS:
+        raise ValueError("margin must be one of %s, not %r" % (", ".join(MARGINS), margin))
+    gap = gap or {}
+    used = {}
+    for name, item in observed["objects"].items():
+        wrote = item.get("write_calls") or item.get("modified_records")
+        if wrote or item.get("read_calls"):
+            used[name] = list(_WRITE if wrote or margin == "read_write" else _READ)
+    copied_objects = gap.get("objects") or {}
+    narrowed_fields = dict((f, r) for f, r in (gap.get("fields") or {}).items() if f.split(".", 1)[0] in used)
+    narrowed = {"system": [r for r in gap.get("system") or () if r not in ADMIN_RIGHTS],
+                "objects": dict(sorted(used.items())), "fields": narrowed_fields}
+    if gap.get("setup"):
+        narrowed["setup"] = gap["setup"]
+    removed = {
+        "system": [r for r in gap.get("system") or () if r in ADMIN_RIGHTS],
+        "objects": sorted(n for n in copied_objects if n not in used),
+        "object_rights": dict((n, sorted(set(rights) - set(used[n]))) for n, rights in sorted(copied_objects.items())
+                              if n in used and set(rights) - set(used[n])),
+        "fields": len(gap.get("fields") or {}) - len(narrowed_fields),
+    }
+    return narrowed, removed
+
+
+def describe_removed(removed):
+    """``removed ModifyAllData, ViewAllData; objects Opportunity; Delete on Account; 12 fields`` for reports (read
+    back from a plan file: values of another shape count as nothing)."""
+    parts = []
+    system, objects = _names(removed.get("system")), _names(removed.get("objects"))
+    if system:
+        parts.append(", ".join(system))
+    if objects:
+        parts.append("objects " + ", ".join(objects[:8]) + (" and %d more" % (len(objects) - 8) if len(objects) > 8 else ""))
+    rights = removed.get("object_rights") if isinstance(removed.get("object_rights"), dict) else {}
+    for name, names in sorted(rights.items())[:8]:
+        if _names(names):
+            parts.append("%s on %s" % ("/".join(_names(names)), name))
+    fields = _count(removed.get("fields"))
+    if fields:
+        parts.append("%d field permission%s" % (fields, "" if fields == 1 else "s"))
+    return "removed compared with the profile copy: " + ("; ".join(parts) if parts else "nothing")

@@ -265,3 +265,45 @@ def test_observed_access_is_evidence_in_the_plan_not_a_decision():
     # The same decisions with other counts (or none) have the same checksum: a re-plan keeps the plan.
     assert plan["checksum"] == build([user("svc.a@x"), user("svc.b@x")])["checksum"]
     assert "evidence" not in build([user("svc.a@x")])
+
+
+ADMIN_GAP = {"system": ["ApiEnabled", "ModifyAllData", "ViewAllData"], "objects": {"Opportunity": ["Read"]},
+             "fields": {}}
+SEEN = {"window_days": 30, "not_counted": {}, "usage_log": {"status": "read", "date": "2026-12-02", "detail": "..."},
+        "objects": {"Account": {"granted": [], "read_calls": 7, "write_calls": 13, "modified_records": 1},
+                    "Opportunity": {"granted": ["Read"], "read_calls": 0, "write_calls": 0, "modified_records": 0}}}
+
+
+def admin_check():
+    """svc.a@x seen using Accounts only, svc.b@x with no observed access; both on an admin-level gap."""
+    plan_check = check(["svc.a@x", "svc.b@x"])
+    for entry, observed in zip(plan_check["users"], (SEEN, None)):
+        entry["access_gap"] = ADMIN_GAP
+        if observed is not None:
+            entry["observed_access"] = observed
+    return plan_check
+
+
+def test_observed_access_source_narrows_the_set_where_the_evidence_supports_it_and_says_why_not_elsewhere():
+    users = {"users": [user("svc.a@x"), user("svc.b@x")]}
+    plan = planning.build_plan("acme-prod", licenses(), users, admin_check(), access_source="observed")
+    first, second = plan["entries"]
+    assert first["permission_set"]["access_gap"] == {"system": ["ApiEnabled"], "objects": {"Account": ["Create", "Edit", "Read"]},
+                                                     "fields": {}}
+    assert first["access_source"]["source"] == "observed" and first["access_source"]["copied_gap"] == ADMIN_GAP
+    assert first["access_source"]["removed"]["system"] == ["ModifyAllData", "ViewAllData"]
+    # The sandbox probes read what the set grants, as the integration itself.
+    assert planning.default_probes(first) == [{"name": "read Account", "soql": "SELECT Id FROM Account LIMIT 1"}]
+    assert second["permission_set"]["access_gap"] == ADMIN_GAP
+    assert second["access_source"] == {"source": "copy", "asked": "observed", "why": (
+        "no observed access (run the inventory with license_migration_usage_days): the profile's access is copied instead")}
+    # The default stays the copy; a per-user choice overrides it; the choice is a decision (in the checksum).
+    copied = planning.build_plan("acme-prod", licenses(), users, admin_check())
+    assert "access_source" not in copied["entries"][0] and copied["entries"][0]["permission_set"]["access_gap"] == ADMIN_GAP
+    one = planning.build_plan("acme-prod", licenses(), users, admin_check(), access_sources={"SVC.A@x": "observed"})
+    assert one["entries"][0]["access_source"]["source"] == "observed" and "access_source" not in one["entries"][1]
+    assert len(set([plan["checksum"], copied["checksum"], one["checksum"]])) == 3
+    with pytest.raises(planning.PlanError, match="access_sources\\[svc.a@x\\] must be one of copy, observed"):
+        planning.build_plan("acme-prod", licenses(), users, admin_check(), access_sources={"svc.a@x": "minimal"})
+    with pytest.raises(planning.PlanError, match="access_margin must be one of as_used, read_write"):
+        planning.build_plan("acme-prod", licenses(), users, admin_check(), access_margin="all")

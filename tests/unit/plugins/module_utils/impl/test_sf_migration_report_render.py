@@ -256,3 +256,21 @@ def test_observed_access_shows_beside_the_copied_rights_and_a_malformed_one_does
     assert users["svc.c@x"]["observed"] is None
     page = reporting.render_html(doc)
     assert '<small class="observed">observed (API usage log of 2026-12-02' in page
+
+
+def test_a_least_privilege_set_shows_what_it_removed_and_flags_no_admin_right():
+    result = production()
+    narrowed = {"system": ["ApiEnabled"], "objects": {"Account": ["Create", "Edit", "Read"]}, "fields": {}}
+    removed = {"system": ["ModifyAllData", "ViewAllData"], "objects": [], "object_rights": {}, "fields": 0}
+    first = result["plan"]["entries"][0]
+    first["access_source"] = {"source": "observed", "margin": "as_used", "removed": removed,
+                              "copied_gap": first["permission_set"]["access_gap"]}
+    first["permission_set"] = dict(first["permission_set"], access_gap=narrowed)
+    result["plan"]["entries"][1]["access_source"] = {"source": "copy", "asked": "observed", "why": "the log was not read"}
+    doc = doc_of(result)
+    users = dict((u["username"], u) for u in doc["orgs"][0]["users"])
+    assert users["svc.a@x"]["access_source"] == ("built from observed use (as_used); removed compared with the profile "
+                                                 "copy: ModifyAllData, ViewAllData")
+    assert users["svc.a@x"]["risk"] == [] and doc["risks"] == []
+    assert users["svc.b@x"]["access_source"] == "least privilege asked, not applied: the log was not read"
+    assert '<span class="least-privilege">built from observed use (as_used)' in reporting.render_html(doc)

@@ -89,3 +89,41 @@ def test_the_report_line_names_unused_reads_and_a_log_it_could_not_read():
     line = observed_access.describe_observed(observed_access.observed_access(GRANTED, None, hidden, counts, {}, 30, SVC))
     assert line.endswith("records modified in 30 days): used Account (2 records modified); "
                          "the ApiTotalUsage log is not readable by the connecting user")
+
+
+ADMIN_GAP = {"system": ["ApiEnabled", "ModifyAllData", "RunFlow", "ViewAllData"],
+             "objects": {"Account": ["Create", "Delete", "Edit", "Read"], "Opportunity": ["Read"]},
+             "fields": {"Account.Rating": ["Edit", "Read"], "Opportunity.Amount": ["Read"]},
+             "setup": {"ApexClass": ["OrderService"]}}
+BOOMI = {"window_days": 30, "usage_log": LOG, "not_counted": {},
+         "objects": {"Account": {"read_calls": 7, "write_calls": 13, "modified_records": 1},
+                     "Contact": {"read_calls": 2, "write_calls": 0, "modified_records": 0},
+                     "Opportunity": {"read_calls": 0, "write_calls": 0, "modified_records": 0}}}
+
+
+def test_the_least_privilege_set_grants_what_was_used_and_names_what_the_copy_would_add():
+    narrowed, removed = observed_access.least_privilege_gap(ADMIN_GAP, BOOMI)
+    assert narrowed == {"system": ["ApiEnabled", "RunFlow"],
+                        "objects": {"Account": ["Create", "Edit", "Read"], "Contact": ["Read"]},
+                        "fields": {"Account.Rating": ["Edit", "Read"]}, "setup": {"ApexClass": ["OrderService"]}}
+    assert removed == {"system": ["ModifyAllData", "ViewAllData"], "objects": ["Opportunity"],
+                       "object_rights": {"Account": ["Delete"]}, "fields": 1}
+    assert observed_access.describe_removed(removed) == (
+        "removed compared with the profile copy: ModifyAllData, ViewAllData; objects Opportunity; Delete on Account; "
+        "1 field permission")
+    wider, _removed = observed_access.least_privilege_gap(ADMIN_GAP, BOOMI, margin="read_write")
+    assert wider["objects"]["Contact"] == ["Create", "Edit", "Read"]
+    with pytest.raises(ValueError):
+        observed_access.least_privilege_gap(ADMIN_GAP, BOOMI, margin="everything")
+    assert observed_access.describe_removed({"system": "x", "objects": 3, "object_rights": [], "fields": "2"}) == (
+        "removed compared with the profile copy: nothing")
+
+
+@pytest.mark.parametrize("observed, why", [
+    (None, "no observed access"),
+    (dict(BOOMI, usage_log={"status": "unreadable", "detail": "not readable"}), "the API usage log was not read"),
+    (dict(BOOMI, not_counted={"Case": "beyond"}), "the records of Case were not counted"),
+])
+def test_evidence_that_cannot_support_a_set_is_said(observed, why):
+    assert why in observed_access.observation_problem(observed)
+    assert observed_access.observation_problem(BOOMI) is None
