@@ -109,15 +109,18 @@ options:
   access_source:
     description:
       - With O(operation=write), what each user's permission set grants. V(copy) replicates the access gap
-        (what the old profile and the removed sets grant and the target lacks). V(observed) grants only what
-        the user was seen using (O(profile_check) run with C(usage_days)). The used objects get the rights of
-        O(access_margin), with the copy's field permissions on those objects and the copy's setup access
-        (connected apps, Apex classes, custom permissions). The copy's system permissions are kept without
-        the admin-level ones (Modify All Data, View All Data, Manage Users...).
-      - Where the evidence cannot support a set (the usage log was not read, records were not counted), the
-        entry keeps the copy and says why in C(access_source.why). A rare job (quarterly, yearly) may use
-        access the window did not see; widen C(usage_days), or grant more through M(sfops.integration_users.sf_permission_set)
-        after the move. The sandbox verification and the gate apply to such a set as to any other.
+        (what the old profile and the removed sets grant and the target lacks). V(observed) narrows that copy
+        to what the evidence supports (O(profile_check) run with C(usage_days)), per O(access_margin). It keeps
+        the copy's field permissions on the objects kept and its setup access (connected apps, Apex classes,
+        custom permissions), and the copy's system permissions without the admin-level ones (Modify All
+        Data, View All Data, Manage Users...).
+      - Where the evidence cannot support a set, the entry keeps the copy and says why in
+        C(access_source.why). The entry records the copied gap and what was removed.
+      - Reads are seen on one day only (the newest usage log), writes over the C(usage_days) window (records
+        modified). So V(keep_reads) keeps every read of the copy; a job that writes rarely (quarterly,
+        yearly) needs a C(usage_days) that covers its last run, or its objects granted through
+        M(sfops.integration_users.sf_permission_set) before the production rollout. The sandbox verification
+        and the gate apply to such a set as to any other.
     type: str
     choices: [copy, observed]
     default: copy
@@ -128,12 +131,19 @@ options:
     default: {}
   access_margin:
     description:
-      - With V(observed), the rights on each used object. V(as_used) grants read where the user only read
-        and read, create and edit where it wrote. V(read_write) grants read, create and edit on every used
-        object. Delete, View All and Modify All are never inferred.
+      - With V(observed), the rights the set keeps, never more than the copy gives (or, for an object the copy
+        has no row for, than Modify All Data or View All Data reached). V(keep_reads) keeps every read of the
+        copy and the create, edit and delete rights seen used (records modified in the window, or write and
+        delete calls in the log). V(as_used) keeps reads too only where they were seen (one day of log). V(read_write) also
+        gives create and edit on every used object.
+      - An object used through View All Data or Modify All Data gets View All (and Modify All where it was
+        written), so the records it reached stay reachable while the other objects lose that reach.
+      - Narrowing is refused, and the copy kept, when the log was not read, records were not counted, calls
+        name no object or cannot be told read from write (composite, Bulk, Tooling), no use was seen at all,
+        or calls name setup objects no permission set grants one by one.
     type: str
-    choices: [as_used, read_write]
-    default: as_used
+    choices: [keep_reads, as_used, read_write]
+    default: keep_reads
   overwrite:
     description: Replace an existing plan whose decisions differ.
     type: bool

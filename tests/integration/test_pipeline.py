@@ -525,7 +525,7 @@ def test_a_least_privilege_set_from_observed_use_passes_the_sandbox_and_names_wh
                                                                                               tmp_path):
     run = Runner(observed_emulator, tmp_path)
     done = run("site.yml", license_migration_run_id="least-1", license_migration_usage_days=30,
-               license_migration_access_source="observed")
+               license_migration_access_source="observed", license_migration_access_margin="as_used")
     assert done.returncode == 0, done.output[-4000:]
     _run_id, report = report_of(run, "least-1")
     etl = user_row(report, "acme-prod", "svc.etl@acme.example")

@@ -40,7 +40,7 @@ ARGUMENT_SPEC = dict(
     permission_set_prefix=dict(type="str", default="Integration_Access_"),
     access_source=dict(type="str", choices=["copy", "observed"], default="copy"),
     access_sources=dict(type="dict", default={}),
-    access_margin=dict(type="str", choices=["as_used", "read_write"], default="as_used"),
+    access_margin=dict(type="str", choices=["keep_reads", "as_used", "read_write"], default="keep_reads"),
     overwrite=dict(type="bool", default=False),
     gate=dict(type="bool", default=False),
     override_reason=dict(type="str"),
@@ -104,7 +104,7 @@ def _write(task):
             raise ConfigurationError("operation=write needs %s (the registered result of the module)" % name)
     try:
         for warning in planning.check_settings(params["user_info"], params["profile_check"], params["exclude"],
-                                               params["users"], params["accepted_findings"]):
+                                               params["users"], params["accepted_findings"], params["access_sources"]):
             task.warn(warning)
     except planning.PlanError as exc:
         raise ConfigurationError(str(exc))
@@ -117,7 +117,7 @@ def _write(task):
                                    access_margin=params["access_margin"])
     except planning.PlanError as exc:
         raise ConfigurationError(str(exc), hint="access_source and access_sources take copy or observed; "
-                                                "access_margin takes as_used or read_write")
+                                                "access_margin takes keep_reads, as_used or read_write")
     path = run_files.plan_path(params["runs_dir"], params["org"])
     existing = None
     if os.path.exists(path):

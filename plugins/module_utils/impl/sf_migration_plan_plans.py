@@ -171,7 +171,7 @@ def _manual_steps(user, findings, accepted):
             for f in findings if f.get("code") in MANUAL_STEP_CODES and _about(f, user)]
 
 
-def check_settings(users, profile_check, exclude=(), only_users=None, accepted_findings=()):
+def check_settings(users, profile_check, exclude=(), only_users=None, accepted_findings=(), access_sources=None):
     """Refuse (PlanError) the names an operator cannot have meant (issue 13): blanks around a name, an
     empty name, a comma-separated string where a list was expected. Returns warnings for well-formed names
     this org has no use for (a user it does not have, a finding code or component none of its findings
@@ -184,8 +184,12 @@ def check_settings(users, profile_check, exclude=(), only_users=None, accepted_f
     for option, values, known, kind in (
             ("license_migration_exclude", exclude, known_users, "user"),
             ("license_migration_users", only_users, None, "user"),
-            ("license_migration_accepted_findings", accepted_findings, known_findings, "finding code or component")):
+            ("license_migration_accepted_findings", accepted_findings, known_findings, "finding code or component"),
+            ("license_migration_access_sources", list(access_sources or {}), known_users, "user")):
         for value in values or ():
+            if not isinstance(value, str):
+                problems.append("%s has %r: names are strings" % (option, value))
+                continue
             shown = value if len(value) <= 120 else value[:120] + "..."
             if not value.strip() or value != value.strip():
                 problems.append("%s has %r: a name with blanks around it (or none) matches nothing" % (option, shown))
@@ -201,7 +205,7 @@ def check_settings(users, profile_check, exclude=(), only_users=None, accepted_f
 
 def build_plan(org, licenses, users, profile_check, exclude=(), only_users=None, accepted_findings=(),
                permission_set_prefix="Integration_Access_", access_source="copy", access_sources=None,
-               access_margin="as_used"):
+               access_margin="keep_reads"):
     """The plan of one production org from the results of sf_license_info, sf_user_info and
     sf_profile_check (run on the candidates, or on ``only_users``).
 
@@ -215,7 +219,7 @@ def build_plan(org, licenses, users, profile_check, exclude=(), only_users=None,
     """
     excluded = set(name.lower() for name in (exclude or ()))
     accepted = set(accepted_findings or ())
-    sources = dict((name.lower(), value) for name, value in (access_sources or {}).items())
+    sources = dict((str(name).lower(), value) for name, value in (access_sources or {}).items())
     for name, value in [("access_source", access_source)] + [("access_sources[%s]" % n, v) for n, v in sources.items()]:
         if value not in observed_access.ACCESS_SOURCES:
             raise PlanError("%s must be one of %s, not %r" % (name, ", ".join(observed_access.ACCESS_SOURCES), value))

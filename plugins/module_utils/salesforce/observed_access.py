@@ -87,28 +87,32 @@ def observed_access(granted, usage, usage_log, counts, not_counted, days, user_i
     held = dict((granted.get("objects") or {}).items())
     used_objects = (usage or {}).get("objects") or {}
     for name in sorted(set(held) | set(used_objects)):
-        calls = used_objects.get(name) or {"read": 0, "write": 0}
+        calls = used_objects.get(name) or {}
         modified = counts[name].get(user_id, 0) if name in counts else None
-        objects[name] = {"granted": list(held.get(name) or []), "read_calls": calls["read"],
-                         "write_calls": calls["write"], "modified_records": modified}
+        objects[name] = {"granted": list(held.get(name) or []), "read_calls": calls.get("read", 0),
+                         "write_calls": calls.get("write", 0), "delete_calls": calls.get("delete", 0),
+                         "modified_records": modified}
     log_read = usage is not None
 
-    def unused(name, item):
-        return item["read_calls"] == 0 and item["write_calls"] == 0 and not item["modified_records"]
+    def unused(item):
+        return not (item["read_calls"] or item["write_calls"] or item["delete_calls"] or item["modified_records"])
     return {
         "window_days": int(days),
         "usage_log": usage_log,
         "objects": objects,
+        "calls": (usage or {}).get("calls", 0),
+        "failed_calls": (usage or {}).get("failed_calls", 0),
+        "unattributed_calls": (usage or {}).get("unattributed_calls", 0),
         "apps": dict((usage or {}).get("apps") or {}),
         "apex": dict((usage or {}).get("apex") or {}),
         # Only what both sources could have shown is called unused: without the log, or without a count,
         # nothing is.
         "unused_objects": sorted(n for n, item in objects.items() if item["granted"] and log_read
-                                 and item["modified_records"] is not None and unused(n, item)),
+                                 and item["modified_records"] is not None and unused(item)),
         "unused_write_objects": sorted(
             n for n, item in objects.items() if log_read and item["modified_records"] is not None
-            and any(r in WRITE_RIGHTS for r in item["granted"]) and item["write_calls"] == 0
-            and not item["modified_records"]),
+            and any(r in WRITE_RIGHTS for r in item["granted"]) and not item["write_calls"]
+            and not item["delete_calls"] and not item["modified_records"]),
         "not_counted": dict((n, why) for n, why in sorted(not_counted.items()) if n in objects),
         "system": list(granted.get("system") or []),
     }
@@ -130,10 +134,11 @@ def describe_observed(observed, limit=6):
     for name, item in sorted(objects.items()):
         # Read back from a plan file: counts that are not numbers count as none.
         item = item if isinstance(item, dict) else {}
-        reads, writes, modified = (_count(item.get(key)) for key in ("read_calls", "write_calls", "modified_records"))
+        reads, writes, deletes, modified = (_count(item.get(key)) for key in (
+            "read_calls", "write_calls", "delete_calls", "modified_records"))
         parts = []
-        if reads or writes:
-            parts.append("%d read, %d write calls" % (reads, writes))
+        if reads or writes or deletes:
+            parts.append("%d read, %d write%s calls" % (reads, writes, ", %d delete" % deletes if deletes else ""))
         if modified:
             parts.append("%d record%s modified" % (modified, "" if modified == 1 else "s"))
         if parts:
@@ -157,11 +162,20 @@ def describe_observed(observed, limit=6):
 
 
 # ---- a least-privilege access gap from the evidence -----------------------------------------------------
-# What the permission set grants on an object the user used, per margin: read only where it only read, or
-# read, create and edit on every object it used. Delete, View All and Modify All are never inferred.
-MARGINS = ("as_used", "read_write")
+# keep_reads (the default): every read the copy grants stays (one day of log is weak evidence of what an
+# integration reads), writes and deletes only where they were seen. as_used: reads too only where seen.
+# read_write: create and edit on every object used. No margin grants a right the copy (or, for objects reached
+# through Modify/View All Data, that right) did not give.
+MARGINS = ("keep_reads", "as_used", "read_write")
 ACCESS_SOURCES = ("copy", "observed")
-_READ, _WRITE = ["Read"], ["Create", "Edit", "Read"]
+# Objects no permission set grants object by object (setup and system objects): a user whose calls name them
+# may reach them through the admin-level rights narrowing removes, so it is not narrowed.
+NOT_GRANTABLE = frozenset((
+    "User", "Group", "GroupMember", "Organization", "RecordType", "Profile", "PermissionSet", "PermissionSetAssignment",
+    "PermissionSetLicense", "PermissionSetLicenseAssign", "UserLicense", "ObjectPermissions", "FieldPermissions",
+    "SetupEntityAccess", "EventLogFile", "LoginHistory", "SetupAuditTrail", "ApexClass", "ApexTrigger", "ApexPage",
+    "ConnectedApplication", "OauthToken", "UserRole", "CronTrigger", "AsyncApexJob", "EntityDefinition",
+    "FieldDefinition", "ApiTotalUsageEventLog"))
 
 
 def observation_problem(observed):
@@ -173,40 +187,82 @@ def observation_problem(observed):
         return "the API usage log was not read (%s)" % (log.get("detail") or log.get("status") or "no log")
     if observed.get("not_counted"):
         return "the records of %s were not counted" % ", ".join(sorted(observed["not_counted"])[:6])
+    if _count(observed.get("unattributed_calls")):
+        return ("%d of its calls name no object or cannot be told read from write (composite, Bulk, Tooling...)"
+                % observed["unattributed_calls"])
+    objects = dict((n, i) for n, i in observed["objects"].items() if isinstance(i, dict))
+    if not any(_count(i.get(k)) for i in objects.values()
+               for k in ("read_calls", "write_calls", "delete_calls", "modified_records")):
+        return "no use seen (no call on the log's day, no record modified): a job that did not run that day"
+    setup = sorted(n for n, i in objects.items() if n in NOT_GRANTABLE and (
+        _count(i.get("read_calls")) or _count(i.get("write_calls")) or _count(i.get("delete_calls"))))
+    if setup:
+        return "its calls name setup objects no permission set grants one by one (%s)" % ", ".join(setup[:6])
     return None
 
 
-def least_privilege_gap(gap, observed, margin="as_used"):
-    """``(gap narrowed to what was used, removed)`` from the copy's ``gap`` (sf_profile_check access_gap):
+def least_privilege_gap(gap, observed, margin="keep_reads"):
+    """``(gap narrowed to what was used, removed)`` from the copy's ``gap`` (sf_profile_check access_gap) and
+    the user's ``observed`` access (call :func:`observation_problem` first):
 
-    - objects: the used ones only, with the margin's rights (an object reached through Modify All Data gets
-      its row here, since that right goes);
-    - fields: those of the used objects, as the copy had them;
-    - system: the copy's, without the admin-level rights (ADMIN_RIGHTS);
-    - setup access (apps, Apex classes, custom permissions...): as the copy had it (calls from code do not
-      show in the usage log).
+    - objects of the copy: their rights, less the writes and deletes not seen (and, with as_used, the reads
+      not seen); never a right the copy lacks;
+    - objects the copy has no row for, used through View All Data or Modify All Data: read with View All
+      (records it saw through View All Data), create and edit with Modify All where it wrote (the records it
+      could change), so the objects it used keep their reach and the others lose it;
+    - fields: those of the objects kept, as the copy had them; setup access as the copy had it (calls from
+      code do not show in the log); system: the copy's, without the admin-level rights (ADMIN_RIGHTS).
 
-    ``removed``: {"system": [...], "objects": [...], "object_rights": {object: [...]}, "fields": n}."""
+    ``removed``: {"system", "objects", "object_rights": {object: [...]}, "fields": n, "reach": text|None}."""
     if margin not in MARGINS:
         raise ValueError("margin must be one of %s, not %r" % (", ".join(MARGINS), margin))
     gap = gap or {}
-    used = {}
-    for name, item in observed["objects"].items():
-        wrote = item.get("write_calls") or item.get("modified_records")
-        if wrote or item.get("read_calls"):
-            used[name] = list(_WRITE if wrote or margin == "read_write" else _READ)
-    copied_objects = gap.get("objects") or {}
-    narrowed_fields = dict((f, r) for f, r in (gap.get("fields") or {}).items() if f.split(".", 1)[0] in used)
+    held = set(observed.get("system") or ()) | set(gap.get("system") or ())
+    modify_all, view_all = "ModifyAllData" in held, "ModifyAllData" in held or "ViewAllData" in held
+    copied = gap.get("objects") or {}
+    kept = {}
+    for name, item in sorted(observed["objects"].items()):
+        read, wrote = _count(item.get("read_calls")), _count(item.get("write_calls")) or _count(item.get("modified_records"))
+        deleted = _count(item.get("delete_calls"))
+        used = read or wrote or deleted
+        if name in copied:
+            rights = set(copied[name])
+            wanted = set()
+            if "Read" in rights and (used or margin == "keep_reads"):
+                wanted.add("Read")
+            if wrote or (used and margin == "read_write"):
+                wanted |= {"Create", "Edit"}
+            if deleted:
+                wanted |= {"Delete", "Edit"}
+            if wanted:
+                wanted.add("Read")  # Salesforce: create and edit need read, delete needs edit
+            wanted |= rights & {"ViewAllRecords", "ModifyAllRecords"} if used else set()
+            granted = sorted(wanted & rights)
+        elif used and view_all and name not in NOT_GRANTABLE:
+            wanted = {"Read", "ViewAllRecords"}
+            if modify_all and (wrote or deleted or margin == "read_write"):
+                wanted |= {"Create", "Edit", "Delete", "ModifyAllRecords"}
+            granted = sorted(wanted)
+        else:
+            continue
+        if granted:
+            kept[name] = granted
+    for name, rights in copied.items():
+        if name not in observed["objects"] and margin == "keep_reads" and "Read" in rights:
+            kept[name] = ["Read"]
+    fields = dict((f, r) for f, r in (gap.get("fields") or {}).items() if f.split(".", 1)[0] in kept)
     narrowed = {"system": [r for r in gap.get("system") or () if r not in ADMIN_RIGHTS],
-                "objects": dict(sorted(used.items())), "fields": narrowed_fields}
+                "objects": dict(sorted(kept.items())), "fields": fields}
     if gap.get("setup"):
         narrowed["setup"] = gap["setup"]
     removed = {
         "system": [r for r in gap.get("system") or () if r in ADMIN_RIGHTS],
-        "objects": sorted(n for n in copied_objects if n not in used),
-        "object_rights": dict((n, sorted(set(rights) - set(used[n]))) for n, rights in sorted(copied_objects.items())
-                              if n in used and set(rights) - set(used[n])),
-        "fields": len(gap.get("fields") or {}) - len(narrowed_fields),
+        "objects": sorted(n for n in copied if n not in kept),
+        "object_rights": dict((n, sorted(set(r) - set(kept[n]))) for n, r in sorted(copied.items())
+                              if n in kept and set(r) - set(kept[n])),
+        "fields": len(gap.get("fields") or {}) - len(fields),
+        "reach": ("every other object, which %s reached" % ("Modify All Data" if modify_all else "View All Data"))
+        if view_all else None,
     }
     return narrowed, removed
 
@@ -224,6 +280,8 @@ def describe_removed(removed):
     for name, names in sorted(rights.items())[:8]:
         if _names(names):
             parts.append("%s on %s" % ("/".join(_names(names)), name))
+    if isinstance(removed.get("reach"), str) and removed["reach"]:
+        parts.append(removed["reach"])
     fields = _count(removed.get("fields"))
     if fields:
         parts.append("%d field permission%s" % (fields, "" if fields == 1 else "s"))

@@ -288,12 +288,16 @@ def test_observed_access_source_narrows_the_set_where_the_evidence_supports_it_a
     users = {"users": [user("svc.a@x"), user("svc.b@x")]}
     plan = planning.build_plan("acme-prod", licenses(), users, admin_check(), access_source="observed")
     first, second = plan["entries"]
-    assert first["permission_set"]["access_gap"] == {"system": ["ApiEnabled"], "objects": {"Account": ["Create", "Edit", "Read"]},
-                                                     "fields": {}}
+    # Account was reached through Modify All Data and written: it keeps that reach; Opportunity keeps its read.
+    assert first["permission_set"]["access_gap"] == {
+        "system": ["ApiEnabled"], "fields": {},
+        "objects": {"Account": ["Create", "Delete", "Edit", "ModifyAllRecords", "Read", "ViewAllRecords"],
+                    "Opportunity": ["Read"]}}
     assert first["access_source"]["source"] == "observed" and first["access_source"]["copied_gap"] == ADMIN_GAP
     assert first["access_source"]["removed"]["system"] == ["ModifyAllData", "ViewAllData"]
     # The sandbox probes read what the set grants, as the integration itself.
-    assert planning.default_probes(first) == [{"name": "read Account", "soql": "SELECT Id FROM Account LIMIT 1"}]
+    assert planning.default_probes(first) == [{"name": "read Account", "soql": "SELECT Id FROM Account LIMIT 1"},
+                                              {"name": "read Opportunity", "soql": "SELECT Id FROM Opportunity LIMIT 1"}]
     assert second["permission_set"]["access_gap"] == ADMIN_GAP
     assert second["access_source"] == {"source": "copy", "asked": "observed", "why": (
         "no observed access (run the inventory with license_migration_usage_days): the profile's access is copied instead")}
@@ -305,5 +309,14 @@ def test_observed_access_source_narrows_the_set_where_the_evidence_supports_it_a
     assert len(set([plan["checksum"], copied["checksum"], one["checksum"]])) == 3
     with pytest.raises(planning.PlanError, match="access_sources\\[svc.a@x\\] must be one of copy, observed"):
         planning.build_plan("acme-prod", licenses(), users, admin_check(), access_sources={"svc.a@x": "minimal"})
-    with pytest.raises(planning.PlanError, match="access_margin must be one of as_used, read_write"):
+    with pytest.raises(planning.PlanError, match="access_margin must be one of keep_reads, as_used, read_write"):
         planning.build_plan("acme-prod", licenses(), users, admin_check(), access_margin="all")
+
+
+def test_access_sources_naming_no_user_of_the_org_are_warned_and_non_names_refused():
+    users = {"users": [user("svc.a@x")]}
+    warnings = planning.check_settings(users, check(["svc.a@x"]), access_sources={"svc.zz@x": "observed"})
+    assert warnings == ["license_migration_access_sources names 'svc.zz@x', which is no user of this org: ignored "
+                        "here (a typo, or meant for another org?)"]
+    with pytest.raises(planning.PlanError, match="license_migration_access_sources has 7: names are strings"):
+        planning.check_settings(users, check(["svc.a@x"]), access_sources={7: "observed"})

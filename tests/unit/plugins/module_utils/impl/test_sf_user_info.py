@@ -142,8 +142,9 @@ def test_the_usage_log_makes_a_candidate_no_login_shows_and_costs_two_calls():
     result, _task = execute(client_factory=LogClient, usage_log=True, candidates_only=True)
     assert [u["username"] for u in result["users"]] == ["svc.mulesoft@acme.example", "svc.quiet@acme.example"]
     quiet = result["users"][1]
-    assert quiet["api_usage"] == {"calls": 4, "objects": {"Account": {"read": 2, "write": 1}},
-                                  "apps": {"Quiet ETL": 4}, "apex": {"/apexrest/orders/v1": 1}}
+    assert quiet["api_usage"] == {"calls": 4, "objects": {"Account": {"read": 2, "write": 1, "delete": 0}},
+                                  "apps": {"Quiet ETL": 4}, "apex": {"/apexrest/orders/v1": 1}, "failed_calls": 0,
+                                  "unattributed_calls": 0}
     assert quiet["api_usage_log"]["status"] == "read" and quiet["api_usage_log"]["date"] == "2026-12-02"
     [check] = [c for c in quiet["candidate_checks"] if c["check"] == "api_only_logins"]
     assert check["passed"] and "API usage log shows 4 API calls on 2026-12-02 through app 'Quiet ETL'" in check["detail"]
@@ -193,7 +194,7 @@ def test_a_log_the_connecting_user_may_not_read_is_unknown_not_none():
     assert quiet["api_usage"] is None and quiet["api_usage_log"]["status"] == "unreadable"
     assert not quiet["candidate"]
     evidence = dict((e["source"], e["detail"]) for e in quiet["candidate_evidence"])
-    assert "not readable by the connecting user (it needs View Event Log Files" in evidence["ApiTotalUsage"]
+    assert "could not be read by the connecting user (reading it needs View Event Log Files" in evidence["ApiTotalUsage"]
     assert result["api_usage"]["calls"] == 2
 
 

@@ -67,7 +67,7 @@ def test_unused_is_what_both_sources_could_have_shown_and_did_not():
     counts = {"Account": {SVC: 2}, "Case": {}, "Opportunity": {}, "Lead": {}}
     observed = observed_access.observed_access(GRANTED, USAGE, LOG, counts, {}, 30, SVC[:15])
     assert observed["objects"]["Account"] == {"granted": ["Create", "Edit", "Read"], "read_calls": 2,
-                                              "write_calls": 0, "modified_records": 2}
+                                              "write_calls": 0, "delete_calls": 0, "modified_records": 2}
     assert observed["objects"]["Lead"]["granted"] == []         # called without a row: reached another way
     assert observed["unused_objects"] == ["Case", "Opportunity"]
     assert observed["unused_write_objects"] == ["Opportunity"]  # Account was written (a modified record)
@@ -95,34 +95,57 @@ ADMIN_GAP = {"system": ["ApiEnabled", "ModifyAllData", "RunFlow", "ViewAllData"]
              "objects": {"Account": ["Create", "Delete", "Edit", "Read"], "Opportunity": ["Read"]},
              "fields": {"Account.Rating": ["Edit", "Read"], "Opportunity.Amount": ["Read"]},
              "setup": {"ApexClass": ["OrderService"]}}
-BOOMI = {"window_days": 30, "usage_log": LOG, "not_counted": {},
+BOOMI = {"window_days": 30, "usage_log": LOG, "not_counted": {}, "system": ["ApiEnabled", "ModifyAllData", "ViewAllData"],
          "objects": {"Account": {"read_calls": 7, "write_calls": 13, "modified_records": 1},
                      "Contact": {"read_calls": 2, "write_calls": 0, "modified_records": 0},
                      "Opportunity": {"read_calls": 0, "write_calls": 0, "modified_records": 0}}}
 
 
-def test_the_least_privilege_set_grants_what_was_used_and_names_what_the_copy_would_add():
+def test_the_least_privilege_set_never_grants_more_than_the_copy_and_keeps_the_reach_of_what_was_used():
     narrowed, removed = observed_access.least_privilege_gap(ADMIN_GAP, BOOMI)
+    # keep_reads: Account keeps what it wrote with (not Delete, never seen); Opportunity, unused, keeps its
+    # read; Contact, reached through Modify All Data, keeps its records' reach (View All).
     assert narrowed == {"system": ["ApiEnabled", "RunFlow"],
-                        "objects": {"Account": ["Create", "Edit", "Read"], "Contact": ["Read"]},
-                        "fields": {"Account.Rating": ["Edit", "Read"]}, "setup": {"ApexClass": ["OrderService"]}}
-    assert removed == {"system": ["ModifyAllData", "ViewAllData"], "objects": ["Opportunity"],
-                       "object_rights": {"Account": ["Delete"]}, "fields": 1}
+                        "objects": {"Account": ["Create", "Edit", "Read"], "Contact": ["Read", "ViewAllRecords"],
+                                    "Opportunity": ["Read"]},
+                        "fields": {"Account.Rating": ["Edit", "Read"], "Opportunity.Amount": ["Read"]},
+                        "setup": {"ApexClass": ["OrderService"]}}
+    assert removed == {"system": ["ModifyAllData", "ViewAllData"], "objects": [],
+                       "object_rights": {"Account": ["Delete"]}, "fields": 0,
+                       "reach": "every other object, which Modify All Data reached"}
     assert observed_access.describe_removed(removed) == (
-        "removed compared with the profile copy: ModifyAllData, ViewAllData; objects Opportunity; Delete on Account; "
-        "1 field permission")
+        "removed compared with the profile copy: ModifyAllData, ViewAllData; Delete on Account; every other object, "
+        "which Modify All Data reached")
+    strict, removed = observed_access.least_privilege_gap(ADMIN_GAP, BOOMI, margin="as_used")
+    assert "Opportunity" not in strict["objects"] and strict["fields"] == {"Account.Rating": ["Edit", "Read"]}
+    assert removed["objects"] == ["Opportunity"] and removed["fields"] == 1
     wider, _removed = observed_access.least_privilege_gap(ADMIN_GAP, BOOMI, margin="read_write")
-    assert wider["objects"]["Contact"] == ["Create", "Edit", "Read"]
+    assert wider["objects"]["Contact"] == ["Create", "Delete", "Edit", "ModifyAllRecords", "Read", "ViewAllRecords"]
+    # Without Modify/View All Data, an object the copy has no row for is not granted (its access came another
+    # way), and a read-only copy never becomes a write.
+    plain = dict(ADMIN_GAP, system=["ApiEnabled"], objects={"Account": ["Read"]})
+    narrowed, _removed = observed_access.least_privilege_gap(plain, dict(BOOMI, system=["ApiEnabled"]), margin="read_write")
+    assert narrowed["objects"] == {"Account": ["Read"]}
+    deleting = dict(BOOMI, objects={"Account": {"read_calls": 0, "write_calls": 0, "delete_calls": 2, "modified_records": 0}})
+    narrowed, _removed = observed_access.least_privilege_gap(ADMIN_GAP, deleting, margin="as_used")
+    assert narrowed["objects"]["Account"] == ["Delete", "Edit", "Read"]
     with pytest.raises(ValueError):
         observed_access.least_privilege_gap(ADMIN_GAP, BOOMI, margin="everything")
     assert observed_access.describe_removed({"system": "x", "objects": 3, "object_rights": [], "fields": "2"}) == (
         "removed compared with the profile copy: nothing")
 
 
+NOTHING = {"read_calls": 0, "write_calls": 0, "delete_calls": 0, "modified_records": 0}
+
+
 @pytest.mark.parametrize("observed, why", [
     (None, "no observed access"),
     (dict(BOOMI, usage_log={"status": "unreadable", "detail": "not readable"}), "the API usage log was not read"),
     (dict(BOOMI, not_counted={"Case": "beyond"}), "the records of Case were not counted"),
+    (dict(BOOMI, unattributed_calls=3), "3 of its calls name no object or cannot be told read from write"),
+    (dict(BOOMI, objects={"Account": NOTHING}), "no use seen (no call on the log's day, no record modified)"),
+    (dict(BOOMI, objects={"Account": NOTHING, "EventLogFile": dict(NOTHING, read_calls=4)}),
+     "its calls name setup objects no permission set grants one by one (EventLogFile)"),
 ])
 def test_evidence_that_cannot_support_a_set_is_said(observed, why):
     assert why in observed_access.observation_problem(observed)
