@@ -15,6 +15,7 @@ from ansible_collections.sfops.integration_users.plugins.module_utils.impl impor
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_migration_plan_plans as planning
 from ansible_collections.sfops.integration_users.plugins.module_utils.impl import sf_migration_plan_signed as signed
 from ansible_collections.sfops.integration_users.plugins.module_utils import run_files
+from ansible_collections.sfops.integration_users.plugins.module_utils.salesforce import observed_access
 from ansible_collections.sfops.integration_users.plugins.module_utils.errors import (
     ConfigurationError,
     OperationError,
@@ -38,9 +39,9 @@ ARGUMENT_SPEC = dict(
     exclude=dict(type="list", elements="str", default=[]),
     accepted_findings=dict(type="list", elements="str", default=[]),
     permission_set_prefix=dict(type="str", default="Integration_Access_"),
-    access_source=dict(type="str", choices=["copy", "observed"], default="copy"),
+    access_source=dict(type="str", choices=list(observed_access.ACCESS_SOURCES), default="copy"),
     access_sources=dict(type="dict", default={}),
-    access_margin=dict(type="str", choices=["keep_reads", "as_used", "read_write"], default="keep_reads"),
+    access_margin=dict(type="str", choices=list(observed_access.MARGINS), default="keep_reads"),
     overwrite=dict(type="bool", default=False),
     gate=dict(type="bool", default=False),
     override_reason=dict(type="str"),
@@ -116,8 +117,8 @@ def _write(task):
                                    access_source=params["access_source"], access_sources=params["access_sources"],
                                    access_margin=params["access_margin"])
     except planning.PlanError as exc:
-        raise ConfigurationError(str(exc), hint="access_source and access_sources take copy or observed; "
-                                                "access_margin takes keep_reads, as_used or read_write")
+        raise ConfigurationError(str(exc), hint="access_source and access_sources take %s; access_margin takes %s" % (
+            " or ".join(observed_access.ACCESS_SOURCES), ", ".join(observed_access.MARGINS)))
     path = run_files.plan_path(params["runs_dir"], params["org"])
     existing = None
     if os.path.exists(path):

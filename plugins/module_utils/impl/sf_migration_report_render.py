@@ -38,11 +38,11 @@ CSV_COLUMNS = ("run_id", "org", "org_type", "username", "status", "status_code",
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection): such cells get a
 # leading apostrophe, which spreadsheets show as text.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# The entry points (steps) of a run, in the order they run; later stages say more about a user.
-STAGES = ("inventory", "plan", "migrate", "verify", "rollout", "rollback")
-# The sections of an org result each stage writes (the plan step also runs the inventory).
+# The entry points (steps) of a run, in the order they run (later stages say more about a user), with the
+# sections of an org result each writes (the plan step also runs the inventory).
 STEP_SECTIONS = {"inventory": ("inventory",), "plan": ("plan", "inventory"), "migrate": ("migrate",),
                  "verify": ("verify",), "rollout": ("rollout",), "rollback": ("rollback",)}
+STAGES = tuple(STEP_SECTIONS)
 # How a user status reads, in the HTML and the CSV alike (the JSON keeps the code as ``status``).
 STATUS_WORDS = {"candidate": "candidate", "not_candidate": "not an integration user", "planned": "planned",
                 "wait": "waiting for a seat", "blocked": "blocked", "excluded": "excluded",

@@ -606,14 +606,14 @@ def observe(client, users, fetched, usage_days):
     the users, and the records each modified in the last ``usage_days`` days, per object it holds or used."""
     if not users:
         return {}
+    current = dict((user["id"], current_access(user, fetched)) for user in users)
     held = {}
     for user in users:
-        access = current_access(user, fetched)
         used = (user.get("api_usage") or {}).get("objects") or {}
-        objects = dict(access.get("objects") or {})
+        objects = dict(current[user["id"]].get("objects") or {})
         for name, calls in used.items():
             objects.setdefault(name, ["Edit"] if calls["write"] else ["Read"])
-        held[user["id"]] = dict(access, objects=objects)
+        held[user["id"]] = dict(current[user["id"]], objects=objects)
     counted, beyond = observed_access.counted_objects(held)
     counts, not_counted = observed_access.count_modified_records(client, counted, [u["id"] for u in users],
                                                                  usage_days)
@@ -621,7 +621,7 @@ def observe(client, users, fetched, usage_days):
         not_counted[name] = "beyond the %d objects counted (those with write rights first)" % (
             observed_access.MAX_COUNTED_OBJECTS)
     return dict((user["id"], observed_access.observed_access(
-        current_access(user, fetched), user.get("api_usage"), user.get("api_usage_log"), counts, not_counted,
+        current[user["id"]], user.get("api_usage"), user.get("api_usage_log"), counts, not_counted,
         usage_days, user["id"])) for user in users)
 
 
